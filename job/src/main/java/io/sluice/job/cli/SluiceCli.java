@@ -1,0 +1,33 @@
+package io.sluice.job.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code sluice} command line: one entry point, a subcommand per task. */
+@Command(
+        name = "sluice",
+        mixinStandardHelpOptions = true,
+        version = "sluice 0.1.0",
+        description = "SLO-aware LLM inference on Apache Flink and Kafka.",
+        subcommands = {
+            CommandLine.HelpCommand.class,
+        })
+public final class SluiceCli implements Runnable {
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        // No subcommand: show what there is.
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Builds the command line; tests call this to run commands in-process. */
+    public static CommandLine commandLine() {
+        return new CommandLine(new SluiceCli());
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+}
