@@ -1,0 +1,123 @@
+package io.sluice.operators.ingest;
+
+import io.sluice.schemas.DeadLetter;
+import io.sluice.schemas.FinishReason;
+import io.sluice.schemas.InferenceRequest;
+import io.sluice.schemas.TokenEvent;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * The pipeline's front door: decode, validate, tokenize, admit. A record that cannot be read goes
+ * to {@link #DEAD_LETTERS} (original bytes, reason, source position); a readable request that is
+ * refused ends at once with a final {@link TokenEvent} on {@link #REJECTIONS}. Input never fails
+ * the job. Holds no state.
+ */
+public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedRequest> {
+    private static final long serialVersionUID = 1L;
+
+    public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("dead-letters") {};
+    public static final OutputTag<TokenEvent> REJECTIONS = new OutputTag<>("rejections") {};
+
+    private final RequestFormat format;
+    private final Admission admission;
+    private final PromptEncoder encoder;
+    private transient RequestDecoder decoder;
+
+    public IngestFunction(RequestFormat format, Admission admission, PromptEncoder encoder) {
+        this.format = format;
+        this.admission = admission;
+        this.encoder = encoder;
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        decoder = new RequestDecoder(format);
+    }
+
+    @Override
+    public void processElement(RawRecord record, Context ctx, Collector<AdmittedRequest> out) {
+        Instant now = Instant.ofEpochMilli(ctx.timerService().currentProcessingTime());
+        InferenceRequest request;
+        try {
+            request = decoder.decode(record.value, Instant.ofEpochMilli(record.timestamp));
+        } catch (MalformedRecordException e) {
+            ctx.output(DEAD_LETTERS, deadLetter(record, e.getMessage(), now));
+            return;
+        }
+        Optional<String> problem = admission.checkFields(request);
+        if (problem.isPresent()) {
+            ctx.output(REJECTIONS, rejection(request.getRequestId(), problem.get(), now));
+            return;
+        }
+        int[] tokens = request.getPrompt() != null
+                ? encoder.encode(request.getPrompt())
+                : withBos(request.getPromptTokenIds());
+        Admission.Decision decision = admission.admit(request, tokens.length);
+        if (decision instanceof Admission.Rejected rejected) {
+            ctx.output(REJECTIONS, rejection(request.getRequestId(), rejected.reason(), now));
+            return;
+        }
+        Admission.Admitted admitted = (Admission.Admitted) decision;
+        out.collect(toAdmitted(request, tokens, admitted));
+    }
+
+    private static AdmittedRequest toAdmitted(InferenceRequest request, int[] tokens, Admission.Admitted admitted) {
+        AdmittedRequest a = new AdmittedRequest();
+        a.requestId = request.getRequestId();
+        a.tenant = request.getTenant();
+        a.priorityClass = request.getPriorityClass();
+        a.weight = admitted.priorityWeight();
+        a.promptTokens = tokens;
+        a.maxNewTokens = admitted.maxNewTokens();
+        a.temperature = request.getTemperature();
+        a.topP = request.getTopP();
+        a.seed = request.getSeed();
+        a.ttftSloMs = request.getTtftSloMs() == null ? 0 : request.getTtftSloMs();
+        a.tpotSloMs = request.getTpotSloMs() == null ? 0 : request.getTpotSloMs();
+        a.deadlineMs = request.getDeadline() == null ? 0 : request.getDeadline().toEpochMilli();
+        a.submittedAtMs = request.getSubmittedAt().toEpochMilli();
+        return a;
+    }
+
+    /** Token ids given by the client do not include BOS (see the schema); the model wants it first. */
+    private static int[] withBos(List<Integer> ids) {
+        int[] tokens = new int[ids.size() + 1];
+        tokens[0] = BOS;
+        for (int i = 0; i < ids.size(); i++) {
+            tokens[i + 1] = ids.get(i);
+        }
+        return tokens;
+    }
+
+    /** llama2.c tokenizers put BOS at id 1. */
+    private static final int BOS = 1;
+
+    static DeadLetter deadLetter(RawRecord record, String reason, Instant now) {
+        return DeadLetter.newBuilder()
+                .setOriginal(ByteBuffer.wrap(record.value == null ? new byte[0] : record.value))
+                .setReason(reason)
+                .setTopic(record.topic)
+                .setPartition(record.partition)
+                .setOffset(record.offset)
+                .setReceivedAt(now)
+                .build();
+    }
+
+    static TokenEvent rejection(String requestId, String reason, Instant now) {
+        return TokenEvent.newBuilder()
+                .setRequestId(requestId == null ? "" : requestId)
+                .setIndex(0)
+                .setFinal$(true)
+                .setFinishReason(FinishReason.REJECTED)
+                .setReasonDetail(reason)
+                .setEmittedAt(now)
+                .build();
+    }
+}
