@@ -1,0 +1,585 @@
+package io.sluice.gpu.exec;
+
+import io.sluice.gpu.kv.BlockPool;
+import io.sluice.gpu.kv.BlockTable;
+import io.sluice.gpu.kv.PagedKvCache;
+import io.sluice.gpu.model.ModelConfig;
+import io.sluice.gpu.model.Weights;
+import io.sluice.gpu.sampling.SamplingParams;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The pure-Java executor: the Llama forward pass (llama2.c's {@code run.c}, batched) over a paged KV cache. A
+ * batch of chunks is flattened into one list of tokens, and each weight matrix is applied to all of them at once
+ * by {@link Gemm} (weights streamed once per batch); attention reads each token's own sequence from the cache.
+ * Persistent workers ({@link WorkerPool}) split every step; activation buffers are allocated once, for
+ * {@link Options#maxBatchTokens()} tokens, so the forward pass allocates nothing.
+ *
+ * <p>Not thread-safe beyond this: calls are serialised; one thread drives it at a time.
+ */
+public final class CpuExecutor implements Executor {
+
+    /**
+     * Sizing of a {@link CpuExecutor}.
+     *
+     * @param threads           worker threads (the calling thread included)
+     * @param kvBlocks          blocks in the KV pool
+     * @param blockSize         tokens per block
+     * @param maxBatchTokens    most tokens in one call
+     * @param maxBatchSequences most chunks in one call
+     */
+    public record Options(int threads, int kvBlocks, int blockSize, int maxBatchTokens, int maxBatchSequences) {
+
+        /** KV memory the default options aim for. */
+        static final long DEFAULT_KV_BYTES = 512L << 20;
+
+        public Options {
+            positive(threads, "threads");
+            positive(kvBlocks, "kvBlocks");
+            positive(blockSize, "blockSize");
+            positive(maxBatchTokens, "maxBatchTokens");
+            positive(maxBatchSequences, "maxBatchSequences");
+        }
+
+        /** Threads = available processors, 16-token blocks, about 512 MB of KV cache, 1024 tokens a call. */
+        public static Options defaults(ModelConfig config) {
+            int blockSize = BlockPool.DEFAULT_BLOCK_SIZE;
+            int perSequence = (config.seqLen() + blockSize - 1) / blockSize;
+            long blockBytes = PagedKvCache.bytesFor(config.layers(), config.kvDim(), 1, blockSize);
+            long blocks = Math.max(perSequence, Math.min(DEFAULT_KV_BYTES / blockBytes, 256L * perSequence));
+            return new Options(Runtime.getRuntime().availableProcessors(), (int) blocks, blockSize, 1024, 256);
+        }
+
+        public Options withThreads(int t) {
+            return new Options(t, kvBlocks, blockSize, maxBatchTokens, maxBatchSequences);
+        }
+
+        public Options withKvBlocks(int b) {
+            return new Options(threads, b, blockSize, maxBatchTokens, maxBatchSequences);
+        }
+
+        public Options withMaxBatchTokens(int n) {
+            return new Options(threads, kvBlocks, blockSize, n, maxBatchSequences);
+        }
+
+        private static void positive(int v, String name) {
+            if (v <= 0) {
+                throw new IllegalArgumentException(name + " must be positive, got " + v);
+            }
+        }
+    }
+
+    private static final VectorSpecies<Float> S = PackedMatrix.SPECIES;
+    private static final int L = PackedMatrix.L;
+    /** Below this many tokens a per-token step runs on the calling thread: a parallel region would cost more. */
+    private static final int SERIAL_ROWS = 4;
+
+    private final ModelConfig c;
+    private final Options options;
+    private final FloatBuffer embedding; // [vocab, dim], memory-mapped
+    private final LayerWeights[] layers;
+    private final float[] rmsFinal; // [dim]
+    private final PackedMatrix classifier; // [vocab, dim]
+    private final float[] ropeCos; // [seqLen, headSize / 2]
+    private final float[] ropeSin; // [seqLen, headSize / 2]
+    private final float sqrtHeadSize;
+    private final PagedKvCache cache;
+    private final WorkerPool workers;
+    private final int maxBlocksPerSequence;
+
+    // Activations: the current wave, for every token of the batch.
+    private final float[] x; // [tokens, dim] residual stream
+    private final float[] xb; // [tokens, dim] normed input of a block / attention output / final normed rows
+    private final float[] q; // [tokens, dim]
+    private final float[] k; // [tokens, kvDim]
+    private final float[] v; // [tokens, kvDim]
+    private final float[] hb; // [tokens, hidden]
+    private final float[] hb2; // [tokens, hidden]
+    private final float[][] att; // [threads][seqLen] attention scores of the (token, head) a worker is on
+    private final float[] logits; // [sequences, vocab]
+
+    // The batch being run.
+    private final int[] tokenId; // [tokens]
+    private final int[] tokenPos; // [tokens] position in its sequence
+    private final int[] tokenItem; // [tokens] which chunk of the batch
+    private final int[] blockBase; // [sequences, maxBlocksPerSequence] first float of each block in a layer's cache
+    private final int[] outputRow; // [sequences] the token whose logits each chunk wants, or -1
+    private int tokens;
+    private int outputRows;
+    private int layer;
+
+    // The current matmul: up to three matrices applied to the same input.
+    private final PackedMatrix[] mmWeights = new PackedMatrix[3];
+    private final float[][] mmOut = new float[3][];
+    private int mmCount;
+    private float[] mmIn;
+    private int mmInStride;
+    private int mmRows;
+    private boolean mmAccumulate;
+
+    private final WorkerPool.Task matmulTask = this::matmulPart;
+    private final WorkerPool.Task attentionTask = this::attentionPart;
+    private final WorkerPool.Task rmsAttTask = (w, n) -> rmsRows(w, n, true);
+    private final WorkerPool.Task rmsFfnTask = (w, n) -> rmsRows(w, n, false);
+    private final WorkerPool.Task ropeTask = this::ropeAndStoreRows;
+    private final WorkerPool.Task swigluTask = this::swigluRows;
+
+    /** Per-layer weights: norms as arrays, matrices packed for {@link Gemm}. */
+    private record LayerWeights(float[] rmsAtt, PackedMatrix wq, PackedMatrix wk, PackedMatrix wv,
+            PackedMatrix wo, float[] rmsFfn, PackedMatrix w1, PackedMatrix w2, PackedMatrix w3) {
+    }
+
+    public CpuExecutor(Weights weights, Options options) {
+        this.c = weights.config();
+        this.options = options;
+        int dim = c.dim();
+        int kvDim = c.kvDim();
+        int hidden = c.hiddenDim();
+        this.embedding = weights.tokenEmbedding();
+        this.layers = new LayerWeights[c.layers()];
+        for (int l = 0; l < c.layers(); l++) {
+            Weights.Layer w = weights.layer(l);
+            layers[l] = new LayerWeights(array(w.rmsAtt(), dim),
+                    PackedMatrix.pack(w.wq(), dim, dim), PackedMatrix.pack(w.wk(), kvDim, dim),
+                    PackedMatrix.pack(w.wv(), kvDim, dim), PackedMatrix.pack(w.wo(), dim, dim),
+                    array(w.rmsFfn(), dim), PackedMatrix.pack(w.w1(), hidden, dim),
+                    PackedMatrix.pack(w.w2(), dim, hidden), PackedMatrix.pack(w.w3(), hidden, dim));
+        }
+        this.rmsFinal = array(weights.rmsFinal(), dim);
+        this.classifier = PackedMatrix.pack(weights.classifier(), c.vocabSize(), dim);
+        int hs = c.headSize();
+        this.ropeCos = new float[c.seqLen() * hs / 2];
+        this.ropeSin = new float[c.seqLen() * hs / 2];
+        for (int pos = 0; pos < c.seqLen(); pos++) {
+            for (int i = 0; i < hs; i += 2) {
+                // As run.c: float arithmetic for the frequency and the angle.
+                float freq = 1.0f / (float) Math.pow(10000.0f, i / (float) hs);
+                float val = pos * freq;
+                ropeCos[pos * hs / 2 + i / 2] = (float) Math.cos(val);
+                ropeSin[pos * hs / 2 + i / 2] = (float) Math.sin(val);
+            }
+        }
+        this.sqrtHeadSize = (float) Math.sqrt(hs);
+        this.cache = new PagedKvCache(c.layers(), kvDim, options.kvBlocks(), options.blockSize());
+        this.maxBlocksPerSequence = (c.seqLen() + options.blockSize() - 1) / options.blockSize();
+
+        int n = options.maxBatchTokens();
+        int m = options.maxBatchSequences();
+        this.x = new float[n * dim];
+        this.xb = new float[Math.max(n, m) * dim];
+        this.q = new float[n * dim];
+        this.k = new float[n * kvDim];
+        this.v = new float[n * kvDim];
+        this.hb = new float[n * hidden];
+        this.hb2 = new float[n * hidden];
+        this.att = new float[options.threads()][c.seqLen()];
+        this.logits = new float[m * c.vocabSize()];
+        this.tokenId = new int[n];
+        this.tokenPos = new int[n];
+        this.tokenItem = new int[n];
+        this.blockBase = new int[m * maxBlocksPerSequence];
+        this.outputRow = new int[m];
+        this.workers = new WorkerPool(options.threads(), "sluice-cpu");
+    }
+
+    @Override
+    public ModelConfig config() {
+        return c;
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    @Override
+    public BlockPool blockPool() {
+        return cache.pool();
+    }
+
+    @Override
+    public int maxBatchTokens() {
+        return options.maxBatchTokens();
+    }
+
+    @Override
+    public int maxBatchSequences() {
+        return options.maxBatchSequences();
+    }
+
+    @Override
+    public synchronized StepResult execute(List<Chunk> chunks) {
+        long start = System.nanoTime();
+        validate(chunks);
+        BlockPool pool = cache.pool();
+        // Reserve every block first, all or nothing: running out is a result, not a half-run batch.
+        int[] keep = new int[chunks.size()];
+        List<Long> outOfBlocks = new ArrayList<>();
+        for (int i = 0; i < chunks.size(); i++) {
+            Chunk ch = chunks.get(i);
+            keep[i] = ch.table().blockCount();
+            if (!ch.table().reserve(pool, ch.startPosition() + ch.tokens().length)) {
+                outOfBlocks.add(ch.sequenceId());
+            }
+        }
+        if (!outOfBlocks.isEmpty()) {
+            for (int i = 0; i < chunks.size(); i++) {
+                chunks.get(i).table().shrinkTo(pool, keep[i]);
+            }
+            return new StepResult(List.of(), outOfBlocks, System.nanoTime() - start);
+        }
+        layOut(chunks);
+        forward();
+        List<SequenceOutput> outputs = new ArrayList<>(chunks.size());
+        for (int i = 0; i < chunks.size(); i++) {
+            Chunk ch = chunks.get(i);
+            int length = ch.startPosition() + ch.tokens().length;
+            ch.table().setLength(length, options.blockSize());
+            outputs.add(sample(ch, i, length));
+        }
+        return new StepResult(outputs, List.of(), System.nanoTime() - start);
+    }
+
+    private void validate(List<Chunk> chunks) {
+        if (chunks.isEmpty()) {
+            throw new IllegalArgumentException("a batch needs at least one chunk");
+        }
+        if (chunks.size() > options.maxBatchSequences()) {
+            throw new IllegalArgumentException(chunks.size() + " chunks exceed the executor's maxBatchSequences "
+                    + options.maxBatchSequences());
+        }
+        Set<Long> seen = new HashSet<>();
+        long total = 0;
+        for (Chunk ch : chunks) {
+            if (!seen.add(ch.sequenceId())) {
+                throw new IllegalArgumentException("sequence " + ch.sequenceId() + " appears twice in one batch");
+            }
+            int end = ch.startPosition() + ch.tokens().length;
+            if (end > c.seqLen()) {
+                throw new IllegalArgumentException("sequence " + ch.sequenceId() + " would reach " + end
+                        + " tokens, beyond the model's seq_len " + c.seqLen());
+            }
+            for (int t : ch.tokens()) {
+                if (t < 0 || t >= c.vocabSize()) {
+                    throw new IllegalArgumentException("sequence " + ch.sequenceId() + ": token " + t
+                            + " is outside the vocabulary [0, " + c.vocabSize() + ")");
+                }
+            }
+            total += ch.tokens().length;
+        }
+        if (total > options.maxBatchTokens()) {
+            throw new IllegalArgumentException(total + " tokens exceed the executor's maxBatchTokens "
+                    + options.maxBatchTokens() + ": split the batch");
+        }
+    }
+
+    /** Flattens the chunks into the token arrays and copies their block tables. */
+    private void layOut(List<Chunk> chunks) {
+        int bs = options.blockSize();
+        int n = 0;
+        outputRows = 0;
+        for (int i = 0; i < chunks.size(); i++) {
+            Chunk ch = chunks.get(i);
+            int start = ch.startPosition();
+            for (int j = 0; j < ch.tokens().length; j++, n++) {
+                tokenId[n] = ch.tokens()[j];
+                tokenPos[n] = start + j;
+                tokenItem[n] = i;
+            }
+            BlockTable table = ch.table();
+            for (int b = 0; b < table.blockCount(); b++) {
+                blockBase[i * maxBlocksPerSequence + b] = table.block(b) * bs * c.kvDim();
+            }
+            outputRow[i] = ch.output() == Chunk.Output.NONE ? -1 : outputRows++;
+        }
+        tokens = n;
+    }
+
+    /** The forward pass of every token of the batch; leaves the logits of the output rows in {@link #logits}. */
+    private void forward() {
+        int dim = c.dim();
+        int n = tokens;
+        for (int t = 0; t < n; t++) {
+            embedding.get(tokenId[t] * dim, x, t * dim, dim);
+        }
+        for (layer = 0; layer < c.layers(); layer++) {
+            LayerWeights w = layers[layer];
+            // attention: xb = rmsnorm(x); q, k, v = xb Wq, xb Wk, xb Wv; RoPE; k, v into the cache
+            rows(rmsAttTask);
+            matmul(xb, dim, n, w.wq, q, w.wk, k, w.wv, v);
+            rows(ropeTask);
+            // xb = softmax(q k^T / sqrt(hs)) v over each token's own sequence, head by head
+            workers.run(attentionTask);
+            // x += xb Wo
+            matmulAccumulate(xb, dim, n, w.wo, x);
+            // feed-forward: xb = rmsnorm(x); hb = silu(xb W1) * (xb W3); x += hb W2
+            rows(rmsFfnTask);
+            matmul(xb, dim, n, w.w1, hb, w.w3, hb2, null, null);
+            rows(swigluTask);
+            matmulAccumulate(hb, c.hiddenDim(), n, w.w2, x);
+        }
+        // classifier, only for the rows that want output: xb[row] = rmsnorm(x[last token of its chunk])
+        if (outputRows > 0) {
+            int row = 0;
+            for (int t = 0; t < n; t++) {
+                boolean last = t == n - 1 || tokenItem[t + 1] != tokenItem[t];
+                if (last && outputRow[tokenItem[t]] >= 0) {
+                    rmsnorm(xb, row++ * dim, x, t * dim, rmsFinal, dim);
+                }
+            }
+            matmul(xb, dim, outputRows, classifier, logits, null, null, null, null);
+        }
+    }
+
+    private SequenceOutput sample(Chunk ch, int item, int position) {
+        int row = outputRow[item];
+        if (row < 0) {
+            return new SequenceOutput(ch.sequenceId(), position, -1, null);
+        }
+        int vocab = c.vocabSize();
+        int offset = row * vocab;
+        float[] copy = ch.output() == Chunk.Output.TOKEN_AND_LOGITS
+                ? java.util.Arrays.copyOfRange(logits, offset, offset + vocab) : null;
+        SamplingParams p = ch.sampling();
+        int next = p.sample(p.sampler(), logits, offset, vocab, position);
+        return new SequenceOutput(ch.sequenceId(), position, next, copy);
+    }
+
+    // ---- parallel steps -------------------------------------------------------------------------------------
+
+    private void rows(WorkerPool.Task task) {
+        if (tokens < SERIAL_ROWS) {
+            task.run(0, 1);
+        } else {
+            workers.run(task);
+        }
+    }
+
+    private void matmul(float[] in, int inStride, int rows, PackedMatrix w0, float[] o0, PackedMatrix w1,
+            float[] o1, PackedMatrix w2, float[] o2) {
+        mmWeights[0] = w0;
+        mmOut[0] = o0;
+        mmWeights[1] = w1;
+        mmOut[1] = o1;
+        mmWeights[2] = w2;
+        mmOut[2] = o2;
+        mmCount = w2 != null ? 3 : w1 != null ? 2 : 1;
+        mmIn = in;
+        mmInStride = inStride;
+        mmRows = rows;
+        mmAccumulate = false;
+        workers.run(matmulTask);
+    }
+
+    private void matmulAccumulate(float[] in, int inStride, int rows, PackedMatrix w, float[] out) {
+        mmWeights[0] = w;
+        mmOut[0] = out;
+        mmCount = 1;
+        mmIn = in;
+        mmInStride = inStride;
+        mmRows = rows;
+        mmAccumulate = true;
+        workers.run(matmulTask);
+    }
+
+    /** Worker {@code worker}'s share of the current matmul: a contiguous run of 4-panel groups. */
+    private void matmulPart(int worker, int workers) {
+        int units = 0;
+        for (int j = 0; j < mmCount; j++) {
+            units += (mmWeights[j].panels + 3) / 4;
+        }
+        int from = (int) ((long) units * worker / workers);
+        int to = (int) ((long) units * (worker + 1) / workers);
+        int u = 0;
+        for (int j = 0; j < mmCount && u < to; j++) {
+            PackedMatrix w = mmWeights[j];
+            int groups = (w.panels + 3) / 4;
+            int a = Math.max(from, u);
+            int b = Math.min(to, u + groups);
+            if (a < b) {
+                Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.rows, (a - u) * 4,
+                        Math.min((b - u) * 4, w.panels), mmAccumulate);
+            }
+            u += groups;
+        }
+    }
+
+    private void rmsRows(int worker, int workers, boolean attention) {
+        float[] weight = attention ? layers[layer].rmsAtt : layers[layer].rmsFfn;
+        int dim = c.dim();
+        for (int t = worker; t < tokens; t += workers) {
+            rmsnorm(xb, t * dim, x, t * dim, weight, dim);
+        }
+    }
+
+    /** Rotates q and k of each token by its position, then writes k and v into the sequence's cache blocks. */
+    private void ropeAndStoreRows(int worker, int workers) {
+        int dim = c.dim();
+        int kvDim = c.kvDim();
+        int hs = c.headSize();
+        int bs = options.blockSize();
+        float[] keys = cache.keys(layer);
+        float[] values = cache.values(layer);
+        for (int t = worker; t < tokens; t += workers) {
+            int pos = tokenPos[t];
+            int qo = t * dim;
+            int ko = t * kvDim;
+            int rope = pos * hs / 2;
+            for (int i = 0; i < dim; i += 2) {
+                int j = rope + (i % hs) / 2;
+                float fcr = ropeCos[j];
+                float fci = ropeSin[j];
+                float q0 = q[qo + i];
+                float q1 = q[qo + i + 1];
+                q[qo + i] = q0 * fcr - q1 * fci;
+                q[qo + i + 1] = q0 * fci + q1 * fcr;
+                if (i < kvDim) {
+                    float k0 = k[ko + i];
+                    float k1 = k[ko + i + 1];
+                    k[ko + i] = k0 * fcr - k1 * fci;
+                    k[ko + i + 1] = k0 * fci + k1 * fcr;
+                }
+            }
+            int at = blockBase[tokenItem[t] * maxBlocksPerSequence + pos / bs] + (pos % bs) * kvDim;
+            System.arraycopy(k, ko, keys, at, kvDim);
+            System.arraycopy(v, ko, values, at, kvDim);
+        }
+    }
+
+    private void attentionPart(int worker, int workers) {
+        int total = tokens * c.heads();
+        float[] scores = att[worker];
+        for (int item = worker; item < total; item += workers) {
+            attend(item / c.heads(), item % c.heads(), scores);
+        }
+    }
+
+    /** One head of one token: attends over positions 0..pos of its own sequence, block by block. */
+    private void attend(int t, int h, float[] scores) {
+        int dim = c.dim();
+        int kvDim = c.kvDim();
+        int hs = c.headSize();
+        int bs = options.blockSize();
+        int pos = tokenPos[t];
+        int qo = t * dim + h * hs;
+        int kvOffset = (h / c.kvMul()) * hs;
+        int bases = tokenItem[t] * maxBlocksPerSequence;
+        float[] keys = cache.keys(layer);
+        float[] values = cache.values(layer);
+        boolean vector = hs % L == 0;
+        // scores[p] = q . k[p] / sqrt(hs)
+        for (int p = 0, b = 0; p <= pos; b++) {
+            int base = blockBase[bases + b] + kvOffset;
+            int end = Math.min(pos + 1, p + bs);
+            for (int ko = base; p < end; p++, ko += kvDim) {
+                float dot = vector ? dotVector(q, qo, keys, ko, hs) : dotScalar(q, qo, keys, ko, hs);
+                scores[p] = dot / sqrtHeadSize;
+            }
+        }
+        softmax(scores, pos + 1);
+        // xb[t, head] = sum_p scores[p] * v[p]
+        int out = t * dim + h * hs;
+        if (vector) {
+            for (int i = 0; i < hs; i += L) {
+                FloatVector acc = FloatVector.zero(S);
+                for (int p = 0, b = 0; p <= pos; b++) {
+                    int base = blockBase[bases + b] + kvOffset + i;
+                    int end = Math.min(pos + 1, p + bs);
+                    for (int vo = base; p < end; p++, vo += kvDim) {
+                        acc = FloatVector.fromArray(S, values, vo).fma(FloatVector.broadcast(S, scores[p]), acc);
+                    }
+                }
+                acc.intoArray(xb, out + i);
+            }
+        } else {
+            java.util.Arrays.fill(xb, out, out + hs, 0f);
+            for (int p = 0, b = 0; p <= pos; b++) {
+                int base = blockBase[bases + b] + kvOffset;
+                int end = Math.min(pos + 1, p + bs);
+                for (int vo = base; p < end; p++, vo += kvDim) {
+                    float a = scores[p];
+                    for (int i = 0; i < hs; i++) {
+                        xb[out + i] += a * values[vo + i];
+                    }
+                }
+            }
+        }
+    }
+
+    private void swigluRows(int worker, int workers) {
+        int hidden = c.hiddenDim();
+        for (int t = worker; t < tokens; t += workers) {
+            for (int i = t * hidden, end = i + hidden; i < end; i++) {
+                float val = hb[i];
+                // silu(x) = x * sigmoid(x), then the gate
+                val *= 1.0f / (1.0f + (float) Math.exp(-val));
+                hb[i] = val * hb2[i];
+            }
+        }
+    }
+
+    // ---- small kernels --------------------------------------------------------------------------------------
+
+    /** {@code out = weight * x / rms(x)}, as run.c computes it (sequential float sum). */
+    static void rmsnorm(float[] out, int oo, float[] x, int xo, float[] weight, int size) {
+        float ss = 0f;
+        for (int j = 0; j < size; j++) {
+            ss += x[xo + j] * x[xo + j];
+        }
+        ss /= size;
+        ss += 1e-5f;
+        ss = 1.0f / (float) Math.sqrt(ss);
+        for (int j = 0; j < size; j++) {
+            out[oo + j] = weight[j] * (ss * x[xo + j]);
+        }
+    }
+
+    static void softmax(float[] x, int size) {
+        float max = x[0];
+        for (int i = 1; i < size; i++) {
+            max = Math.max(max, x[i]);
+        }
+        float sum = 0f;
+        for (int i = 0; i < size; i++) {
+            x[i] = (float) Math.exp(x[i] - max);
+            sum += x[i];
+        }
+        for (int i = 0; i < size; i++) {
+            x[i] /= sum;
+        }
+    }
+
+    private static float dotVector(float[] a, int ao, float[] b, int bo, int n) {
+        FloatVector acc = FloatVector.zero(S);
+        for (int i = 0; i < n; i += L) {
+            acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static float dotScalar(float[] a, int ao, float[] b, int bo, int n) {
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            sum += a[ao + i] * b[bo + i];
+        }
+        return sum;
+    }
+
+    private static float[] array(FloatBuffer b, int n) {
+        float[] a = new float[n];
+        b.get(0, a, 0, n);
+        return a;
+    }
+
+    @Override
+    public void close() {
+        workers.close();
+        cache.close();
+    }
+}

@@ -1,0 +1,86 @@
+package io.sluice.gpu.kv;
+
+/**
+ * Key and value storage for a pool of blocks, per layer. Layout of one layer's keys (values alike):
+ *
+ * <pre>
+ *   keys[layer]: [blocks][blockSize][kvDim]   float offset = ((block * blockSize) + slot) * kvDim
+ * </pre>
+ *
+ * The pool decides which blocks are in use; this class only stores their contents.
+ */
+public final class PagedKvCache implements AutoCloseable {
+
+    private final BlockPool pool;
+    private final int kvDim;
+    private final int layers;
+    private float[][] keys; // [layers][blocks * blockSize * kvDim]
+    private float[][] values; // [layers][blocks * blockSize * kvDim]
+
+    public PagedKvCache(int layers, int kvDim, int blocks, int blockSize) {
+        if (layers <= 0 || kvDim <= 0) {
+            throw new IllegalArgumentException("layers and kv_dim must be positive, got " + layers + ", " + kvDim);
+        }
+        long floats = (long) blocks * blockSize * kvDim;
+        if (floats > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException(blocks + " blocks of " + blockSize + " tokens x " + kvDim
+                    + " floats exceed one Java array per layer: use fewer blocks");
+        }
+        this.pool = new BlockPool(blocks, blockSize);
+        this.kvDim = kvDim;
+        this.layers = layers;
+        this.keys = new float[layers][(int) floats];
+        this.values = new float[layers][(int) floats];
+    }
+
+    /** Bytes a cache of {@code blocks} blocks needs. */
+    public static long bytesFor(int layers, int kvDim, int blocks, int blockSize) {
+        return 2L * layers * blocks * blockSize * kvDim * Float.BYTES;
+    }
+
+    public BlockPool pool() {
+        return pool;
+    }
+
+    public int kvDim() {
+        return kvDim;
+    }
+
+    public int layers() {
+        return layers;
+    }
+
+    public int blockSize() {
+        return pool.blockSize();
+    }
+
+    /** The key array of {@code layer}, indexed as in the class comment. */
+    public float[] keys(int layer) {
+        return open()[layer];
+    }
+
+    /** The value array of {@code layer}, indexed as in the class comment. */
+    public float[] values(int layer) {
+        open();
+        return values[layer];
+    }
+
+    /** Offset of the first float of {@code position} of the sequence with {@code table}. */
+    public int offset(BlockTable table, int position) {
+        int bs = pool.blockSize();
+        return (table.block(position / bs) * bs + position % bs) * kvDim;
+    }
+
+    private float[][] open() {
+        if (keys == null) {
+            throw new IllegalStateException("the KV cache is closed");
+        }
+        return keys;
+    }
+
+    @Override
+    public void close() {
+        keys = null;
+        values = null;
+    }
+}

@@ -1,0 +1,235 @@
+package io.sluice.gpu.tokenizer;
+
+import io.sluice.gpu.model.CheckpointException;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The llama2.c tokenizer: byte-level BPE pieces with merge scores and {@code <0xNN>} byte fallback. Encoding and
+ * decoding follow llama2.c's {@code run.c} step by step, so ids match what it feeds the model.
+ */
+public final class Tokenizer {
+
+    /** Id of the unknown piece. */
+    public static final int UNK = 0;
+    /** Id of the beginning-of-sequence piece. */
+    public static final int BOS = 1;
+    /** Id of the end-of-sequence piece. */
+    public static final int EOS = 2;
+    /** Id of the first byte-fallback piece {@code <0x00>}. */
+    private static final int BYTE_OFFSET = 3;
+
+    private final byte[][] pieces;
+    private final float[] scores;
+    private final Map<Piece, Integer> ids;
+    private final int maxTokenLength;
+    private final int[] byteValue; // the byte a <0xNN> piece stands for, or -1
+
+    private Tokenizer(byte[][] pieces, float[] scores, int maxTokenLength) {
+        this.pieces = pieces;
+        this.scores = scores;
+        this.maxTokenLength = maxTokenLength;
+        this.ids = new HashMap<>(pieces.length * 2);
+        this.byteValue = new int[pieces.length];
+        for (int i = 0; i < pieces.length; i++) {
+            ids.putIfAbsent(new Piece(pieces[i]), i);
+            byteValue[i] = parseBytePiece(pieces[i]);
+        }
+    }
+
+    /** Reads a llama2.c {@code tokenizer.bin} with {@code vocabSize} pieces; a bad file throws a {@link CheckpointException}. */
+    public static Tokenizer load(Path file, int vocabSize) {
+        if (vocabSize <= 0) {
+            throw new IllegalArgumentException("vocab size must be positive, got " + vocabSize);
+        }
+        byte[] data;
+        try {
+            data = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new CheckpointException(file, "no such tokenizer file", e);
+        } catch (IOException e) {
+            throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
+        }
+        ByteBuffer in = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+        if (in.remaining() < Integer.BYTES) {
+            throw new CheckpointException(file, "truncated: " + data.length + " bytes, not a llama2.c tokenizer");
+        }
+        int maxTokenLength = in.getInt();
+        if (maxTokenLength <= 0 || maxTokenLength > 1 << 16) {
+            throw new CheckpointException(file, "bad header: max_token_length " + maxTokenLength
+                    + " (not a llama2.c tokenizer file?)");
+        }
+        byte[][] pieces = new byte[vocabSize][];
+        float[] scores = new float[vocabSize];
+        for (int i = 0; i < vocabSize; i++) {
+            if (in.remaining() < 8) {
+                throw new CheckpointException(file, "truncated at piece " + i + " of " + vocabSize
+                        + " (does the model's vocabulary size match this tokenizer?)");
+            }
+            scores[i] = in.getFloat();
+            int len = in.getInt();
+            if (len < 0 || len > maxTokenLength || len > in.remaining()) {
+                throw new CheckpointException(file, "piece " + i + " has length " + len + " (max_token_length "
+                        + maxTokenLength + ", " + in.remaining() + " bytes left): corrupt or truncated");
+            }
+            pieces[i] = new byte[len];
+            in.get(pieces[i]);
+        }
+        if (in.hasRemaining()) {
+            throw new CheckpointException(file, in.remaining() + " bytes left after " + vocabSize
+                    + " pieces: the tokenizer does not match a vocabulary of " + vocabSize);
+        }
+        return new Tokenizer(pieces, scores, maxTokenLength);
+    }
+
+    /** Length in bytes of the longest piece, as the file header states it. */
+    public int maxTokenLength() {
+        return maxTokenLength;
+    }
+
+    public int vocabSize() {
+        return pieces.length;
+    }
+
+    /** The raw bytes of piece {@code id}. */
+    public byte[] piece(int id) {
+        return pieces[checkId(id)].clone();
+    }
+
+    /** {@code text} as llama2.c encodes it: BOS, a dummy-prefix space, then the best-scoring merges. */
+    public int[] encode(String text) {
+        return encode(text, true, false);
+    }
+
+    /** Encodes {@code text} (UTF-8), with an optional leading BOS and trailing EOS. */
+    public int[] encode(String text, boolean bos, boolean eos) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        int[] tokens = new int[bytes.length + 3];
+        int n = 0;
+        if (bos) {
+            tokens[n++] = BOS;
+        }
+        if (bytes.length > 0) {
+            // sentencepiece's add_dummy_prefix: a space in front of the text
+            Integer space = ids.get(new Piece(new byte[] {' '}));
+            if (space != null) {
+                tokens[n++] = space;
+            }
+        }
+        // One token per UTF-8 code point (at most 4 bytes), or one byte-fallback token per byte.
+        int i = 0;
+        while (i < bytes.length) {
+            int end = i + 1;
+            while (end < bytes.length && (bytes[end] & 0xC0) == 0x80 && end - i < 4) {
+                end++;
+            }
+            Integer id = ids.get(new Piece(Arrays.copyOfRange(bytes, i, end)));
+            if (id != null) {
+                tokens[n++] = id;
+            } else {
+                for (int b = i; b < end; b++) {
+                    tokens[n++] = (bytes[b] & 0xFF) + BYTE_OFFSET;
+                }
+            }
+            i = end;
+        }
+        // Merge the best-scoring adjacent pair until no pair is a piece.
+        while (true) {
+            float bestScore = -1e10f;
+            int bestId = -1;
+            int bestIndex = -1;
+            for (int t = 0; t < n - 1; t++) {
+                Integer id = ids.get(Piece.concat(pieces[tokens[t]], pieces[tokens[t + 1]]));
+                if (id != null && scores[id] > bestScore) {
+                    bestScore = scores[id];
+                    bestId = id;
+                    bestIndex = t;
+                }
+            }
+            if (bestIndex == -1) {
+                break;
+            }
+            tokens[bestIndex] = bestId;
+            System.arraycopy(tokens, bestIndex + 2, tokens, bestIndex + 1, n - bestIndex - 2);
+            n--;
+        }
+        if (eos) {
+            tokens[n++] = EOS;
+        }
+        return Arrays.copyOf(tokens, n);
+    }
+
+    /**
+     * The bytes that piece {@code token} prints after {@code previous}: byte-fallback pieces give their byte, and
+     * the leading space of a piece right after BOS is dropped (sentencepiece's decoder does the same).
+     */
+    public byte[] decodePiece(int previous, int token) {
+        checkId(token);
+        if (byteValue[token] >= 0) {
+            return new byte[] {(byte) byteValue[token]};
+        }
+        byte[] piece = pieces[token];
+        if (previous == BOS && piece.length > 0 && piece[0] == ' ') {
+            return Arrays.copyOfRange(piece, 1, piece.length);
+        }
+        return piece.clone();
+    }
+
+    /** The text of {@code tokens}; a leading BOS is dropped, and so is the space that follows it. */
+    public String decode(int[] tokens) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int previous = -1;
+        for (int token : tokens) {
+            if (token != BOS && token != EOS) {
+                out.writeBytes(decodePiece(previous, token));
+            }
+            previous = token;
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private int checkId(int id) {
+        if (id < 0 || id >= pieces.length) {
+            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + pieces.length + ")");
+        }
+        return id;
+    }
+
+    private static int parseBytePiece(byte[] p) {
+        // "<0xNN>" with two upper-case hex digits
+        if (p.length != 6 || p[0] != '<' || p[1] != '0' || p[2] != 'x' || p[5] != '>') {
+            return -1;
+        }
+        int hi = Character.digit(p[3], 16);
+        int lo = Character.digit(p[4], 16);
+        return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+    }
+
+    /** A byte string usable as a map key. */
+    private record Piece(byte[] bytes) {
+        static Piece concat(byte[] a, byte[] b) {
+            byte[] c = Arrays.copyOf(a, a.length + b.length);
+            System.arraycopy(b, 0, c, a.length, b.length);
+            return new Piece(c);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Piece p && Arrays.equals(bytes, p.bytes);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(bytes);
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package io.sluice.gpu.sampling;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class SamplerTest {
+
+    @Test
+    void greedyTakesTheFirstMaximum() {
+        float[] logits = {0.1f, 3f, -2f, 3f};
+        assertThat(Sampler.greedy().sample(logits, 0, 4, 0.99)).isEqualTo(1);
+        assertThat(new SamplingParams(0f, 0.9f, 5).sampler().sample(logits.clone(), 0, 4, 0.5)).isEqualTo(1);
+    }
+
+    @Test
+    void categoricalFollowsTheCoinThroughTheCdf() {
+        // softmax of ln(p) is p: probabilities 0.5, 0.25, 0.25
+        float[] base = {(float) Math.log(0.5), (float) Math.log(0.25), (float) Math.log(0.25)};
+        assertThat(Sampler.categorical().sample(base.clone(), 0, 3, 0.49)).isEqualTo(0);
+        assertThat(Sampler.categorical().sample(base.clone(), 0, 3, 0.51)).isEqualTo(1);
+        assertThat(Sampler.categorical().sample(base.clone(), 0, 3, 0.76)).isEqualTo(2);
+    }
+
+    @Test
+    void topPSamplesOnlyInsideTheNucleus() {
+        float[] base = {(float) Math.log(0.05), (float) Math.log(0.6), (float) Math.log(0.3), (float) Math.log(0.05)};
+        Sampler s = Sampler.topP(0.8f);
+        Set<Integer> seen = new HashSet<>();
+        for (int i = 0; i < 200; i++) {
+            seen.add(s.sample(base.clone(), 0, 4, i / 200.0));
+        }
+        assertThat(seen).containsExactlyInAnyOrder(1, 2);
+    }
+
+    @Test
+    void temperatureSharpensTheDistribution() {
+        float[] base = {1f, 2f};
+        // At a low temperature almost all mass is on token 1: even a small coin picks it.
+        assertThat(Sampler.temperature(0.05f, Sampler.categorical()).sample(base.clone(), 0, 2, 0.01)).isEqualTo(1);
+        assertThat(Sampler.temperature(10f, Sampler.categorical()).sample(base.clone(), 0, 2, 0.01)).isEqualTo(0);
+    }
+
+    @Test
+    void samplingWorksOnARowOfALargerArray() {
+        float[] logits = {9f, 9f, 0f, 5f, 1f, 9f};
+        assertThat(Sampler.greedy().sample(logits, 2, 3, 0.3)).isEqualTo(1);
+    }
+
+    @Test
+    void randomnessIsAFunctionOfSeedAndPosition() {
+        assertThat(Coins.coin(42, 7)).isEqualTo(Coins.coin(42, 7));
+        assertThat(Coins.coin(42, 7)).isNotEqualTo(Coins.coin(42, 8)).isNotEqualTo(Coins.coin(43, 7));
+        for (int p = 0; p < 1000; p++) {
+            assertThat(Coins.coin(p * 31L, p)).isGreaterThanOrEqualTo(0).isLessThan(1);
+        }
+        SamplingParams params = new SamplingParams(1.0f, 0.9f, 99);
+        float[] logits = new float[50];
+        for (int i = 0; i < 50; i++) {
+            logits[i] = (float) Math.sin(i);
+        }
+        int first = params.sample(params.sampler(), logits.clone(), 0, 50, 12);
+        for (int i = 0; i < 5; i++) {
+            assertThat(params.sample(params.sampler(), logits.clone(), 0, 50, 12)).isEqualTo(first);
+        }
+    }
+
+    @Test
+    void invalidParametersAreRejected() {
+        assertThatThrownBy(() -> new SamplingParams(-1f, 1f, 0)).hasMessageContaining("temperature");
+        assertThatThrownBy(() -> new SamplingParams(1f, 0f, 0)).hasMessageContaining("top-p");
+        assertThatThrownBy(() -> Sampler.topP(1.5f)).hasMessageContaining("top-p");
+    }
+}
