@@ -112,8 +112,8 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
                 normal = VllmStylePolicy.push(normal, nno++, r);
             }
         }
-        sorting.sort(urgentDecodes, 0, nud);
-        sorting.sort(urgentPrefills, 0, nup);
+        sortUrgent(urgentDecodes, nud);
+        sortUrgent(urgentPrefills, nup);
         sorting.sort(normal, 0, nno);
         sorting.sort(lost, 0, nlo);
         int w = 0;
@@ -133,6 +133,23 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
     }
 
     private static final int LOST = 1 << 8;
+
+    /** Density order (keys already set), equal densities by deadline: a deadline pass, then a stable density pass. */
+    private void sortUrgent(Request[] a, int count) {
+        if (count < 2) {
+            return;
+        }
+        for (int i = 0; i < count; i++) {
+            double density = a[i].sortKey;
+            a[i].sortKey = a[i].deadlineMs;
+            a[i].auxKey = density;
+        }
+        sorting.sort(a, 0, count);
+        for (int i = 0; i < count; i++) {
+            a[i].sortKey = a[i].auxKey;
+        }
+        sorting.sort(a, 0, count);
+    }
 
     private int append(Request[] src, int count, int w) {
         System.arraycopy(src, 0, cand, w, count);

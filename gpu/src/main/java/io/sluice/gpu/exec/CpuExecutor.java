@@ -80,6 +80,8 @@ public final class CpuExecutor implements Executor {
     private static final int L = PackedMatrix.L;
     /** Below this many tokens a per-token step runs on the calling thread: a parallel region would cost more. */
     private static final int SERIAL_ROWS = 4;
+    /** Panels per matmul work unit: the 4-panel register tile of {@link Gemm}. */
+    private static final int GROUP = 4;
 
     private final ModelConfig c;
     private final Options options;
@@ -124,12 +126,12 @@ public final class CpuExecutor implements Executor {
     private int mmRows;
     private boolean mmAccumulate;
 
-    private final WorkerPool.Task matmulTask = this::matmulPart;
-    private final WorkerPool.Task attentionTask = this::attentionPart;
-    private final WorkerPool.Task rmsAttTask = (w, n) -> rmsRows(w, n, true);
-    private final WorkerPool.Task rmsFfnTask = (w, n) -> rmsRows(w, n, false);
-    private final WorkerPool.Task ropeTask = this::ropeAndStoreRows;
-    private final WorkerPool.Task swigluTask = this::swigluRows;
+    private final WorkerPool.Task matmulTask = this::matmulUnit;
+    private final WorkerPool.Task attentionTask = this::attentionUnit;
+    private final WorkerPool.Task rmsAttTask = (w, t) -> rmsRow(t, true);
+    private final WorkerPool.Task rmsFfnTask = (w, t) -> rmsRow(t, false);
+    private final WorkerPool.Task ropeTask = (w, t) -> ropeAndStore(t);
+    private final WorkerPool.Task swigluTask = (w, t) -> swiglu(t);
 
     /** Per-layer weights: norms as arrays, matrices packed for {@link Gemm}. */
     private record LayerWeights(float[] rmsAtt, PackedMatrix wq, PackedMatrix wk, PackedMatrix wv,
@@ -315,7 +317,7 @@ public final class CpuExecutor implements Executor {
             matmul(xb, dim, n, w.wq, q, w.wk, k, w.wv, v);
             rows(ropeTask);
             // xb = softmax(q k^T / sqrt(hs)) v over each token's own sequence, head by head
-            workers.run(attentionTask);
+            workers.run(attentionTask, tokens * c.heads());
             // x += xb Wo
             matmulAccumulate(xb, dim, n, w.wo, x);
             // feed-forward: xb = rmsnorm(x); hb = silu(xb W1) * (xb W3); x += hb W2
@@ -353,11 +355,14 @@ public final class CpuExecutor implements Executor {
 
     // ---- parallel steps -------------------------------------------------------------------------------------
 
+    /** Runs a per-token step: one unit per token. */
     private void rows(WorkerPool.Task task) {
         if (tokens < SERIAL_ROWS) {
-            task.run(0, 1);
+            for (int t = 0; t < tokens; t++) {
+                task.run(0, t);
+            }
         } else {
-            workers.run(task);
+            workers.run(task, tokens);
         }
     }
 
@@ -374,7 +379,7 @@ public final class CpuExecutor implements Executor {
         mmInStride = inStride;
         mmRows = rows;
         mmAccumulate = false;
-        workers.run(matmulTask);
+        runMatmul();
     }
 
     private void matmulAccumulate(float[] in, int inStride, int rows, PackedMatrix w, float[] out) {
@@ -385,79 +390,71 @@ public final class CpuExecutor implements Executor {
         mmInStride = inStride;
         mmRows = rows;
         mmAccumulate = true;
-        workers.run(matmulTask);
+        runMatmul();
     }
 
-    /** Worker {@code worker}'s share of the current matmul: a contiguous run of 4-panel groups. */
-    private void matmulPart(int worker, int workers) {
+    private void runMatmul() {
         int units = 0;
         for (int j = 0; j < mmCount; j++) {
-            units += (mmWeights[j].panels + 3) / 4;
+            units += (mmWeights[j].panels + GROUP - 1) / GROUP;
         }
-        int from = (int) ((long) units * worker / workers);
-        int to = (int) ((long) units * (worker + 1) / workers);
-        int u = 0;
-        for (int j = 0; j < mmCount && u < to; j++) {
-            PackedMatrix w = mmWeights[j];
-            int groups = (w.panels + 3) / 4;
-            int a = Math.max(from, u);
-            int b = Math.min(to, u + groups);
-            if (a < b) {
-                Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.rows, (a - u) * 4,
-                        Math.min((b - u) * 4, w.panels), mmAccumulate);
-            }
-            u += groups;
-        }
+        workers.run(matmulTask, units);
     }
 
-    private void rmsRows(int worker, int workers, boolean attention) {
-        float[] weight = attention ? layers[layer].rmsAtt : layers[layer].rmsFfn;
-        int dim = c.dim();
-        for (int t = worker; t < tokens; t += workers) {
-            rmsnorm(xb, t * dim, x, t * dim, weight, dim);
+    /** Unit {@code unit} of the current matmul: one group of {@link #GROUP} panels of one of its matrices. */
+    private void matmulUnit(int worker, int unit) {
+        int j = 0;
+        int groups = (mmWeights[0].panels + GROUP - 1) / GROUP;
+        while (unit >= groups) {
+            unit -= groups;
+            j++;
+            groups = (mmWeights[j].panels + GROUP - 1) / GROUP;
         }
+        PackedMatrix w = mmWeights[j];
+        int from = unit * GROUP;
+        Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.rows, from, Math.min(from + GROUP, w.panels),
+                mmAccumulate);
     }
 
-    /** Rotates q and k of each token by its position, then writes k and v into the sequence's cache blocks. */
-    private void ropeAndStoreRows(int worker, int workers) {
+    private void rmsRow(int t, boolean attention) {
+        LayerWeights w = layers[layer];
+        rmsnorm(xb, t * c.dim(), x, t * c.dim(), attention ? w.rmsAtt : w.rmsFfn, c.dim());
+    }
+
+    /** Rotates q and k of token {@code t} by its position, then writes its k and v into its sequence's blocks. */
+    private void ropeAndStore(int t) {
         int dim = c.dim();
         int kvDim = c.kvDim();
         int hs = c.headSize();
         int bs = options.blockSize();
         float[] keys = cache.keys(layer);
         float[] values = cache.values(layer);
-        for (int t = worker; t < tokens; t += workers) {
-            int pos = tokenPos[t];
-            int qo = t * dim;
-            int ko = t * kvDim;
-            int rope = pos * hs / 2;
-            for (int i = 0; i < dim; i += 2) {
-                int j = rope + (i % hs) / 2;
-                float fcr = ropeCos[j];
-                float fci = ropeSin[j];
-                float q0 = q[qo + i];
-                float q1 = q[qo + i + 1];
-                q[qo + i] = q0 * fcr - q1 * fci;
-                q[qo + i + 1] = q0 * fci + q1 * fcr;
-                if (i < kvDim) {
-                    float k0 = k[ko + i];
-                    float k1 = k[ko + i + 1];
-                    k[ko + i] = k0 * fcr - k1 * fci;
-                    k[ko + i + 1] = k0 * fci + k1 * fcr;
-                }
+        int pos = tokenPos[t];
+        int qo = t * dim;
+        int ko = t * kvDim;
+        int rope = pos * hs / 2;
+        for (int i = 0; i < dim; i += 2) {
+            int j = rope + (i % hs) / 2;
+            float fcr = ropeCos[j];
+            float fci = ropeSin[j];
+            float q0 = q[qo + i];
+            float q1 = q[qo + i + 1];
+            q[qo + i] = q0 * fcr - q1 * fci;
+            q[qo + i + 1] = q0 * fci + q1 * fcr;
+            if (i < kvDim) {
+                float k0 = k[ko + i];
+                float k1 = k[ko + i + 1];
+                k[ko + i] = k0 * fcr - k1 * fci;
+                k[ko + i + 1] = k0 * fci + k1 * fcr;
             }
-            int at = blockBase[tokenItem[t] * maxBlocksPerSequence + pos / bs] + (pos % bs) * kvDim;
-            System.arraycopy(k, ko, keys, at, kvDim);
-            System.arraycopy(v, ko, values, at, kvDim);
         }
+        int at = blockBase[tokenItem[t] * maxBlocksPerSequence + pos / bs] + (pos % bs) * kvDim;
+        System.arraycopy(k, ko, keys, at, kvDim);
+        System.arraycopy(v, ko, values, at, kvDim);
     }
 
-    private void attentionPart(int worker, int workers) {
-        int total = tokens * c.heads();
-        float[] scores = att[worker];
-        for (int item = worker; item < total; item += workers) {
-            attend(item / c.heads(), item % c.heads(), scores);
-        }
+    private void attentionUnit(int worker, int item) {
+        attend(item / c.heads(), item % c.heads(), att[worker]);
     }
 
     /** One head of one token: attends over positions 0..pos of its own sequence, block by block. */
@@ -485,42 +482,39 @@ public final class CpuExecutor implements Executor {
         softmax(scores, pos + 1);
         // xb[t, head] = sum_p scores[p] * v[p]
         int out = t * dim + h * hs;
-        if (vector) {
-            for (int i = 0; i < hs; i += L) {
-                FloatVector acc = FloatVector.zero(S);
-                for (int p = 0, b = 0; p <= pos; b++) {
-                    int base = blockBase[bases + b] + kvOffset + i;
-                    int end = Math.min(pos + 1, p + bs);
-                    for (int vo = base; p < end; p++, vo += kvDim) {
-                        acc = FloatVector.fromArray(S, values, vo).fma(FloatVector.broadcast(S, scores[p]), acc);
+        java.util.Arrays.fill(xb, out, out + hs, 0f);
+        for (int p = 0, b = 0; p <= pos; b++) {
+            int base = blockBase[bases + b] + kvOffset;
+            int end = Math.min(pos + 1, p + bs);
+            if (vector) {
+                // Block by block, the accumulator goes through memory: a vector carried across the block loop
+                // would defeat C2's vector boxing elimination (JDK 17). Order per element is unchanged.
+                for (int i = 0; i < hs; i += L) {
+                    FloatVector acc = FloatVector.fromArray(S, xb, out + i);
+                    for (int pp = p, vo = base + i; pp < end; pp++, vo += kvDim) {
+                        acc = FloatVector.fromArray(S, values, vo).fma(FloatVector.broadcast(S, scores[pp]), acc);
                     }
+                    acc.intoArray(xb, out + i);
                 }
-                acc.intoArray(xb, out + i);
-            }
-        } else {
-            java.util.Arrays.fill(xb, out, out + hs, 0f);
-            for (int p = 0, b = 0; p <= pos; b++) {
-                int base = blockBase[bases + b] + kvOffset;
-                int end = Math.min(pos + 1, p + bs);
-                for (int vo = base; p < end; p++, vo += kvDim) {
-                    float a = scores[p];
+            } else {
+                for (int pp = p, vo = base; pp < end; pp++, vo += kvDim) {
+                    float a = scores[pp];
                     for (int i = 0; i < hs; i++) {
                         xb[out + i] += a * values[vo + i];
                     }
                 }
             }
+            p = end;
         }
     }
 
-    private void swigluRows(int worker, int workers) {
+    private void swiglu(int t) {
         int hidden = c.hiddenDim();
-        for (int t = worker; t < tokens; t += workers) {
-            for (int i = t * hidden, end = i + hidden; i < end; i++) {
-                float val = hb[i];
-                // silu(x) = x * sigmoid(x), then the gate
-                val *= 1.0f / (1.0f + (float) Math.exp(-val));
-                hb[i] = val * hb2[i];
-            }
+        for (int i = t * hidden, end = i + hidden; i < end; i++) {
+            float val = hb[i];
+            // silu(x) = x * sigmoid(x), then the gate
+            val *= 1.0f / (1.0f + (float) Math.exp(-val));
+            hb[i] = val * hb2[i];
         }
     }
 

@@ -1,35 +1,45 @@
 package io.sluice.gpu.exec;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * Persistent worker threads for the forward pass's many short parallel regions (about 7 per layer). A fork-join
- * task per region costs more than the region itself at batch 1; here a region is one volatile write to start and
- * a spin on a counter to finish. Idle workers spin briefly, then park, so an idle engine costs no CPU.
+ * task per region costs more than the region itself at batch 1; here starting a region is one atomic write.
  *
- * <p>The calling thread is worker 0 and does its share; {@link #run} returns when every worker has finished.
- * Not reentrant: one region at a time, from one driving thread.
+ * <p>A region is a number of independent work units; every thread, the caller included, claims units from a shared
+ * cursor until none is left. Claiming (instead of a fixed share per thread) keeps a region short when a worker is
+ * descheduled on a busy machine: the others take its units, and the caller only waits for units already started.
+ * The cursor packs the region's generation and unit count with the next unit, so a late worker cannot claim a unit
+ * of a region that has moved on, nor read one region's count with another's generation. Idle workers spin briefly, then park: an idle engine costs no CPU.
+ *
+ * <p>Not reentrant: one region at a time, driven from one thread.
  */
 final class WorkerPool implements AutoCloseable {
 
-    /** One parallel region: worker {@code worker} of {@code workers} does its share. */
+    /** One region's work: unit {@code unit} of it, run by thread {@code worker} (0 = the caller). */
     @FunctionalInterface
     interface Task {
-        void run(int worker, int workers);
+        void run(int worker, int unit);
     }
 
-    private static final long SPIN_NANOS = 200_000;
+    private static final long SPIN_NANOS = 100_000;
+    private static final int UNIT_BITS = 21;
+    private static final long UNIT_MASK = (1L << UNIT_BITS) - 1;
+    /** Most units a region may have. */
+    static final int MAX_UNITS = (int) UNIT_MASK;
 
     private final int size;
     private final Thread[] threads;
-    private final boolean[] parked;
-    private final AtomicInteger pending = new AtomicInteger();
+    private final boolean[] parked; // guarded by parkedLock
+    private final Object parkedLock = new Object();
+    private final AtomicLong cursor = new AtomicLong(); // generation << 42 | units << 21 | next unit
+    private final AtomicInteger done = new AtomicInteger();
     private volatile Task task;
-    private volatile int generation;
     private volatile boolean closed;
     private volatile Throwable failure;
-    private final Object parkedLock = new Object();
+    private int generation;
 
     WorkerPool(int size, String name) {
         if (size < 1) {
@@ -51,33 +61,41 @@ final class WorkerPool implements AutoCloseable {
         return size;
     }
 
-    /** Runs {@code t} on every worker, the caller included, and waits for all. */
-    void run(Task t) {
+    /** Runs units {@code 0 .. count-1} of {@code t} on all threads, the caller included, and waits for all. */
+    void run(Task t, int count) {
         if (closed) {
             throw new IllegalStateException("the worker pool is closed");
         }
-        if (size == 1) {
-            t.run(0, 1);
+        if (count > MAX_UNITS) {
+            throw new IllegalArgumentException(count + " units exceed a region's limit of " + MAX_UNITS);
+        }
+        if (size == 1 || count <= 1) {
+            for (int u = 0; u < count; u++) {
+                t.run(0, u);
+            }
             return;
         }
         task = t;
-        pending.set(size - 1);
-        generation = generation + 1; // publishes task and pending
+        done.set(0);
+        generation = (generation + 1) & 0x3FFFFF;
+        long start = ((long) generation << (2 * UNIT_BITS)) | ((long) count << UNIT_BITS);
+        cursor.set(start); // publishes task and done
         wakeParked();
-        Throwable mine = null;
-        try {
-            t.run(0, size);
-        } catch (Throwable e) {
-            mine = e;
-        }
-        while (pending.get() != 0) {
-            Thread.onSpinWait();
+        work(0, start >>> UNIT_BITS, t);
+        long spinUntil = System.nanoTime() + SPIN_NANOS;
+        int spins = 0;
+        while (done.get() != count) {
+            // A unit still runs on a worker; if it was descheduled, give it the core rather than burn ours.
+            if (++spins % 64 == 0 && System.nanoTime() > spinUntil) {
+                Thread.yield();
+            } else {
+                Thread.onSpinWait();
+            }
         }
         task = null;
-        Throwable theirs = failure;
-        failure = null;
-        if (mine != null || theirs != null) {
-            Throwable e = mine != null ? mine : theirs;
+        Throwable e = failure;
+        if (e != null) {
+            failure = null;
             if (e instanceof RuntimeException r) {
                 throw r;
             }
@@ -85,6 +103,27 @@ final class WorkerPool implements AutoCloseable {
                 throw err;
             }
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** Claims and runs units of {@code region} (generation and unit count) until none is left. */
+    private void work(int worker, long region, Task t) {
+        int count = (int) (region & UNIT_MASK);
+        while (true) {
+            long v = cursor.get();
+            int unit = (int) (v & UNIT_MASK);
+            if (v >>> UNIT_BITS != region || unit >= count) {
+                return;
+            }
+            if (cursor.compareAndSet(v, v + 1)) {
+                try {
+                    t.run(worker, unit);
+                } catch (Throwable e) {
+                    failure = e;
+                } finally {
+                    done.incrementAndGet();
+                }
+            }
         }
     }
 
@@ -99,37 +138,36 @@ final class WorkerPool implements AutoCloseable {
     }
 
     private void loop(int worker) {
-        int seen = 0;
+        long seen = 0;
         while (true) {
-            int g = awaitGeneration(worker, seen);
+            long region = awaitRegion(worker, seen);
             if (closed) {
                 return;
             }
-            seen = g;
-            try {
-                task.run(worker, size);
-            } catch (Throwable e) {
-                failure = e;
-            } finally {
-                pending.decrementAndGet();
+            seen = region;
+            // A successful claim proves the region is still current, hence that the task read here belongs to it.
+            Task t = task;
+            if (t != null) {
+                work(worker, region, t);
             }
         }
     }
 
-    private int awaitGeneration(int worker, int seen) {
+    /** Waits for a region other than {@code seen}; returns its generation and unit count. */
+    private long awaitRegion(int worker, long seen) {
         long spinUntil = System.nanoTime() + SPIN_NANOS;
         int spins = 0;
         while (true) {
-            int g = generation;
-            if (g != seen || closed) {
-                return g;
+            long r = cursor.get() >>> UNIT_BITS;
+            if (r != seen || closed) {
+                return r;
             }
             if (++spins % 256 == 0 && System.nanoTime() > spinUntil) {
                 synchronized (parkedLock) {
                     parked[worker] = true;
                 }
                 // Re-check after announcing: the driver either sees parked or we see its new generation.
-                while (generation == seen && !closed) {
+                while (cursor.get() >>> UNIT_BITS == seen && !closed) {
                     LockSupport.park(this);
                 }
                 synchronized (parkedLock) {

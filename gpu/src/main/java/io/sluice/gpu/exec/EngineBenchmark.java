@@ -1,0 +1,111 @@
+package io.sluice.gpu.exec;
+
+import io.sluice.gpu.kv.BlockTable;
+import io.sluice.gpu.model.Weights;
+import io.sluice.gpu.sampling.SamplingParams;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Measures an executor's prefill and decode throughput at one batch size: {@code batch} sequences of random
+ * prompts of {@code promptLength} tokens are prefilled (as many whole prompts per call as fit in the executor's
+ * token budget), then decoded {@code generate} steps, all sequences in every step.
+ */
+public final class EngineBenchmark {
+
+    /**
+     * One measurement.
+     *
+     * @param batch         sequences
+     * @param prefillTokens tokens prefilled
+     * @param prefillNanos  time the prefill calls took
+     * @param decodeTokens  tokens decoded
+     * @param decodeNanos   time the decode calls took
+     */
+    public record Measurement(int batch, long prefillTokens, long prefillNanos, long decodeTokens, long decodeNanos) {
+
+        public double prefillTokensPerSecond() {
+            return prefillTokens * 1e9 / prefillNanos;
+        }
+
+        public double decodeTokensPerSecond() {
+            return decodeNanos == 0 ? 0 : decodeTokens * 1e9 / decodeNanos;
+        }
+
+        /** Time of one decode step of the whole batch, in milliseconds. */
+        public double decodeStepMillis() {
+            return decodeTokens == 0 ? 0 : decodeNanos / 1e6 / (decodeTokens / (double) batch);
+        }
+    }
+
+    private EngineBenchmark() {
+    }
+
+    /** Options sized for one measurement: KV room for every sequence, and a token budget per call. */
+    public static CpuExecutor.Options options(Weights weights, int threads, int batch, int promptLength, int generate,
+            int maxBatchTokens) {
+        CpuExecutor.Options d = CpuExecutor.Options.defaults(weights.config());
+        int perSequence = (promptLength + generate + d.blockSize() - 1) / d.blockSize();
+        return new CpuExecutor.Options(threads, batch * perSequence, d.blockSize(),
+                Math.max(maxBatchTokens, Math.max(promptLength, batch)), Math.max(batch, 1));
+    }
+
+    /** Runs one measurement on {@code executor}, whose cache must be empty and large enough. */
+    public static Measurement measure(Executor executor, int batch, int promptLength, int generate, long seed) {
+        int seqLen = executor.config().seqLen();
+        if (promptLength < 1 || generate < 0 || promptLength + generate > seqLen) {
+            throw new IllegalArgumentException("prompt length " + promptLength + " + generated " + generate
+                    + " must be between 1 and the model's seq_len " + seqLen);
+        }
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+        }
+        Random random = new Random(seed);
+        int vocab = executor.config().vocabSize();
+        List<BlockTable> tables = new ArrayList<>();
+        int[] next = new int[batch];
+        try {
+            long prefillNanos = 0;
+            List<Chunk> calls = new ArrayList<>();
+            int callTokens = 0;
+            for (int s = 0; s < batch; s++) {
+                BlockTable table = new BlockTable(s);
+                tables.add(table);
+                if (callTokens + promptLength > executor.maxBatchTokens() || calls.size() == executor.maxBatchSequences()) {
+                    prefillNanos += run(executor, calls, next);
+                    calls.clear();
+                    callTokens = 0;
+                }
+                calls.add(Chunk.of(table, random.ints(promptLength, 0, vocab).toArray(), SamplingParams.GREEDY));
+                callTokens += promptLength;
+            }
+            prefillNanos += run(executor, calls, next);
+            long decodeNanos = 0;
+            for (int step = 0; step < generate; step++) {
+                calls.clear();
+                for (int s = 0; s < batch; s++) {
+                    calls.add(Chunk.decode(tables.get(s), next[s], SamplingParams.GREEDY));
+                }
+                decodeNanos += run(executor, calls, next);
+            }
+            return new Measurement(batch, (long) batch * promptLength, prefillNanos, (long) batch * generate,
+                    decodeNanos);
+        } finally {
+            tables.forEach(executor::release);
+        }
+    }
+
+    private static long run(Executor executor, List<Chunk> chunks, int[] next) {
+        long t0 = System.nanoTime();
+        StepResult r = executor.execute(chunks);
+        long elapsed = System.nanoTime() - t0;
+        if (!r.ok()) {
+            throw new IllegalStateException("the KV cache ran out of blocks for " + r.outOfBlocks());
+        }
+        for (SequenceOutput o : r.outputs()) {
+            next[(int) o.sequenceId()] = o.nextToken();
+        }
+        return elapsed;
+    }
+}
