@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         description = "SLO-aware LLM inference on Apache Flink and Kafka.",
         subcommands = {
             CommandLine.HelpCommand.class,
+            SimulateCommand.class,
         })
 public final class SluiceCli implements Runnable {
 

@@ -3,7 +3,6 @@ package io.sluice.job.sim;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -13,9 +12,9 @@ import java.nio.file.Path;
  * <pre>{@code
  * {
  *   "name": "cpu-stories110m",          // optional, for reports
- *   "prefill": [c0, c1, c2, c3, c4],     // per chunk of d new tokens on p cached:
- *                                        //   c0 + c1*d + c2*d^2 + c3*d*p + c4*p, summed over chunks
- *   "decode": [b0, b1, b2],              // per step of B sequences: b0 + b1*B + b2*sum(ctx)
+ *   "prefill": [c0, c1, c2, c3, c4],     // a step with chunks of d new tokens on p cached:
+ *                                        //   c0 + sum over chunks of (c1*d + c2*d^2 + c3*d*p + c4*p)
+ *   "decode": [b0, b1, b2],              // a decode-only step of B sequences: b0 + b1*B + b2*sum(ctx)
  *   "kv_blocks": 4096,                   // KV blocks of one instance
  *   "block_size": 16,                    // tokens per block
  *   "max_context": 2048,                 // longest prompt + output the model accepts
@@ -23,8 +22,9 @@ import java.nio.file.Path;
  * }
  * }</pre>
  *
- * A step holding both prefill chunks and decodes costs the sum of both formulas: the engines
- * this describes run the two as separate passes.
+ * These are the scheduler's {@code LatencyModel} coefficients, with its semantics: a step holding
+ * both chunks and decodes pays one overhead, {@code c0} (one pass streams the weights once), plus
+ * the prefill work plus {@code b1*B + b2*sum(ctx)}.
  */
 public final class ProfileCostModel implements CostModel {
 
@@ -123,15 +123,13 @@ public final class ProfileCostModel implements CostModel {
 
     @Override
     public double stepMs(BatchShape s) {
-        double ms = 0;
-        if (s.chunks > 0) {
-            ms += prefill[0] * s.chunks + prefill[1] * s.sumD + prefill[2] * s.sumD2 + prefill[3] * s.sumDP
-                    + prefill[4] * s.sumP;
+        if (s.isEmpty()) {
+            return 0;
         }
-        if (s.decodes > 0) {
-            ms += decode[0] + decode[1] * s.decodes + decode[2] * s.sumCtx;
-        }
-        return ms;
+        double ms = s.chunks > 0
+                ? prefill[0] + prefill[1] * s.sumD + prefill[2] * s.sumD2 + prefill[3] * s.sumDP + prefill[4] * s.sumP
+                : decode[0];
+        return ms + decode[1] * s.decodes + decode[2] * s.sumCtx;
     }
 
     @Override

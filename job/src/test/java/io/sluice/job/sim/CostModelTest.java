@@ -90,8 +90,10 @@ class CostModelTest {
         assertThat(m.name()).isEqualTo("cpu");
         assertThat(m.kvBlocks()).isEqualTo(100);
         BatchShape s = new BatchShape().addChunk(100, 50, true).addDecode(10).addDecode(30);
-        double expected = 2 + 0.5 * 100 + 0.001 * 100 * 100 + 0.0001 * 100 * 50 + 0.01 * 50 + 3 + 0.2 * 2 + 0.002 * 40;
+        // A mixed step pays the prefill overhead c0 once, not b0 as well.
+        double expected = 2 + 0.5 * 100 + 0.001 * 100 * 100 + 0.0001 * 100 * 50 + 0.01 * 50 + 0.2 * 2 + 0.002 * 40;
         assertThat(m.stepMs(s)).isCloseTo(expected, within(1e-9));
+        assertThat(m.stepMs(new BatchShape().addDecode(10))).isCloseTo(3 + 0.2 + 0.002 * 10, within(1e-9));
     }
 
     @Test
