@@ -1,0 +1,76 @@
+package io.sluice.scheduling;
+
+/**
+ * Per-request deadlines as the deadline-aware policies see them. Interactive: the first token is due
+ * at arrival + TTFT SLO, token k after it at first-token time + k x TPOT SLO. Batch class (completion
+ * deadline D only): the decode is paced evenly from the first token to D, and the first token is due
+ * early enough to leave that pacing at least {@code defaultTpotMs} per token.
+ */
+final class Deadlines {
+
+    private Deadlines() {
+    }
+
+    /** When the first token is due; +infinity without a target. */
+    static double firstToken(Request r, PolicyOptions o) {
+        Slo s = r.slo();
+        if (s.hasTtft()) {
+            return r.arrivalMs() + s.ttftMs();
+        }
+        if (s.hasDeadline()) {
+            double decodeShare = (r.maxNewTokens() - 1) * o.defaultTpotMs();
+            // Keep at least a tenth of the deadline for the prefill, however long the output.
+            return r.arrivalMs() + Math.max(0.1 * s.deadlineMs(), s.deadlineMs() - decodeShare);
+        }
+        return Double.POSITIVE_INFINITY;
+    }
+
+    /** Per-token pace after the first token (TPOT SLO, or the even pace to the deadline); +infinity without. */
+    static double pace(Request r, PolicyOptions o) {
+        Slo s = r.slo();
+        if (s.hasTpot()) {
+            return s.tpotMs();
+        }
+        if (s.hasDeadline()) {
+            if (r.maxNewTokens() <= 1) {
+                return Double.POSITIVE_INFINITY;
+            }
+            double first = Double.isNaN(r.firstTokenMs()) ? firstToken(r, o) : r.firstTokenMs();
+            return Math.max(0.0, r.arrivalMs() + s.deadlineMs() - first) / (r.maxNewTokens() - 1);
+        }
+        return Double.POSITIVE_INFINITY;
+    }
+
+    /** When the request's next token is due. */
+    static double next(Request r, PolicyOptions o) {
+        if (r.generatedTokens() == 0) {
+            return firstToken(r, o);
+        }
+        double p = pace(r, o);
+        return p == Double.POSITIVE_INFINITY ? p : r.firstTokenMs() + r.generatedTokens() * p;
+    }
+
+    /**
+     * True when the SLO can no longer be met even if the request ran alone from now on:
+     * {@code ownMs} is its estimate for its next step, {@code stepMs} for one decode step alone.
+     */
+    static boolean lost(Request r, double nowMs, double ownMs, double stepMs, PolicyOptions o) {
+        Slo s = r.slo();
+        if (r.generatedTokens() == 0) {
+            double first = nowMs + ownMs;
+            if (s.hasTtft() && first > r.arrivalMs() + s.ttftMs()) {
+                return true;
+            }
+            return s.hasDeadline() && first + (r.maxNewTokens() - 1) * stepMs > r.arrivalMs() + s.deadlineMs();
+        }
+        if (s.hasTtft() && r.ttftMs() > s.ttftMs()) {
+            return true;
+        }
+        double finish = nowMs + ownMs + (r.remainingTokens() - 1) * stepMs;
+        if (s.hasDeadline() && finish > r.arrivalMs() + s.deadlineMs()) {
+            return true;
+        }
+        return s.hasTpot() && r.maxNewTokens() > 1
+                && (finish - r.firstTokenMs()) / (r.maxNewTokens() - 1) > s.tpotMs();
+    }
+}

@@ -1,0 +1,427 @@
+package io.sluice.scheduling;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * One model instance as the scheduler sees it: its role, KV block counts, latency estimator and
+ * queues. The loop around it is plan, {@link #apply} at batch start, run, {@link #complete} at
+ * batch end; nothing here reads a clock, every time is the caller's {@code nowMs}.
+ *
+ * <pre>
+ *   enqueue -> waiting --apply(chunk)--> running (PREFILLING) --complete--> running (DECODING) --> FINISHED_OK
+ *                 ^                         |  on a PREFILL instance the first token hands over: TRANSFERRING
+ *                 +---- preempt (recompute) +---- preempt (host tier) --> swapped --prefetch--> running
+ * </pre>
+ * A handed-over request enqueued on a decode instance waits as TRANSFERRING until a plan admits it.
+ * Backlog estimates are kept as running sums, so the router reads them in O(1).
+ */
+public final class InstanceState {
+
+    private final int id;
+    private Role role;
+    private final KvBlockAccounting blocks;
+    private final LatencyModel estimator;
+    private final ArrayList<Request> waiting = new ArrayList<>();
+    private final ArrayList<Request> running = new ArrayList<>();
+    private final ArrayList<Request> swapped = new ArrayList<>();
+    private final List<Request> waitingView = Collections.unmodifiableList(waiting);
+    private final List<Request> runningView = Collections.unmodifiableList(running);
+    private final List<Request> swappedView = Collections.unmodifiableList(swapped);
+    private long nextSeq;
+    private int inFlightBatches;
+
+    // Sums over requests with prefill left: count, d, d^2, d*p, p (d remaining, p cached).
+    private int prefillCount;
+    private double sumNew;
+    private double sumNewSq;
+    private double sumNewCached;
+    private double sumCached;
+    // Sums over requests in the decode phase here (running, swapped, or handed over and waiting).
+    private int decodeCount;
+    private double sumContext;
+
+    private long preemptions;
+    private long swapOuts;
+    private long swapIns;
+    private double swapInMs;
+
+    public InstanceState(int id, Role role, KvBlockAccounting blocks, LatencyModel estimator) {
+        if (role == null || blocks == null || estimator == null) {
+            throw new IllegalArgumentException("an instance needs a role, KV block accounting and a latency model");
+        }
+        this.id = id;
+        this.role = role;
+        this.blocks = blocks;
+        this.estimator = estimator;
+    }
+
+    public int id() { return id; }
+    public Role role() { return role; }
+    public KvBlockAccounting blocks() { return blocks; }
+    public LatencyModel estimator() { return estimator; }
+    /** Queued requests in queue order (preempted ones first, then arrival order); read-only. */
+    public List<Request> waiting() { return waitingView; }
+    /** Admitted requests holding device KV, in admission order; read-only. */
+    public List<Request> running() { return runningView; }
+    /** Requests preempted to the host tier; read-only. */
+    public List<Request> swapped() { return swappedView; }
+    /** Preemptions (recompute and swap) so far. */
+    public long preemptions() { return preemptions; }
+    public long swapOuts() { return swapOuts; }
+    public long swapIns() { return swapIns; }
+    /** Copy time spent bringing swapped sequences back, overlapped with batches. */
+    public double swapInMs() { return swapInMs; }
+
+    /** Changes the role; a PREFILL instance hands sequences over after their first token. */
+    public void setRole(Role role) {
+        if (role == null) {
+            throw new IllegalArgumentException("role must not be null");
+        }
+        this.role = role;
+    }
+
+    /** Requests on this instance in any non-final state. */
+    public int size() {
+        return waiting.size() + running.size() + swapped.size();
+    }
+
+    /** True when nothing is queued, running or swapped. */
+    public boolean isIdle() {
+        return size() == 0;
+    }
+
+    /** Whether a batch has been applied and not yet completed. */
+    public boolean busy() {
+        return inFlightBatches > 0;
+    }
+
+    /** Requests with prefill work left here. */
+    public int prefillQueueLength() { return prefillCount; }
+
+    /** Requests in the decode phase here. */
+    public int decodeSequences() { return decodeCount; }
+
+    /** Total context of the decode-phase requests. */
+    public long decodeContextTokens() { return (long) sumContext; }
+
+    /** Prefill tokens still to compute here. */
+    public long prefillTokensQueued() { return (long) sumNew; }
+
+    /**
+     * Predicted time to work off the queued prefills, each priced alone: what a new request waits
+     * before its own prefill if served in order.
+     */
+    public double backlogMs() {
+        double[] c = estimator.coefficients();
+        return prefillCount * c[0] + c[1] * sumNew + c[2] * sumNewSq + c[3] * sumNewCached + c[4] * sumCached;
+    }
+
+    /** Estimated time of one decode step over every decode-phase request here. */
+    public double decodeStepMs() {
+        return estimator.decodeMs(decodeCount, (long) sumContext);
+    }
+
+    /** Estimated decode step with one more sequence of {@code context} tokens. */
+    public double decodeStepMsWith(long context) {
+        return estimator.decodeMs(decodeCount + 1, (long) sumContext + context);
+    }
+
+    /**
+     * Queues a new arrival, or a request handed over from a prefill instance (then in its decode
+     * phase). Rejects (returns false, state REJECTED) a request whose full length can never fit in
+     * this instance's KV cache, rather than letting it block the queue forever.
+     */
+    public boolean enqueue(Request r, double nowMs) {
+        if (r.state().isFinished()) {
+            throw new IllegalArgumentException("request " + r.id() + " is already " + r.state());
+        }
+        if (r.instanceId >= 0 && r.instanceId != id && r.kvBlocks > 0) {
+            throw new IllegalArgumentException("request " + r.id() + " still holds KV blocks on instance " + r.instanceId);
+        }
+        if (!blocks.fitsEver((long) r.promptTokens() + r.maxNewTokens())) {
+            r.finish(RequestState.REJECTED, nowMs);
+            return false;
+        }
+        r.instanceId = id;
+        r.seq = nextSeq++;
+        r.inFlight = false;
+        if (r.generatedTokens() > 0 && r.remainingPrefill() == 0) {
+            r.setState(RequestState.TRANSFERRING);
+        } else {
+            r.setState(RequestState.WAITING);
+        }
+        waiting.add(r);
+        track(r);
+        return true;
+    }
+
+    /**
+     * Carries out a plan at batch start: preemptions (to the host tier when it has room, else
+     * recompute), drops, KV allocation for every chunk and decode, then prefetch of swapped
+     * sequences whose copy fits in this batch's time. Returns the requests that ended here (dropped).
+     *
+     * @throws IllegalStateException when the plan does not fit (a policy bug, not a load condition)
+     */
+    public List<Request> apply(BatchPlan plan, double nowMs) {
+        List<Request> ended = List.of();
+        boolean compactWaiting = false;
+        boolean compactRunning = false;
+        ArrayList<Request> requeue = null;
+        for (Request r : plan.preempted()) {
+            if (r.instanceId != id || r.inFlight
+                    || (r.state() != RequestState.PREFILLING && r.state() != RequestState.DECODING)) {
+                throw new IllegalStateException("cannot preempt " + r + " on instance " + id);
+            }
+            untrack(r);
+            preemptions++;
+            compactRunning = true;
+            if (blocks.hasHostTier() && r.generatedTokens() > 0 && r.remainingPrefill() == 0 && blocks.swapOut(r)) {
+                r.setState(RequestState.SWAPPED);
+                r.countSwap();
+                swapOuts++;
+                swapped.add(r);
+            } else {
+                blocks.free(r);
+                r.resetForRecompute();
+                r.setState(RequestState.WAITING);
+                if (requeue == null) {
+                    requeue = new ArrayList<>();
+                }
+                requeue.add(r);
+            }
+            track(r);
+        }
+        if (!plan.dropped().isEmpty()) {
+            ended = new ArrayList<>(plan.dropped().size());
+            for (Request r : plan.dropped()) {
+                if (r.instanceId != id || r.inFlight || r.state().isFinished()) {
+                    throw new IllegalStateException("cannot drop " + r + " on instance " + id);
+                }
+                untrack(r);
+                blocks.free(r);
+                blocks.freeHost(r);
+                r.finish(RequestState.REJECTED, nowMs);
+                ended.add(r);
+                compactWaiting = compactRunning = true;
+            }
+            swapped.removeIf(x -> x.state() != RequestState.SWAPPED);
+        }
+        for (Chunk ch : plan.prefill()) {
+            Request r = ch.request();
+            checkSchedulable(r);
+            if (!blocks.allocate(r, (long) r.prefilledTokens() + ch.tokens())) {
+                throw new IllegalStateException("plan needs more KV blocks than instance " + id + " has free for " + r);
+            }
+            if (r.state() == RequestState.WAITING) {
+                r.setState(RequestState.PREFILLING);
+                running.add(r);
+                compactWaiting = true;
+            }
+            r.inFlight = true;
+        }
+        for (Request r : plan.decode()) {
+            checkSchedulable(r);
+            if (!r.isDecodePhase()) {
+                throw new IllegalStateException("plan decodes " + r + " which still has prefill left");
+            }
+            if (!blocks.allocate(r, (long) r.prefilledTokens() + 1)) {
+                throw new IllegalStateException("plan needs more KV blocks than instance " + id + " has free for " + r);
+            }
+            if (r.state() == RequestState.TRANSFERRING) {
+                r.setState(RequestState.DECODING);
+                running.add(r);
+                compactWaiting = true;
+            }
+            r.inFlight = true;
+        }
+        if (compactWaiting || requeue != null) {
+            waiting.removeIf(x -> x.state() != RequestState.WAITING && x.state() != RequestState.TRANSFERRING);
+            if (requeue != null) {
+                // vLLM puts preempted requests back at the head of the queue: they were admitted first.
+                waiting.addAll(0, requeue);
+            }
+        }
+        if (compactRunning) {
+            running.removeIf(x -> x.state() != RequestState.PREFILLING && x.state() != RequestState.DECODING);
+        }
+        if (!plan.isEmpty()) {
+            inFlightBatches++;
+        }
+        prefetchSwapped(plan.estimatedMs());
+        return ended;
+    }
+
+    private void checkSchedulable(Request r) {
+        if (r.instanceId != id || r.inFlight || r.state().isFinished() || r.state() == RequestState.SWAPPED) {
+            throw new IllegalStateException("cannot schedule " + r + " on instance " + id);
+        }
+    }
+
+    /**
+     * Brings swapped sequences back (oldest first) while their copy time fits in the batch that is
+     * about to run (the copy overlaps it) and the device keeps a reserve of free blocks for the
+     * running sequences' growth, so a sequence is back on the device before its next step.
+     */
+    private void prefetchSwapped(double copyBudgetMs) {
+        if (swapped.isEmpty()) {
+            return;
+        }
+        int reserve = Math.max(1, running.size());
+        double budget = Math.max(copyBudgetMs, blocks.copyMs(1));
+        boolean moved = false;
+        for (Request r : swapped) {
+            double copy = blocks.copyMs(r.hostBlocks);
+            if (copy > budget || r.hostBlocks + reserve > blocks.freeBlocks()) {
+                break;
+            }
+            untrack(r);
+            blocks.swapIn(r);
+            r.setState(RequestState.DECODING);
+            running.add(r);
+            track(r);
+            budget -= copy;
+            swapInMs += copy;
+            swapIns++;
+            moved = true;
+        }
+        if (moved) {
+            swapped.removeIf(x -> x.state() != RequestState.SWAPPED);
+        }
+    }
+
+    /**
+     * Closes a batch at {@code endMs}: advances every chunk and decode, stamps token times, frees
+     * finished sequences. Returns the requests that finished (FINISHED_OK) and, on a PREFILL
+     * instance, those whose first token is out and must be handed to a decode instance
+     * (TRANSFERRING, their device blocks already freed here; the caller re-enqueues them).
+     */
+    public List<Request> complete(BatchPlan plan, double endMs) {
+        if (plan.isEmpty()) {
+            return List.of();
+        }
+        if (inFlightBatches == 0) {
+            throw new IllegalStateException("complete() without apply() on instance " + id);
+        }
+        inFlightBatches--;
+        List<Request> out = null;
+        for (Chunk ch : plan.prefill()) {
+            out = advance(ch.request(), ch.tokens(), endMs, out);
+        }
+        for (Request r : plan.decode()) {
+            out = advance(r, 1, endMs, out);
+        }
+        if (out == null) {
+            return List.of();
+        }
+        running.removeIf(x -> x.state() != RequestState.PREFILLING && x.state() != RequestState.DECODING);
+        return out;
+    }
+
+    private List<Request> advance(Request r, int tokens, double endMs, List<Request> out) {
+        if (!r.inFlight || r.instanceId != id) {
+            throw new IllegalStateException("completing " + r + " which is not in flight on instance " + id);
+        }
+        r.inFlight = false;
+        untrack(r);
+        boolean sampled = r.advance(tokens, endMs);
+        if (sampled && r.generatedTokens() >= r.maxNewTokens()) {
+            blocks.free(r);
+            r.finish(RequestState.FINISHED_OK, endMs);
+        } else if (sampled && role == Role.PREFILL) {
+            blocks.free(r);
+            r.setState(RequestState.TRANSFERRING);
+            r.instanceId = -1;
+        } else {
+            r.setState(sampled || r.isDecodePhase() ? RequestState.DECODING : RequestState.PREFILLING);
+            track(r);
+            return out;
+        }
+        if (out == null) {
+            out = new ArrayList<>();
+        }
+        out.add(r);
+        return out;
+    }
+
+    /**
+     * Ends a request early (cancel, timeout): frees its blocks and removes it. Not allowed while it is
+     * part of a batch in flight.
+     */
+    public void cancel(Request r, RequestState finalState, double nowMs) {
+        if (!finalState.isFinished()) {
+            throw new IllegalArgumentException("cancel needs a final state, got " + finalState);
+        }
+        if (r.instanceId != id || r.state().isFinished()) {
+            throw new IllegalArgumentException("request " + r.id() + " is not active on instance " + id);
+        }
+        if (r.inFlight) {
+            throw new IllegalStateException("request " + r.id() + " is in a running batch; cancel it after complete()");
+        }
+        untrack(r);
+        blocks.free(r);
+        blocks.freeHost(r);
+        r.finish(finalState, nowMs);
+        waiting.remove(r);
+        running.remove(r);
+        swapped.remove(r);
+    }
+
+    // ---- O(1) backlog sums ----
+
+    private void track(Request r) {
+        if (r.state().isFinished()) {
+            return;
+        }
+        int rem = r.remainingPrefill();
+        if (rem > 0) {
+            double d = rem;
+            double p = r.prefilledTokens();
+            r.trackedPrefill = true;
+            r.trackedNew = d;
+            r.trackedCached = p;
+            prefillCount++;
+            sumNew += d;
+            sumNewSq += d * d;
+            sumNewCached += d * p;
+            sumCached += p;
+        } else if (r.generatedTokens() > 0) {
+            r.trackedDecode = true;
+            r.trackedCtx = r.contextTokens();
+            decodeCount++;
+            sumContext += r.trackedCtx;
+        }
+    }
+
+    private void untrack(Request r) {
+        if (r.trackedPrefill) {
+            double d = r.trackedNew;
+            double p = r.trackedCached;
+            prefillCount--;
+            sumNew -= d;
+            sumNewSq -= d * d;
+            sumNewCached -= d * p;
+            sumCached -= p;
+            r.trackedPrefill = false;
+            if (prefillCount == 0) {
+                // Clear floating-point residue so an empty queue reads exactly zero.
+                sumNew = sumNewSq = sumNewCached = sumCached = 0;
+            }
+        }
+        if (r.trackedDecode) {
+            decodeCount--;
+            sumContext -= r.trackedCtx;
+            r.trackedDecode = false;
+            if (decodeCount == 0) {
+                sumContext = 0;
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Instance[" + id + " " + role + " waiting=" + waiting.size() + " running=" + running.size()
+                + " swapped=" + swapped.size() + " freeBlocks=" + blocks.freeBlocks() + "/" + blocks.totalBlocks() + "]";
+    }
+}

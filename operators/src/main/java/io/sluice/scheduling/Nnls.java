@@ -1,0 +1,197 @@
+package io.sluice.scheduling;
+
+import java.util.Arrays;
+
+/**
+ * Non-negative least squares (Lawson and Hanson's active-set method) on the normal equations, for
+ * the handful of latency-model coefficients. Columns are scaled to unit norm first: the features
+ * range from 1 to sums of squared chunk lengths (~1e10), and scaling keeps the solves well
+ * conditioned without changing the sign constraint.
+ */
+final class Nnls {
+
+    private Nnls() {
+    }
+
+    /**
+     * Solves min |A x - b|^2 + rho * sum_j |a_j|^2 (x_j - prior_j)^2 subject to x >= 0, where a_j is
+     * column j. {@code rows[i]} is row i of A. A column that is all zero keeps its prior value.
+     */
+    static double[] solve(double[][] rows, double[] b, double[] prior, double rho) {
+        int n = prior.length;
+        double[] norm = new double[n];
+        for (double[] row : rows) {
+            for (int j = 0; j < n; j++) {
+                norm[j] += row[j] * row[j];
+            }
+        }
+        boolean[] live = new boolean[n];
+        for (int j = 0; j < n; j++) {
+            norm[j] = Math.sqrt(norm[j]);
+            live[j] = norm[j] > 0;
+        }
+        // Normal equations in scaled space: G = S A^T A S, h = S A^T b, with S = diag(1/norm).
+        double[][] g = new double[n][n];
+        double[] h = new double[n];
+        for (int i = 0; i < rows.length; i++) {
+            double[] row = rows[i];
+            for (int j = 0; j < n; j++) {
+                if (!live[j] || row[j] == 0) {
+                    continue;
+                }
+                double aj = row[j] / norm[j];
+                h[j] += aj * b[i];
+                for (int k = 0; k < n; k++) {
+                    if (live[k]) {
+                        g[j][k] += aj * row[k] / norm[k];
+                    }
+                }
+            }
+        }
+        for (int j = 0; j < n; j++) {
+            if (live[j]) {
+                // Ridge toward the prior, in scaled units (the prior of y_j = x_j * norm_j).
+                g[j][j] += rho;
+                h[j] += rho * Math.max(0, prior[j]) * norm[j];
+            }
+        }
+        double[] y = solveNormal(g, h, live);
+        double[] x = new double[n];
+        for (int j = 0; j < n; j++) {
+            x[j] = live[j] ? y[j] / norm[j] : Math.max(0, prior[j]);
+        }
+        return x;
+    }
+
+    /** Lawson-Hanson on G y = h, y >= 0, over the live columns. */
+    static double[] solveNormal(double[][] g, double[] h, boolean[] live) {
+        int n = h.length;
+        double[] x = new double[n];
+        boolean[] passive = new boolean[n];
+        double[] w = new double[n];
+        double tol = 1e-12 * (1 + maxAbs(h));
+        for (int outer = 0; outer < 3 * n + 10; outer++) {
+            gradient(g, h, x, w);
+            int best = -1;
+            for (int j = 0; j < n; j++) {
+                if (live[j] && !passive[j] && w[j] > tol && (best < 0 || w[j] > w[best])) {
+                    best = j;
+                }
+            }
+            if (best < 0) {
+                break;
+            }
+            passive[best] = true;
+            for (int inner = 0; inner < 3 * n + 10; inner++) {
+                double[] z = solvePassive(g, h, passive);
+                boolean allPositive = true;
+                for (int j = 0; j < n; j++) {
+                    if (passive[j] && z[j] <= 0) {
+                        allPositive = false;
+                        break;
+                    }
+                }
+                if (allPositive) {
+                    x = z;
+                    break;
+                }
+                double alpha = Double.POSITIVE_INFINITY;
+                for (int j = 0; j < n; j++) {
+                    if (passive[j] && z[j] <= 0) {
+                        double denom = x[j] - z[j];
+                        alpha = Math.min(alpha, denom > 0 ? x[j] / denom : 0.0);
+                    }
+                }
+                for (int j = 0; j < n; j++) {
+                    x[j] += alpha * (z[j] - x[j]);
+                    if (passive[j] && x[j] <= tol) {
+                        passive[j] = false;
+                        x[j] = 0;
+                    }
+                }
+            }
+        }
+        return x;
+    }
+
+    private static void gradient(double[][] g, double[] h, double[] x, double[] w) {
+        for (int j = 0; j < h.length; j++) {
+            double s = h[j];
+            for (int k = 0; k < h.length; k++) {
+                s -= g[j][k] * x[k];
+            }
+            w[j] = s;
+        }
+    }
+
+    /** Unconstrained solve of G_PP z_P = h_P by Cholesky, z zero off P. */
+    private static double[] solvePassive(double[][] g, double[] h, boolean[] passive) {
+        int n = h.length;
+        int[] idx = new int[n];
+        int m = 0;
+        for (int j = 0; j < n; j++) {
+            if (passive[j]) {
+                idx[m++] = j;
+            }
+        }
+        double[][] l = new double[m][m];
+        double jitter = 0;
+        for (int attempt = 0; attempt < 8; attempt++) {
+            if (cholesky(g, idx, m, l, jitter)) {
+                break;
+            }
+            jitter = jitter == 0 ? 1e-12 : jitter * 100;
+        }
+        double[] t = new double[m];
+        for (int i = 0; i < m; i++) {
+            double s = h[idx[i]];
+            for (int k = 0; k < i; k++) {
+                s -= l[i][k] * t[k];
+            }
+            t[i] = s / l[i][i];
+        }
+        for (int i = m - 1; i >= 0; i--) {
+            double s = t[i];
+            for (int k = i + 1; k < m; k++) {
+                s -= l[k][i] * t[k];
+            }
+            t[i] = s / l[i][i];
+        }
+        double[] z = new double[n];
+        for (int i = 0; i < m; i++) {
+            z[idx[i]] = t[i];
+        }
+        return z;
+    }
+
+    private static boolean cholesky(double[][] g, int[] idx, int m, double[][] l, double jitter) {
+        for (double[] row : l) {
+            Arrays.fill(row, 0);
+        }
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j <= i; j++) {
+                double s = g[idx[i]][idx[j]] + (i == j ? jitter : 0);
+                for (int k = 0; k < j; k++) {
+                    s -= l[i][k] * l[j][k];
+                }
+                if (i == j) {
+                    if (!(s > 0)) {
+                        return false;
+                    }
+                    l[i][i] = Math.sqrt(s);
+                } else {
+                    l[i][j] = s / l[j][j];
+                }
+            }
+        }
+        return true;
+    }
+
+    private static double maxAbs(double[] v) {
+        double m = 0;
+        for (double d : v) {
+            m = Math.max(m, Math.abs(d));
+        }
+        return m;
+    }
+}

@@ -1,0 +1,120 @@
+package io.sluice.scheduling;
+
+import java.util.ArrayList;
+
+/**
+ * Accumulates one batch while a policy fills it: running estimate, token count and the free blocks
+ * left after allocations and preemptions. Reused across rounds, so a round allocates only the plan.
+ */
+final class PlanBuilder {
+
+    static final int SCHEDULED = 1;
+    static final int PREEMPTED = 2;
+    static final int DROPPED = 4;
+
+    final ArrayList<Chunk> chunks = new ArrayList<>();
+    final ArrayList<Request> decodes = new ArrayList<>();
+    final ArrayList<Request> preempted = new ArrayList<>();
+    final ArrayList<Request> dropped = new ArrayList<>();
+    LatencyModel model;
+    KvBlockAccounting kv;
+    int tokens;
+    int freeBlocks;
+    double work;
+
+    void reset(InstanceState s) {
+        chunks.clear();
+        decodes.clear();
+        preempted.clear();
+        dropped.clear();
+        model = s.estimator();
+        kv = s.blocks();
+        tokens = 0;
+        work = 0;
+        freeBlocks = kv.freeBlocks();
+    }
+
+    int sequences() {
+        return chunks.size() + decodes.size();
+    }
+
+    boolean isEmpty() {
+        return chunks.isEmpty() && decodes.isEmpty();
+    }
+
+    double timeMs() {
+        return model.overheadMs(!chunks.isEmpty(), !decodes.isEmpty()) + work;
+    }
+
+    double timeWithDecode(Request r) {
+        return model.overheadMs(!chunks.isEmpty(), true) + work + model.decodeWorkMs(r.contextTokens());
+    }
+
+    double timeWithChunk(Request r, int n) {
+        return model.overheadMs(true, !decodes.isEmpty()) + work + model.chunkWorkMs(n, r.prefilledTokens());
+    }
+
+    int extraBlocks(Request r, int n) {
+        return kv.extraBlocks(r, n);
+    }
+
+    boolean hasBlocks(Request r, int n) {
+        return kv.extraBlocks(r, n) <= freeBlocks;
+    }
+
+    /** Most new tokens {@code r} can compute with the blocks it holds plus those free now. */
+    int tokensFitting(Request r) {
+        long cap = (long) (r.kvBlocks + freeBlocks) * kv.blockTokens() - r.prefilledTokens();
+        return (int) Math.max(0, Math.min(Integer.MAX_VALUE, cap));
+    }
+
+    /** Largest n in [1, maxN] whose chunk keeps the batch within {@code budgetMs}; 0 if none (binary search). */
+    int largestChunkWithin(Request r, int maxN, double budgetMs) {
+        int lo = 0;
+        int hi = maxN;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (timeWithChunk(r, mid) <= budgetMs) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo;
+    }
+
+    void addDecode(Request r) {
+        freeBlocks -= kv.extraBlocks(r, 1);
+        work += model.decodeWorkMs(r.contextTokens());
+        tokens++;
+        decodes.add(r);
+        r.flags |= SCHEDULED;
+    }
+
+    void addChunk(Request r, int n) {
+        freeBlocks -= kv.extraBlocks(r, n);
+        work += model.chunkWorkMs(n, r.prefilledTokens());
+        tokens += n;
+        chunks.add(new Chunk(r, n));
+        r.flags |= SCHEDULED;
+    }
+
+    void preempt(Request r) {
+        freeBlocks += r.kvBlocks;
+        preempted.add(r);
+        r.flags |= PREEMPTED;
+    }
+
+    void drop(Request r) {
+        freeBlocks += r.kvBlocks;
+        dropped.add(r);
+        r.flags |= DROPPED;
+    }
+
+    BatchPlan build() {
+        if (isEmpty() && preempted.isEmpty() && dropped.isEmpty()) {
+            return BatchPlan.EMPTY;
+        }
+        return new BatchPlan(chunks, decodes, preempted, dropped, timeMs());
+    }
+}

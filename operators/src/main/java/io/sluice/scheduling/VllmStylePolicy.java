@@ -1,0 +1,127 @@
+package io.sluice.scheduling;
+
+import java.util.List;
+
+/**
+ * The vLLM v1 scheduling loop that fcfs, priority, sjf and sarathi share: no prefill or decode phase,
+ * each request's computed tokens catch up with its known tokens. Running requests first (in the
+ * policy's running order), each taking min(tokens left, token budget); when KV blocks run out a
+ * victim is preempted (by default the newest running request, possibly the request itself, which
+ * ends the running pass). Only in a round without preemptions are waiting requests admitted, in the
+ * policy's waiting order, until the token budget or max sequences is spent or the head request's
+ * blocks do not fit (head-of-line: later requests do not jump it).
+ */
+abstract class VllmStylePolicy implements BatchPolicy {
+
+    protected final PolicyOptions options;
+    protected final PlanBuilder b = new PlanBuilder();
+    protected final Sorting sorting = new Sorting();
+    protected Request[] run = new Request[64];
+    protected Request[] wait = new Request[64];
+    protected int nRun;
+    protected int nWait;
+
+    VllmStylePolicy(PolicyOptions options) {
+        this.options = options;
+    }
+
+    @Override
+    public BatchPlan plan(InstanceState s, double nowMs) {
+        b.reset(s);
+        nRun = 0;
+        for (Request r : s.running()) {
+            if (!r.inFlight) {
+                r.flags = 0;
+                run = push(run, nRun++, r);
+            }
+        }
+        orderRunning(s, nowMs);
+        int budget = tokenBudget(s, nowMs);
+        for (int i = 0; i < nRun && budget > 0; i++) {
+            Request r = run[i];
+            if ((r.flags & PlanBuilder.PREEMPTED) != 0) {
+                continue;
+            }
+            int n = r.isDecodePhase() ? 1 : Math.min(r.remainingPrefill(), budget);
+            boolean selfPreempted = false;
+            while (b.extraBlocks(r, n) > b.freeBlocks) {
+                Request v = victim();
+                if (v == null) {
+                    break;
+                }
+                b.preempt(v);
+                if (v == r) {
+                    selfPreempted = true;
+                    break;
+                }
+            }
+            if (selfPreempted || b.extraBlocks(r, n) > b.freeBlocks) {
+                break;
+            }
+            add(r, n);
+            budget -= n;
+        }
+        if (b.preempted.isEmpty()) {
+            nWait = 0;
+            List<Request> queue = s.waiting();
+            for (int i = 0, size = queue.size(); i < size; i++) {
+                Request r = queue.get(i);
+                r.flags = 0;
+                wait = push(wait, nWait++, r);
+            }
+            orderWaiting(s, nowMs);
+            int seqs = s.running().size();
+            for (int i = 0; i < nWait && budget > 0 && seqs < options.maxSequences(); i++) {
+                Request r = wait[i];
+                int n = r.isDecodePhase() ? 1 : Math.min(r.remainingPrefill(), budget);
+                if (!b.hasBlocks(r, n)) {
+                    break;
+                }
+                add(r, n);
+                budget -= n;
+                seqs++;
+            }
+        }
+        return b.build();
+    }
+
+    private void add(Request r, int n) {
+        if (r.isDecodePhase()) {
+            b.addDecode(r);
+        } else {
+            b.addChunk(r, n);
+        }
+    }
+
+    /** Token budget of this round; vLLM's max_num_batched_tokens by default. */
+    protected int tokenBudget(InstanceState s, double nowMs) {
+        return options.maxBatchTokens();
+    }
+
+    /** Reorders {@code run[0, nRun)}; admission order by default. */
+    protected void orderRunning(InstanceState s, double nowMs) {
+    }
+
+    /** Reorders {@code wait[0, nWait)}; queue order (preempted first, then arrival) by default. */
+    protected void orderWaiting(InstanceState s, double nowMs) {
+    }
+
+    /** The running request to preempt next; by default the newest not yet preempted (vLLM: running.pop()). */
+    protected Request victim() {
+        for (int i = nRun - 1; i >= 0; i--) {
+            Request r = run[i];
+            if ((r.flags & (PlanBuilder.PREEMPTED | PlanBuilder.SCHEDULED)) == 0) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    static Request[] push(Request[] a, int i, Request r) {
+        if (i == a.length) {
+            a = java.util.Arrays.copyOf(a, a.length * 2);
+        }
+        a[i] = r;
+        return a;
+    }
+}

@@ -1,0 +1,45 @@
+package io.sluice.scheduling;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** Fixtures: a small latency model, instances, requests, and a plan-apply-complete driver. */
+final class TestRequests {
+
+    private TestRequests() {
+    }
+
+    /** 10 ms per batch, 0.05 ms per prefill token, decode 10 ms + 0.5 ms per sequence + 1 us per cached token. */
+    static LatencyModel model() {
+        return new LatencyModel(10, 0.05, 0, 0, 0, 10, 0.5, 0.001);
+    }
+
+    static InstanceState instance(int blocks) {
+        return new InstanceState(0, Role.MIXED, new KvBlockAccounting(16, blocks), model());
+    }
+
+    static InstanceState instance(int id, Role role, int blocks) {
+        return new InstanceState(id, role, new KvBlockAccounting(16, blocks), model());
+    }
+
+    static Request interactive(String id, int prompt, int out, double arrivalMs) {
+        return new Request(id, "t", "interactive", 1.0, Slo.interactive(1000, 50), prompt, out, arrivalMs);
+    }
+
+    static Request request(String id, double weight, Slo slo, int prompt, int out, double arrivalMs) {
+        return new Request(id, "t", "c", weight, slo, prompt, out, arrivalMs);
+    }
+
+    /** Runs plan -> apply -> complete until the instance is idle; returns requests as they ended. */
+    static List<Request> drain(InstanceState s, BatchPolicy p, double startMs, int maxRounds) {
+        List<Request> ended = new ArrayList<>();
+        double now = startMs;
+        for (int round = 0; round < maxRounds && !s.isIdle(); round++) {
+            BatchPlan plan = p.plan(s, now);
+            ended.addAll(s.apply(plan, now));
+            now += Math.max(plan.estimatedMs(), 1.0);
+            ended.addAll(s.complete(plan, now));
+        }
+        return ended;
+    }
+}
