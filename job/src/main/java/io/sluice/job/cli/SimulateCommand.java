@@ -22,6 +22,7 @@ import io.sluice.job.sim.TraceRecord;
 import io.sluice.scheduling.LatencyModel;
 import io.sluice.scheduling.Policies;
 import io.sluice.scheduling.PolicyOptions;
+import io.sluice.scheduling.RouterOptions;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -181,8 +182,10 @@ public final class SimulateCommand implements Callable<Integer> {
         double blockBytes = cost.kvBytesPerToken() * cost.blockSize();
         int hostBlocks = blockBytes > 0 ? (int) Math.min(Integer.MAX_VALUE, hostKvGib * GIB / blockBytes) : 0;
         double hostCopyMsPerBlock = blockBytes / (hostLinkGBytes * 1e9) * 1000.0;
+        RouterOptions router = RouterOptions.defaults().withLink(cost.kvBytesPerToken(), linkGBytes * 1e9 / 1000.0,
+                RouterOptions.defaults().linkLatencyMs());
         Simulator simulator = new Simulator(new Simulator.Config(cost, classes, topology, options, fit.model(),
-                linkGBytes * 1e9 / 1000.0, hostBlocks, hostCopyMsPerBlock));
+                router, hostBlocks, hostCopyMsPerBlock));
         String ref = sweep && !"none".equalsIgnoreCase(referencePolicy) ? referencePolicy : null;
         if (ref != null) {
             Policies.create(ref, options);
@@ -238,7 +241,10 @@ public final class SimulateCommand implements Callable<Integer> {
         for (SimulationStudy.Entry e : outcome.entries()) {
             List<double[]> pts = new ArrayList<>();
             for (Sweep.Point p : e.points()) {
-                pts.add(new double[] {p.rateScale(), p.report().attainment()});
+                // A run stopped early only bounds attainment from above: not a point on the curve.
+                if (!p.stoppedEarly()) {
+                    pts.add(new double[] {p.rateScale(), p.attainment()});
+                }
             }
             attainment.put(e.report().policy(), pts);
             ttft.put(e.report().policy(), e.ttftByClass());
@@ -283,8 +289,12 @@ public final class SimulateCommand implements Callable<Integer> {
             if (sweep) {
                 ArrayNode pts = p.putArray("sweep");
                 for (Sweep.Point pt : e.points()) {
-                    pts.addObject().put("rate_scale", pt.rateScale()).put("attainment", pt.report().attainment())
-                            .put("gain", pt.report().gain());
+                    ObjectNode o = pts.addObject().put("rate_scale", pt.rateScale());
+                    if (pt.stoppedEarly()) {
+                        o.put("attainment_at_most", pt.attainment());
+                    } else {
+                        o.put("attainment", pt.attainment()).put("gain", pt.report().gain());
+                    }
                 }
             }
             arr.add(p);

@@ -25,6 +25,7 @@ final class Metrics {
     private double weightAll;
     private long generatedTokens;
     private long preemptions;
+    private long misses;
     private double firstArrivalMs = Double.POSITIVE_INFINITY;
     private double lastEventMs = Double.NEGATIVE_INFINITY;
 
@@ -54,8 +55,14 @@ final class Metrics {
     void rejected(int cls, double weight, double nowMs) {
         requests[cls]++;
         rejected[cls]++;
+        misses++;
         weightAll += weight;
         lastEventMs = Math.max(lastEventMs, nowMs);
+    }
+
+    /** Requests that ended without meeting their SLO (rejections included). */
+    long misses() {
+        return misses;
     }
 
     /** A request that ran to completion (or was dropped by the policy: {@code ok} false). */
@@ -67,12 +74,15 @@ final class Metrics {
         lastEventMs = Math.max(lastEventMs, finishMs);
         if (!ok) {
             rejected[cls]++;
+            misses++;
             return;
         }
         generatedTokens += generated;
         if (sloMet) {
             met[cls]++;
             weightMet += weight;
+        } else {
+            misses++;
         }
         ttft[cls].recordValue(micros(ttftMs));
         if (keepTtftSamples) {

@@ -49,15 +49,15 @@ public final class SimulationStudy {
         long start = System.nanoTime();
         Double referenceScale = null;
         if (referencePolicy != null) {
-            Sweep.Result ref = new Sweep(0.01).search(
-                    s -> simulate(referencePolicy, s, false).report(), PolicyReport::attainment, referenceAttainment);
+            Sweep.Result ref = new Sweep(0.01).search(s -> probe(referencePolicy, s, referenceAttainment),
+                    referenceAttainment);
             referenceScale = ref.capacity() > 0 ? ref.capacity() : null;
             progress.printf(Locale.ROOT, "reference load: %s attains %.0f %% at rate scale %s%n", referencePolicy,
                     100 * referenceAttainment, referenceScale == null ? "(none found)" : fmt(referenceScale));
         }
         List<Entry> entries = new ArrayList<>();
         for (String policy : policies) {
-            Simulator.Result base = simulate(policy, rateScale, keepTtft);
+            Simulator.Result base = simulate(policy, rateScale, keepTtft, Long.MAX_VALUE);
             Map<String, double[]> ttft = new LinkedHashMap<>();
             if (keepTtft) {
                 List<ServiceClass> cls = simulator.config().mix().classes();
@@ -68,29 +68,38 @@ public final class SimulationStudy {
             Double capacity = null;
             // By scale: a sweep starts at 1, which may be the requested load too.
             TreeMap<Double, Sweep.Point> points = new TreeMap<>();
-            points.put(rateScale, new Sweep.Point(rateScale, base.report()));
+            points.put(rateScale, new Sweep.Point(rateScale, base.report(), base.report().attainment(), false));
             if (sweep) {
-                Sweep.Result r = new Sweep(0.01).search(s -> simulate(policy, s, false).report(),
-                        PolicyReport::attainment, target);
+                Sweep.Result r = new Sweep(0.01).search(s -> probe(policy, s, target), target);
                 capacity = r.capacity();
                 r.points().forEach(p -> points.putIfAbsent(p.rateScale(), p));
                 progress.printf(Locale.ROOT, "%s: capacity %s (attainment >= %.0f %%)%n", policy, fmt(capacity), 100 * target);
             }
-            PolicyReport atRef = referenceScale == null ? null : simulate(policy, referenceScale, false).report();
+            PolicyReport atRef = referenceScale == null
+                    ? null : simulate(policy, referenceScale, false, Long.MAX_VALUE).report();
             PolicyReport report = capacity == null ? base.report() : base.report().withCapacity(capacity);
             entries.add(new Entry(report, capacity, atRef, List.copyOf(points.values()), ttft));
         }
         return new Outcome(entries, referenceScale, simulatedRequests, (System.nanoTime() - start) / 1e9);
     }
 
-    private Simulator.Result simulate(String policy, double scale, boolean keepTtft) {
+    /** A sweep point: stops the run once the target can no longer be reached. */
+    private Sweep.Point probe(String policy, double scale, double target) {
+        long maxMisses = (long) Math.floor((1 - target) * trace.size());
+        Simulator.Result r = simulate(policy, scale, false, maxMisses);
+        return new Sweep.Point(scale, r.report(), r.attainmentBound(trace.size()), r.stoppedEarly());
+    }
+
+    private Simulator.Result simulate(String policy, double scale, boolean keepTtft, long maxMisses) {
         long t0 = System.nanoTime();
-        Simulator.Result r = simulator.run(policy, trace, classes, scale, keepTtft, null);
-        simulatedRequests += trace.size();
+        Simulator.Result r = simulator.run(policy, trace, classes, scale, keepTtft, null, maxMisses);
+        // Throughput counts the requests actually simulated: a run stopped early did not get through all.
+        long simulated = r.stoppedEarly() ? r.report().requests() : trace.size();
+        simulatedRequests += simulated;
         double wall = (System.nanoTime() - t0) / 1e9;
-        progress.printf(Locale.ROOT, "  %-13s x%-9s attainment %5.1f %%  (%d requests, %.2f s, %.0f req/s)%s%n", policy,
-                fmt(scale), 100 * r.report().attainment(), trace.size(), wall, trace.size() / wall,
-                r.stalled() > 0 ? "  " + r.stalled() + " stalled" : "");
+        progress.printf(Locale.ROOT, "  %-13s x%-9s attainment %s%5.1f %%  (%d requests, %.2f s, %.0f req/s)%s%n",
+                policy, fmt(scale), r.stoppedEarly() ? "<=" : "  ", 100 * r.attainmentBound(trace.size()), simulated,
+                wall, simulated / wall, r.stalled() > 0 ? "  " + r.stalled() + " stalled" : "");
         progress.flush();
         return r;
     }

@@ -12,7 +12,9 @@ import io.sluice.scheduling.Request;
 import io.sluice.scheduling.RequestState;
 import io.sluice.scheduling.Role;
 import io.sluice.scheduling.Router;
+import io.sluice.scheduling.RouterOptions;
 import io.sluice.scheduling.Slo;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.PriorityQueue;
@@ -38,17 +40,15 @@ public final class Simulator {
     /**
      * What to simulate besides the policy and the trace.
      *
-     * @param linkBytesPerMs KV handoff bandwidth between a prefill and a decode instance
+     * @param router the router's options; its KV link (bytes per token, bandwidth, latency) prices
+     *     the handoff between a prefill and a decode instance
      * @param hostBlocks host-tier KV capacity per instance (0: preemption recomputes)
      * @param hostCopyMsPerBlock time to move one block between device and host
      */
     public record Config(CostModel cost, Mix mix, Topology topology, PolicyOptions options, LatencyModel estimator,
-            double linkBytesPerMs, int hostBlocks, double hostCopyMsPerBlock) {
+            RouterOptions router, int hostBlocks, double hostCopyMsPerBlock) {
 
         public Config {
-            if (!(linkBytesPerMs > 0)) {
-                throw new IllegalArgumentException("KV link bandwidth must be > 0");
-            }
             if (hostBlocks < 0 || !(hostCopyMsPerBlock >= 0)) {
                 throw new IllegalArgumentException("host tier blocks and copy time must be >= 0");
             }
@@ -67,8 +67,18 @@ public final class Simulator {
         default void refused(Request request, double nowMs) {}
     }
 
-    /** One run's outcome. */
-    public record Result(PolicyReport report, Metrics metrics, long batches, long events, long stalled) {}
+    /**
+     * One run's outcome. {@code stoppedEarly}: the run was cut short once more requests had
+     * missed their SLO than the caller allowed; the report then covers only what had ended.
+     */
+    public record Result(PolicyReport report, Metrics metrics, long batches, long events, long stalled,
+            boolean stoppedEarly) {
+
+        /** Attainment, or for a run stopped early the most it could still have reached. */
+        public double attainmentBound(int requests) {
+            return stoppedEarly ? (double) (requests - metrics.misses()) / requests : report.attainment();
+        }
+    }
 
     private static final int ARRIVAL = 0;
     private static final int BATCH_END = 1;
@@ -103,14 +113,24 @@ public final class Simulator {
      */
     public Result run(String policy, List<TraceRecord> trace, int[] classes, double rateScale, boolean keepTtft,
             Listener listener) {
+        return run(policy, trace, classes, rateScale, keepTtft, listener, Long.MAX_VALUE);
+    }
+
+    /**
+     * Runs one policy over a trace, stopping as soon as more than {@code maxMisses} requests have
+     * missed their SLO: a capacity search only needs to know the load is too high, and an overloaded
+     * run (queues growing without bound) is the slowest kind to finish.
+     */
+    public Result run(String policy, List<TraceRecord> trace, int[] classes, double rateScale, boolean keepTtft,
+            Listener listener, long maxMisses) {
         if (!(rateScale > 0) || Double.isInfinite(rateScale)) {
             throw new IllegalArgumentException("rate scale must be > 0, got " + rateScale);
         }
         if (classes.length != trace.size()) {
             throw new IllegalArgumentException("need one class per request");
         }
-        return new Run(policy, trace, classes, rateScale, keepTtft, listener == null ? new Listener() {} : listener)
-                .execute();
+        return new Run(policy, trace, classes, rateScale, keepTtft, listener == null ? new Listener() {} : listener,
+                maxMisses).execute();
     }
 
     /** The state of one run; discarded afterwards. */
@@ -126,14 +146,17 @@ public final class Simulator {
         private final BatchPolicy[] policies;
         private final Router router;
         private final Request[] requests;
+        private final ArrayDeque<Request> awaitingDecode = new ArrayDeque<>();
         private final BatchShape shape = new BatchShape();
         private long seq;
         private double now;
         private long batches;
         private long handled;
+        private final long maxMisses;
 
         Run(String policyName, List<TraceRecord> trace, int[] classes, double rateScale, boolean keepTtft,
-                Listener listener) {
+                Listener listener, long maxMisses) {
+            this.maxMisses = maxMisses;
             this.policyName = policyName;
             this.trace = trace;
             this.classes = classes;
@@ -151,7 +174,7 @@ public final class Simulator {
                 instances[i] = new InstanceState(i, role, kv, config.estimator().copy());
                 policies[i] = Policies.create(policyName, config.options());
             }
-            this.router = new Router(List.of(instances), config.options());
+            this.router = new Router(List.of(instances), config.router());
             this.requests = new Request[trace.size()];
         }
 
@@ -160,6 +183,9 @@ public final class Simulator {
             scheduleArrival(0);
             Event e;
             while ((e = events.poll()) != null) {
+                if (metrics.misses() > maxMisses) {
+                    return new Result(metrics.report(policyName, rateScale), metrics, batches, handled, 0, true);
+                }
                 if (e.timeMs < now) {
                     throw new IllegalStateException("simulated time went back from " + now + " to " + e.timeMs);
                 }
@@ -172,7 +198,7 @@ public final class Simulator {
                 }
             }
             long stalled = expireStalled();
-            return new Result(metrics.report(policyName, rateScale), metrics, batches, handled, stalled);
+            return new Result(metrics.report(policyName, rateScale), metrics, batches, handled, stalled, false);
         }
 
         private void push(double time, int kind, int instance, int index, Request r, BatchPlan plan, double start) {
@@ -199,8 +225,7 @@ public final class Simulator {
                 listener.refused(r, now);
                 return;
             }
-            int target = router.routeNew(r, now);
-            InstanceState inst = instances[target];
+            InstanceState inst = router.routeNew(r, now).instance();
             if (!inst.enqueue(r, now)) {
                 // Too big for an instance's whole KV cache: enqueue() has rejected it.
                 done(r);
@@ -254,15 +279,35 @@ public final class Simulator {
             listener.batch(e.instance, e.startMs, now, e.plan);
             for (Request r : inst.complete(e.plan, now)) {
                 if (r.state() == RequestState.TRANSFERRING) {
-                    int target = router.placeDecode(r, now);
-                    double bytes = config.cost().kvBytesPerToken() * r.contextTokens();
-                    push(now + bytes / config.linkBytesPerMs(), HANDOFF, target, -1, r, null, 0);
+                    awaitingDecode.add(r);
                 } else {
                     done(r);
                 }
             }
-            router.rebalance(now);
+            placeHandoffs();
+            if (!router.rebalance(now).isEmpty()) {
+                // A flipped instance may have work for its new role at once.
+                for (InstanceState other : instances) {
+                    kick(other);
+                }
+            }
             kick(inst);
+        }
+
+        /**
+         * Sends finished prefills to decode instances in order; when the router finds every decode
+         * instance full, the rest wait (holding no device blocks) and are retried after the next batch.
+         */
+        private void placeHandoffs() {
+            while (!awaitingDecode.isEmpty()) {
+                Request r = awaitingDecode.peekFirst();
+                var target = router.placeDecode(r, now);
+                if (target.isEmpty()) {
+                    return;
+                }
+                awaitingDecode.pollFirst();
+                push(now + router.handoffMs(r), HANDOFF, target.get().id(), -1, r, null, 0);
+            }
         }
 
         private void handOver(Request r, int target) {
@@ -294,6 +339,11 @@ public final class Simulator {
                     done(r);
                     stalled++;
                 }
+            }
+            // Handed over but never placed: no instance holds them, so no final state can be set.
+            for (Request r : awaitingDecode) {
+                done(r);
+                stalled++;
             }
             return stalled;
         }

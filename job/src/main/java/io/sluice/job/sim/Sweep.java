@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.function.DoubleFunction;
-import java.util.function.ToDoubleFunction;
 
 /**
  * Finds the largest rate scale at which a measure (attainment) stays at or above a target, by
@@ -13,8 +12,11 @@ import java.util.function.ToDoubleFunction;
  */
 public final class Sweep {
 
-    /** One simulated point: the rate scale and the report there. */
-    public record Point(double rateScale, PolicyReport report) {}
+    /**
+     * One simulated point: the rate scale, the report there, and the attainment the search judged
+     * by (for a run stopped early, the most it could have reached).
+     */
+    public record Point(double rateScale, PolicyReport report, double attainment, boolean stoppedEarly) {}
 
     /** The answer: the capacity (0 when even the lightest load tried misses) and every point. */
     public record Result(double capacity, List<Point> points) {}
@@ -33,18 +35,18 @@ public final class Sweep {
     }
 
     /**
-     * Largest scale where {@code measure(run(scale)) >= target}.
+     * Largest scale where the attainment of {@code run(scale)} is at least {@code target}.
      *
      * @param run simulates at a rate scale
      */
-    public Result search(DoubleFunction<PolicyReport> run, ToDoubleFunction<PolicyReport> measure, double target) {
+    public Result search(DoubleFunction<Point> run, double target) {
         List<Point> points = new ArrayList<>();
         double lo = Double.NaN;
         double hi = Double.NaN;
-        if (passes(run, measure, target, 1.0, points)) {
+        if (passes(run, target, 1.0, points)) {
             lo = 1.0;
             for (double s = 2.0; s <= MAX_SCALE; s *= 2) {
-                if (!passes(run, measure, target, s, points)) {
+                if (!passes(run, target, s, points)) {
                     hi = s;
                     break;
                 }
@@ -56,7 +58,7 @@ public final class Sweep {
         } else {
             hi = 1.0;
             for (double s = 0.5; s >= MIN_SCALE; s /= 2) {
-                if (passes(run, measure, target, s, points)) {
+                if (passes(run, target, s, points)) {
                     lo = s;
                     break;
                 }
@@ -68,7 +70,7 @@ public final class Sweep {
         }
         while ((hi - lo) > relativeTolerance * hi) {
             double mid = 0.5 * (lo + hi);
-            if (passes(run, measure, target, mid, points)) {
+            if (passes(run, target, mid, points)) {
                 lo = mid;
             } else {
                 hi = mid;
@@ -82,10 +84,9 @@ public final class Sweep {
         return new Result(capacity, List.copyOf(points));
     }
 
-    private static boolean passes(DoubleFunction<PolicyReport> run, ToDoubleFunction<PolicyReport> measure,
-            double target, double scale, List<Point> points) {
-        PolicyReport r = run.apply(scale);
-        points.add(new Point(scale, r));
-        return measure.applyAsDouble(r) >= target;
+    private static boolean passes(DoubleFunction<Point> run, double target, double scale, List<Point> points) {
+        Point p = run.apply(scale);
+        points.add(p);
+        return p.attainment() >= target;
     }
 }

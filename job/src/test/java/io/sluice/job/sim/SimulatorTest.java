@@ -9,6 +9,7 @@ import io.sluice.scheduling.Policies;
 import io.sluice.scheduling.PolicyOptions;
 import io.sluice.scheduling.Request;
 import io.sluice.scheduling.RequestState;
+import io.sluice.scheduling.RouterOptions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -22,12 +23,13 @@ class SimulatorTest {
 
     private static final CostModel A100 = CostModels.parse("a100-llama2-7b");
     private static final LatencyModel ESTIMATOR = EstimatorProfile.fit(A100, 1).model();
+    private static final RouterOptions ROUTER = RouterOptions.defaults();
     private static final Mix ONE_CLASS = Mix.parse("only:1:w=1:ttft=1000:tpot=100");
 
     private static Simulator simulator(CostModel cost, Mix mix, String topology) {
         LatencyModel est = cost == A100 ? ESTIMATOR : EstimatorProfile.fit(cost, 1).model();
         return new Simulator(new Simulator.Config(cost, mix, Topology.parse(topology),
-                PolicyOptions.forDeviceMemory(80), est, 25e9 / 1000, 0, 0));
+                PolicyOptions.forDeviceMemory(80), est, ROUTER.withLink(cost.kvBytesPerToken(), 25e9 / 1000, 0.05), 0, 0));
     }
 
     static List<String> policies() {
@@ -106,7 +108,7 @@ class SimulatorTest {
                 .run("fcfs", List.of(new TraceRecord(0, prompt, output)), new int[] {0}, 1.0, false, rec);
         Request req = rec.requests.get("r0");
         double prefill = A100.stepMs(new BatchShape().addChunk(prompt, 0, true));
-        double handoff = A100.kvBytesPerToken() * prompt / (25e9 / 1000);
+        double handoff = 0.05 + A100.kvBytesPerToken() * prompt / (25e9 / 1000);
         double decodes = 0;
         for (int k = 0; k < output - 1; k++) {
             decodes += A100.stepMs(new BatchShape().addDecode(prompt + k));
