@@ -134,6 +134,15 @@ public final class InstanceState {
      * this instance's KV cache, rather than letting it block the queue forever.
      */
     public boolean enqueue(Request r, double nowMs) {
+        return enqueue(r, nowMs, nowMs);
+    }
+
+    /**
+     * Queues a request that policies may schedule only from {@code readyAtMs} on: a handed-over
+     * sequence whose KV is still in transit ({@link Router#handoffMs}). It counts toward this
+     * instance's load from now, so routing sees it at once.
+     */
+    public boolean enqueue(Request r, double nowMs, double readyAtMs) {
         if (r.state().isFinished()) {
             throw new IllegalArgumentException("request " + r.id() + " is already " + r.state());
         }
@@ -147,6 +156,7 @@ public final class InstanceState {
         r.instanceId = id;
         r.seq = nextSeq++;
         r.inFlight = false;
+        r.readyMs = readyAtMs;
         if (r.generatedTokens() > 0 && r.remainingPrefill() == 0) {
             r.setState(RequestState.TRANSFERRING);
         } else {
@@ -261,7 +271,8 @@ public final class InstanceState {
 
     /**
      * Brings swapped sequences back (oldest first) while their copy time fits in the batch that is
-     * about to run (the copy overlaps it) and the device keeps a reserve of free blocks for the
+     * about to run (the copy overlaps it; the copy-time model is the linear one of the block
+     * accounting, so the per-step budget is what that batch can hide) and the device keeps a reserve of free blocks for the
      * running sequences' growth, so a sequence is back on the device before its next step.
      */
     private void prefetchSwapped(double copyBudgetMs) {
@@ -269,7 +280,9 @@ public final class InstanceState {
             return;
         }
         int reserve = Math.max(1, running.size());
-        double budget = Math.max(copyBudgetMs, blocks.copyMs(1));
+        // At least the oldest one may come back each step, even when the batch is too short to hide
+        // its copy: otherwise an idle instance would never bring its swapped sequences back.
+        double budget = Math.max(copyBudgetMs, blocks.copyMs(swapped.get(0).hostBlocks));
         boolean moved = false;
         for (Request r : swapped) {
             double copy = blocks.copyMs(r.hostBlocks);

@@ -36,6 +36,9 @@ abstract class OrderedFillPolicy implements BatchPolicy {
         List<Request> queue = s.waiting();
         for (int i = 0, size = queue.size(); i < size; i++) {
             Request r = queue.get(i);
+            if (r.readyMs > nowMs) {
+                continue;
+            }
             r.flags = 0;
             cand = VllmStylePolicy.push(cand, n++, r);
         }
@@ -100,7 +103,7 @@ abstract class OrderedFillPolicy implements BatchPolicy {
         }
         int rem = r.remainingPrefill();
         int maxN = Math.min(rem, options.maxBatchTokens() - b.tokens);
-        int chunk = b.timeWithChunk(r, maxN) <= budgetMs ? maxN : b.largestChunkWithin(r, maxN, budgetMs);
+        int chunk = b.timeWithChunk(r, maxN) <= budgetMs ? maxN : chooseChunk(r, maxN, b.largestChunkWithin(r, maxN, budgetMs), budgetMs);
         int floor = Math.min(rem, options.minChunkTokens());
         if (chunk < floor) {
             if (!b.isEmpty() || maxN < floor) {
@@ -118,6 +121,14 @@ abstract class OrderedFillPolicy implements BatchPolicy {
         }
         b.addChunk(r, chunk);
         return true;
+    }
+
+    /**
+     * Size of the chunk cut from a prefill that does not fit whole: by default {@code fitting}, the
+     * largest whose estimate keeps the batch within the budget.
+     */
+    protected int chooseChunk(Request r, int maxN, int fitting, double budgetMs) {
+        return fitting;
     }
 
     /** Frees blocks for {@code r}'s {@code tokens} by preempting running requests from the tail of the order. */

@@ -6,7 +6,8 @@ import java.util.Locale;
 /** The registry of batching policies by name, so every comparison runs through the same harness. */
 public final class Policies {
 
-    private static final List<String> NAMES = List.of("slidebatching", "fcfs", "sarathi", "priority", "edf", "sjf");
+    private static final List<String> NAMES = List.of("slidebatching", "fcfs", "sarathi", "priority", "edf", "sjf",
+            "slidingserve", "scls");
 
     private Policies() {
     }
@@ -29,6 +30,8 @@ public final class Policies {
             case "sarathi" -> new SarathiPolicy(o);
             case "edf" -> new EdfPolicy(o);
             case "slidebatching" -> new SlideBatchingPolicy(o);
+            case "slidingserve" -> new SlidingServePolicy(o);
+            case "scls" -> new SclsPolicy(o);
             default -> throw new IllegalArgumentException("unknown policy '" + name + "'; one of " + NAMES);
         };
     }

@@ -34,6 +34,7 @@ public final class Request {
     long seq;
     int instanceId = -1;
     boolean inFlight;
+    double readyMs = Double.NEGATIVE_INFINITY;
     // Tracked contribution to the instance's backlog sums, so updates are O(1).
     boolean trackedPrefill;
     boolean trackedDecode;
@@ -45,7 +46,7 @@ public final class Request {
     double estMs;
     double deadlineMs;
     double sortKey;
-    int sliceStart;
+    int sliceStart = -1;
     int flags;
 
     public Request(String id, String tenant, String priorityClass, double weight, Slo slo,
@@ -153,6 +154,9 @@ public final class Request {
         }
         return !slo.hasTpot() || meanTpotMs() <= slo.tpotMs();
     }
+
+    /** Earliest time a policy may schedule it (its KV is still in transit before). */
+    public double readyMs() { return readyMs; }
 
     /** KV blocks held on the device. */
     public int kvBlocks() { return kvBlocks; }

@@ -66,6 +66,9 @@ abstract class VllmStylePolicy implements BatchPolicy {
             List<Request> queue = s.waiting();
             for (int i = 0, size = queue.size(); i < size; i++) {
                 Request r = queue.get(i);
+                if (r.readyMs > nowMs) {
+                    continue;
+                }
                 r.flags = 0;
                 wait = push(wait, nWait++, r);
             }

@@ -1,0 +1,310 @@
+package io.sluice.scheduling;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Places requests on instances (DESIGN.md section 3). New requests go to a prefill-capable instance:
+ * the candidates C are those whose predicted TTFT (time waited + queued prefill work + this
+ * request's own prefill) meets its target; the most idle light one (load under mu) wins, else the
+ * least loaded candidate that is not heavy (over lambda), else the least loaded candidate. With no
+ * candidate, a short prompt may go to a decode instance with slack (hybrid), else it queues where the
+ * predicted TTFT is lowest. Finished prefills go to the first decode instance whose estimated step
+ * with them stays within their TPOT target, else the one with the most free blocks; a decode instance
+ * stops admitting when its free blocks fall under the upper threshold and resumes over the lower one.
+ * {@link #rebalance} flips roles between the pools. Reads instance state only; never mutates queues.
+ */
+public final class Router {
+
+    /** Where a new request goes. {@code hybrid}: a prefill placed on a decode instance. */
+    public record Route(InstanceState instance, boolean hybrid, double predictedTtftMs) {
+    }
+
+    /** A role change decided by {@link #rebalance}; already applied to the instance. */
+    public record RoleFlip(InstanceState instance, Role from, Role to) {
+    }
+
+    private final List<InstanceState> instances;
+    private final RouterOptions options;
+    private final PolicyOptions deadlines;
+    private final boolean[] admitting;
+    private final boolean[] draining;
+
+    public Router(List<InstanceState> instances, RouterOptions options) {
+        if (instances == null || instances.isEmpty()) {
+            throw new IllegalArgumentException("a router needs at least one instance");
+        }
+        this.instances = List.copyOf(instances);
+        this.options = options == null ? RouterOptions.defaults() : options;
+        this.deadlines = PolicyOptions.defaults().withDefaultTpotMs(this.options.defaultTpotMs());
+        this.admitting = new boolean[this.instances.size()];
+        this.draining = new boolean[this.instances.size()];
+        java.util.Arrays.fill(admitting, true);
+    }
+
+    public List<InstanceState> instances() {
+        return instances;
+    }
+
+    public RouterOptions options() {
+        return options;
+    }
+
+    /** Whether decode instance {@code i} (index in {@link #instances()}) is admitting now. */
+    public boolean admitting(int index) {
+        return admitting[index] && !draining[index];
+    }
+
+    /** Whether instance {@code i} is draining to become a prefill instance. */
+    public boolean draining(int index) {
+        return draining[index];
+    }
+
+    /** TTFT target the router plans for: the SLO, the derived batch-class one, or the default. */
+    double ttftTarget(Request r) {
+        double due = Deadlines.firstToken(r, deadlines);
+        return due == Double.POSITIVE_INFINITY ? options.defaultTtftMs() : due - r.arrivalMs();
+    }
+
+    /** TPOT target: the SLO, the batch-class pace, or the default. */
+    double tpotTarget(Request r) {
+        double p = Deadlines.pace(r, deadlines);
+        return p == Double.POSITIVE_INFINITY ? options.defaultTpotMs() : p;
+    }
+
+    /** Picks the instance for a new request's prefill. */
+    public Route routeNew(Request r, double nowMs) {
+        double target = ttftTarget(r);
+        double waited = Math.max(0, nowMs - r.arrivalMs());
+        InstanceState bestLight = null;
+        double bestLightLoad = Double.POSITIVE_INFINITY;
+        InstanceState bestMid = null;
+        double bestMidLoad = Double.POSITIVE_INFINITY;
+        InstanceState bestCand = null;
+        double bestCandLoad = Double.POSITIVE_INFINITY;
+        InstanceState fallback = null;
+        double fallbackTtft = Double.POSITIVE_INFINITY;
+        for (InstanceState s : instances) {
+            if (!s.role().runsPrefill()) {
+                continue;
+            }
+            double backlog = s.backlogMs();
+            double ttft = waited + backlog + s.estimator().prefillChunkMs(r.promptTokens(), 0);
+            if (ttft < fallbackTtft) {
+                fallbackTtft = ttft;
+                fallback = s;
+            }
+            if (ttft > target) {
+                continue;
+            }
+            double load = backlog / target;
+            if (load < options.mu() && load < bestLightLoad) {
+                bestLight = s;
+                bestLightLoad = load;
+            }
+            if (load <= options.lambda() && load < bestMidLoad) {
+                bestMid = s;
+                bestMidLoad = load;
+            }
+            if (load < bestCandLoad) {
+                bestCand = s;
+                bestCandLoad = load;
+            }
+        }
+        InstanceState pick = bestLight != null ? bestLight : bestMid != null ? bestMid : bestCand;
+        if (pick != null) {
+            return new Route(pick, false, waited + pick.backlogMs() + pick.estimator().prefillChunkMs(r.promptTokens(), 0));
+        }
+        InstanceState hybrid = options.hybrid() ? hybridTarget(r, nowMs) : null;
+        if (hybrid != null) {
+            return new Route(hybrid, true, waited + hybrid.backlogMs() + hybrid.estimator().prefillChunkMs(r.promptTokens(), 0));
+        }
+        if (fallback == null) {
+            throw new IllegalStateException("no instance runs prefill; rebalance keeps at least one");
+        }
+        return new Route(fallback, false, fallbackTtft);
+    }
+
+    /**
+     * A decode instance with slack for a short prefill: its estimated step (with this request) under
+     * target x (nD - 1) / nD, so the decode pool as a whole keeps its TPOT if this one slows down.
+     */
+    private InstanceState hybridTarget(Request r, double nowMs) {
+        if (r.promptTokens() > options.hybridMaxPrompt()) {
+            return null;
+        }
+        int nd = 0;
+        for (InstanceState s : instances) {
+            if (s.role() == Role.DECODE) {
+                nd++;
+            }
+        }
+        if (nd < 2) {
+            return null;
+        }
+        double bound = tpotTarget(r) * (nd - 1) / nd;
+        InstanceState best = null;
+        double bestStep = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < instances.size(); i++) {
+            InstanceState s = instances.get(i);
+            if (s.role() != Role.DECODE || draining[i] || s.prefillQueueLength() > 0) {
+                continue;
+            }
+            double step = s.decodeStepMs() + s.estimator().chunkWorkMs(r.promptTokens(), 0);
+            if (step < bound && step < bestStep) {
+                best = s;
+                bestStep = step;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Picks the decode instance for a request whose prefill is done; empty when every decode instance
+     * has stopped admitting (the caller keeps the sequence where it is, or retries later).
+     */
+    public Optional<InstanceState> placeDecode(Request r, double nowMs) {
+        double target = tpotTarget(r);
+        long ctx = r.contextTokens();
+        InstanceState mostFree = null;
+        for (int i = 0; i < instances.size(); i++) {
+            InstanceState s = instances.get(i);
+            if (s.role() != Role.DECODE) {
+                continue;
+            }
+            updateAdmission(i, s);
+            if (!admitting[i] || draining[i] || s.blocks().blocksFor(ctx + 1) > s.blocks().freeBlocks()) {
+                continue;
+            }
+            if (s.decodeStepMsWith(ctx) <= target) {
+                return Optional.of(s);
+            }
+            if (mostFree == null || s.blocks().freeBlocks() > mostFree.blocks().freeBlocks()) {
+                mostFree = s;
+            }
+        }
+        return Optional.ofNullable(mostFree);
+    }
+
+    private void updateAdmission(int i, InstanceState s) {
+        double free = s.blocks().freeFraction();
+        if (admitting[i] && free < options.freeStop()) {
+            admitting[i] = false;
+        } else if (!admitting[i] && free >= options.freeResume()) {
+            admitting[i] = true;
+        }
+    }
+
+    /** KV handoff time: bytes / link bandwidth, plus the link's fixed latency. */
+    public double handoffMs(Request r) {
+        return options.linkLatencyMs() + r.contextTokens() * options.kvBytesPerToken() / options.linkBytesPerMs();
+    }
+
+    /**
+     * Max-min offload (scls): the prefill-capable instance with the least estimated work, queued
+     * prefills plus one decode step over its sequences.
+     */
+    public InstanceState leastLoaded() {
+        InstanceState best = null;
+        double bestLoad = Double.POSITIVE_INFINITY;
+        for (InstanceState s : instances) {
+            if (!s.role().runsPrefill()) {
+                continue;
+            }
+            double load = s.backlogMs() + s.decodeStepMs();
+            if (load < bestLoad) {
+                best = s;
+                bestLoad = load;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Role flips under PD separation, at most one each way per call. A prefill instance turns decode
+     * when no decode instance meets its TPOT target and the prefill pool has slack without it (only an
+     * idle one flips, so no queued prefill is stranded). A decode instance turns prefill when the
+     * prefill pool is under pressure: the emptiest is marked draining (no new decodes), and flips once
+     * it has drained. At least one instance of each role always stays.
+     */
+    public List<RoleFlip> rebalance(double nowMs) {
+        List<RoleFlip> flips = new ArrayList<>(2);
+        int np = 0;
+        int nd = 0;
+        double prefillBacklog = 0;
+        double minPrefillBacklog = Double.POSITIVE_INFINITY;
+        for (InstanceState s : instances) {
+            if (s.role() == Role.PREFILL) {
+                np++;
+                prefillBacklog += s.backlogMs();
+                minPrefillBacklog = Math.min(minPrefillBacklog, s.backlogMs());
+            } else if (s.role() == Role.DECODE) {
+                nd++;
+            }
+        }
+        if (np == 0 || nd == 0) {
+            return flips;
+        }
+        boolean pressure = minPrefillBacklog > options.prefillPressureMs();
+        // Prefill -> decode.
+        if (!pressure && np >= 2 && prefillBacklog / (np - 1) <= options.prefillSlackMs() && !anyDecodeMeetsTpot()) {
+            for (InstanceState s : instances) {
+                if (s.role() == Role.PREFILL && s.isIdle()) {
+                    s.setRole(Role.DECODE);
+                    flips.add(new RoleFlip(s, Role.PREFILL, Role.DECODE));
+                    np--;
+                    nd++;
+                    break;
+                }
+            }
+        }
+        // Decode -> prefill.
+        int drainingIndex = -1;
+        for (int i = 0; i < instances.size(); i++) {
+            if (draining[i]) {
+                drainingIndex = i;
+            }
+        }
+        if (!pressure) {
+            if (drainingIndex >= 0) {
+                draining[drainingIndex] = false;
+            }
+        } else if (drainingIndex >= 0) {
+            InstanceState s = instances.get(drainingIndex);
+            if (s.isIdle() && s.role() == Role.DECODE && nd >= 2) {
+                draining[drainingIndex] = false;
+                s.setRole(Role.PREFILL);
+                flips.add(new RoleFlip(s, Role.DECODE, Role.PREFILL));
+            }
+        } else if (nd >= 2) {
+            int emptiest = -1;
+            for (int i = 0; i < instances.size(); i++) {
+                InstanceState s = instances.get(i);
+                if (s.role() == Role.DECODE
+                        && (emptiest < 0 || s.size() < instances.get(emptiest).size())) {
+                    emptiest = i;
+                }
+            }
+            draining[emptiest] = true;
+        }
+        return flips;
+    }
+
+    /** True when some decode instance's step is within the tightest TPOT target of its sequences. */
+    private boolean anyDecodeMeetsTpot() {
+        for (InstanceState s : instances) {
+            if (s.role() != Role.DECODE) {
+                continue;
+            }
+            double target = Double.POSITIVE_INFINITY;
+            for (Request r : s.running()) {
+                target = Math.min(target, tpotTarget(r));
+            }
+            if (target == Double.POSITIVE_INFINITY || s.decodeStepMs() <= target) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

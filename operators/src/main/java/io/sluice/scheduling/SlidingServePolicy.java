@@ -1,0 +1,214 @@
+package io.sluice.scheduling;
+
+/**
+ * SlidingServe-style scheduling. Requests are sorted by SLO protection (at risk and still savable,
+ * then the rest that can make it, then the lost), within a level by urgency (slack = deadline - now -
+ * own estimate) and then remaining work. When the at-risk requests do not all fit the batch budget,
+ * a 0/1 knapsack (value: weight, cost: estimated time, in budget units) picks which run now; the
+ * rest of them move behind the safe requests. The prefill cut to fill the batch is sized jointly
+ * for this and the next iteration: ternary search for the split that minimises the slower of the
+ * two steps, so the decodes sharing both keep their pace.
+ */
+final class SlidingServePolicy extends OrderedFillPolicy {
+
+    private static final int UNITS = 128;
+    private static final int MAX_ITEMS = 128;
+
+    private Request[] risk = new Request[64];
+    private Request[] safe = new Request[64];
+    private Request[] lost = new Request[64];
+    private Request[] deferred = new Request[64];
+    private int[] cost = new int[MAX_ITEMS];
+    private final double[] best = new double[UNITS + 1];
+    private final boolean[][] take = new boolean[MAX_ITEMS][UNITS + 1];
+    private double nextDecodeWork;
+
+    SlidingServePolicy(PolicyOptions options) {
+        super(options);
+    }
+
+    @Override
+    public String name() {
+        return "slidingserve";
+    }
+
+    @Override
+    protected double rank(InstanceState s, double nowMs) {
+        LatencyModel m = s.estimator();
+        boolean prefillOnly = s.role() == Role.PREFILL;
+        double minPace = Double.POSITIVE_INFINITY;
+        double minRemaining = Double.POSITIVE_INFINITY;
+        nextDecodeWork = 0;
+        for (int i = 0; i < n; i++) {
+            Request r = cand[i];
+            boolean decode = r.isDecodePhase();
+            r.estMs = decode ? m.decodeMs(1, r.contextTokens()) : m.prefillChunkMs(r.remainingPrefill(), r.prefilledTokens());
+            r.deadlineMs = Deadlines.next(r, options);
+            minPace = Math.min(minPace, Deadlines.pace(r, options));
+            if (decode) {
+                nextDecodeWork += m.decodeWorkMs(r.contextTokens() + 1);
+            }
+            double step = m.decodeMs(1, decode ? r.contextTokens() : r.knownTokens());
+            if (Deadlines.lost(r, nowMs, r.estMs, step, options)) {
+                r.flags = LOST;
+            } else {
+                r.flags = 0;
+                if (!decode) {
+                    minRemaining = Math.min(minRemaining, r.deadlineMs - nowMs);
+                }
+            }
+        }
+        double budget;
+        if (prefillOnly) {
+            budget = minRemaining == Double.POSITIVE_INFINITY ? options.maxBudgetMs()
+                    : Math.max(minRemaining, m.prefillChunkMs(options.minChunkTokens(), 0));
+        } else {
+            budget = minPace == Double.POSITIVE_INFINITY ? options.defaultTpotMs() : minPace;
+        }
+        budget = Math.min(budget, options.maxBudgetMs());
+
+        int nr = 0;
+        int ns = 0;
+        int nl = 0;
+        double riskCost = 0;
+        for (int i = 0; i < n; i++) {
+            Request r = cand[i];
+            double slack = r.deadlineMs - nowMs - r.estMs;
+            double work = r.estMs * r.remainingTokens();
+            boolean isLost = (r.flags & LOST) != 0;
+            r.flags = 0;
+            if (isLost) {
+                if (options.dropLate() && r.state() == RequestState.WAITING && r.generatedTokens() == 0
+                        && r.prefilledTokens() == 0) {
+                    b.drop(r);
+                    continue;
+                }
+                r.sortKey = work;
+                lost = VllmStylePolicy.push(lost, nl++, r);
+            } else if (slack < budget) {
+                r.sortKey = slack + 1e-6 * work;
+                risk = VllmStylePolicy.push(risk, nr++, r);
+                riskCost += itemCost(m, r);
+            } else {
+                r.sortKey = slack + 1e-6 * work;
+                safe = VllmStylePolicy.push(safe, ns++, r);
+            }
+        }
+        sorting.sort(risk, 0, nr);
+        sorting.sort(safe, 0, ns);
+        sorting.sort(lost, 0, nl);
+        int w = 0;
+        int nd = 0;
+        double capacity = budget - m.overheadMs(true, true);
+        if (riskCost > capacity && capacity > 0) {
+            int items = Math.min(nr, MAX_ITEMS);
+            knapsack(m, items, capacity);
+            for (int i = 0; i < nr; i++) {
+                if (i < items && risk[i].sortKey == KEEP) {
+                    cand[w++] = risk[i];
+                } else {
+                    deferred = VllmStylePolicy.push(deferred, nd++, risk[i]);
+                }
+            }
+        } else {
+            System.arraycopy(risk, 0, cand, w, nr);
+            w += nr;
+        }
+        System.arraycopy(safe, 0, cand, w, ns);
+        w += ns;
+        System.arraycopy(deferred, 0, cand, w, nd);
+        w += nd;
+        System.arraycopy(lost, 0, cand, w, nl);
+        w += nl;
+        java.util.Arrays.fill(risk, 0, nr, null);
+        java.util.Arrays.fill(safe, 0, ns, null);
+        java.util.Arrays.fill(deferred, 0, nd, null);
+        java.util.Arrays.fill(lost, 0, nl, null);
+        for (int i = w; i < n; i++) {
+            cand[i] = null;
+        }
+        n = w;
+        return budget;
+    }
+
+    private static final int LOST = 1 << 8;
+    private static final double KEEP = Double.NEGATIVE_INFINITY;
+
+    private static double itemCost(LatencyModel m, Request r) {
+        return r.isDecodePhase() ? m.decodeWorkMs(r.contextTokens())
+                : m.chunkWorkMs(r.remainingPrefill(), r.prefilledTokens());
+    }
+
+    /** 0/1 knapsack over the first {@code items} at-risk requests; marks the chosen with sortKey KEEP. */
+    private void knapsack(LatencyModel m, int items, double capacity) {
+        double unit = capacity / UNITS;
+        java.util.Arrays.fill(best, 0);
+        for (int i = 0; i < items; i++) {
+            Request r = risk[i];
+            cost[i] = (int) Math.ceil(itemCost(m, r) / unit);
+            java.util.Arrays.fill(take[i], false);
+            int c = cost[i];
+            if (c > UNITS) {
+                continue;
+            }
+            for (int u = UNITS; u >= c; u--) {
+                double v = best[u - c] + r.weight();
+                if (v > best[u]) {
+                    best[u] = v;
+                    take[i][u] = true;
+                }
+            }
+        }
+        int u = UNITS;
+        for (int i = items - 1; i >= 0; i--) {
+            if (take[i][u]) {
+                risk[i].sortKey = KEEP;
+                u -= cost[i];
+            }
+        }
+    }
+
+    /**
+     * Two-iteration lookahead: when the rest of the prompt can finish next iteration, split so the
+     * slower of the two steps is as fast as possible (the objective is unimodal: this step grows and
+     * the next shrinks with the chunk); otherwise take the largest chunk that fits.
+     */
+    @Override
+    protected int chooseChunk(Request r, int maxN, int fitting, double budgetMs) {
+        int rem = r.remainingPrefill();
+        int lo = Math.min(rem, options.minChunkTokens());
+        if (fitting <= lo || nextStepMs(r, rem - fitting, fitting) > budgetMs) {
+            return fitting;
+        }
+        int hi = fitting;
+        while (hi - lo > 2) {
+            int m1 = lo + (hi - lo) / 3;
+            int m2 = hi - (hi - lo) / 3;
+            if (worst(r, m1, rem) <= worst(r, m2, rem)) {
+                hi = m2;
+            } else {
+                lo = m1;
+            }
+        }
+        int bestChunk = hi;
+        for (int c = lo; c < hi; c++) {
+            if (worst(r, c, rem) < worst(r, bestChunk, rem)) {
+                bestChunk = c;
+            }
+        }
+        return bestChunk;
+    }
+
+    private double worst(Request r, int chunk, int rem) {
+        return Math.max(b.timeWithChunk(r, chunk), nextStepMs(r, rem - chunk, chunk));
+    }
+
+    private double nextStepMs(Request r, int restTokens, int chunk) {
+        LatencyModel m = b.model;
+        boolean decodes = nextDecodeWork > 0;
+        if (restTokens <= 0) {
+            return m.overheadMs(false, decodes) + nextDecodeWork;
+        }
+        return m.overheadMs(true, decodes) + nextDecodeWork + m.chunkWorkMs(restTokens, r.prefilledTokens() + chunk);
+    }
+}
