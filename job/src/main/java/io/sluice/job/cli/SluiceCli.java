@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             CommandLine.HelpCommand.class,
             ProfileCommand.class,
+            SimulateCommand.class,
         })
 public final class SluiceCli implements Runnable {
 
