@@ -11,6 +11,9 @@ import picocli.CommandLine.Command;
         description = "SLO-aware LLM inference on Apache Flink and Kafka.",
         subcommands = {
             CommandLine.HelpCommand.class,
+            LocalCommand.class,
+            RunCommand.class,
+            LoadgenCommand.class,
             ProfileCommand.class,
             SimulateCommand.class,
         })
