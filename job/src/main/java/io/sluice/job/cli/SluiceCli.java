@@ -11,6 +11,9 @@ import picocli.CommandLine.Command;
         description = "SLO-aware LLM inference on Apache Flink and Kafka.",
         subcommands = {
             CommandLine.HelpCommand.class,
+            GenModelCommand.class,
+            GenerateCommand.class,
+            BenchCommand.class,
         })
 public final class SluiceCli implements Runnable {
 
