@@ -12,7 +12,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -181,7 +180,8 @@ public final class CpuExecutor implements Executor {
         this.v = new float[n * kvDim];
         this.hb = new float[n * hidden];
         this.hb2 = new float[n * hidden];
-        this.att = new float[options.threads()][c.seqLen()];
+        // scores are computed a whole block at a time: room up to the end of the last block, plus a vector
+        this.att = new float[options.threads()][maxBlocksPerSequence * options.blockSize() + L];
         this.logits = new float[m * c.vocabSize()];
         this.tokenId = new int[n];
         this.tokenPos = new int[n];
@@ -448,16 +448,23 @@ public final class CpuExecutor implements Executor {
                 k[ko + i + 1] = k0 * fci + k1 * fcr;
             }
         }
-        int at = blockBase[tokenItem[t] * maxBlocksPerSequence + pos / bs] + (pos % bs) * kvDim;
-        System.arraycopy(k, ko, keys, at, kvDim);
-        System.arraycopy(v, ko, values, at, kvDim);
+        int block = blockBase[tokenItem[t] * maxBlocksPerSequence + pos / bs];
+        int slot = pos % bs;
+        for (int ch = 0; ch < kvDim; ch++) {
+            keys[block + ch * bs + slot] = k[ko + ch]; // keys channel-major within the block
+        }
+        System.arraycopy(v, ko, values, block + slot * kvDim, kvDim);
     }
 
     private void attentionUnit(int worker, int item) {
         attend(item / c.heads(), item % c.heads(), att[worker]);
     }
 
-    /** One head of one token: attends over positions 0..pos of its own sequence, block by block. */
+    /**
+     * One head of one token: attends over positions 0..pos of its own sequence, block by block. Keys are stored
+     * channel-major within a block ({@link PagedKvCache}), so one vector load gives one channel of {@code L}
+     * positions and the scores of {@code L} positions accumulate without any horizontal sum.
+     */
     private void attend(int t, int h, float[] scores) {
         int dim = c.dim();
         int kvDim = c.kvDim();
@@ -465,46 +472,69 @@ public final class CpuExecutor implements Executor {
         int bs = options.blockSize();
         int pos = tokenPos[t];
         int qo = t * dim + h * hs;
-        int kvOffset = (h / c.kvMul()) * hs;
+        int channel0 = (h / c.kvMul()) * hs;
         int bases = tokenItem[t] * maxBlocksPerSequence;
         float[] keys = cache.keys(layer);
         float[] values = cache.values(layer);
-        boolean vector = hs % L == 0;
         // scores[p] = q . k[p] / sqrt(hs)
-        for (int p = 0, b = 0; p <= pos; b++) {
-            int base = blockBase[bases + b] + kvOffset;
-            int end = Math.min(pos + 1, p + bs);
-            for (int ko = base; p < end; p++, ko += kvDim) {
-                float dot = vector ? dotVector(q, qo, keys, ko, hs) : dotScalar(q, qo, keys, ko, hs);
-                scores[p] = dot / sqrtHeadSize;
+        for (int p = 0, b = 0; p <= pos; b++, p += bs) {
+            int kBase = blockBase[bases + b] + channel0 * bs;
+            int n = Math.min(bs, pos + 1 - p);
+            if (bs % L == 0) {
+                for (int s = 0; s < n; s += L) {
+                    // two accumulators (even and odd channels) halve the dependency chain
+                    FloatVector a0 = FloatVector.zero(S);
+                    FloatVector a1 = a0;
+                    for (int i = 0, ko = kBase + s; i < hs; i += 2, ko += 2 * bs) {
+                        a0 = FloatVector.fromArray(S, keys, ko).fma(FloatVector.broadcast(S, q[qo + i]), a0);
+                        a1 = FloatVector.fromArray(S, keys, ko + bs).fma(FloatVector.broadcast(S, q[qo + i + 1]), a1);
+                    }
+                    a0.add(a1).div(sqrtHeadSize).intoArray(scores, p + s); // lanes past pos are ignored
+                }
+            } else {
+                for (int s = 0; s < n; s++) {
+                    float dot = 0f;
+                    for (int i = 0; i < hs; i++) {
+                        dot += q[qo + i] * keys[kBase + i * bs + s];
+                    }
+                    scores[p + s] = dot / sqrtHeadSize;
+                }
             }
         }
         softmax(scores, pos + 1);
         // xb[t, head] = sum_p scores[p] * v[p]
         int out = t * dim + h * hs;
         java.util.Arrays.fill(xb, out, out + hs, 0f);
-        for (int p = 0, b = 0; p <= pos; b++) {
-            int base = blockBase[bases + b] + kvOffset;
-            int end = Math.min(pos + 1, p + bs);
-            if (vector) {
-                // Block by block, the accumulator goes through memory: a vector carried across the block loop
-                // would defeat C2's vector boxing elimination (JDK 17). Order per element is unchanged.
+        for (int p = 0, b = 0; p <= pos; b++, p += bs) {
+            int vBase = blockBase[bases + b] + channel0;
+            int n = Math.min(bs, pos + 1 - p);
+            if (hs % L == 0) {
+                // Per block, the accumulators go through memory: vectors carried across the block loop would
+                // defeat C2's vector boxing elimination (JDK 17).
                 for (int i = 0; i < hs; i += L) {
-                    FloatVector acc = FloatVector.fromArray(S, xb, out + i);
-                    for (int pp = p, vo = base + i; pp < end; pp++, vo += kvDim) {
-                        acc = FloatVector.fromArray(S, values, vo).fma(FloatVector.broadcast(S, scores[pp]), acc);
+                    FloatVector a0 = FloatVector.zero(S);
+                    FloatVector a1 = a0;
+                    int s = 0;
+                    for (int vo = vBase + i; s + 1 < n; s += 2, vo += 2 * kvDim) {
+                        a0 = FloatVector.fromArray(S, values, vo).fma(FloatVector.broadcast(S, scores[p + s]), a0);
+                        a1 = FloatVector.fromArray(S, values, vo + kvDim)
+                                .fma(FloatVector.broadcast(S, scores[p + s + 1]), a1);
                     }
-                    acc.intoArray(xb, out + i);
+                    if (s < n) {
+                        a0 = FloatVector.fromArray(S, values, vBase + i + s * kvDim)
+                                .fma(FloatVector.broadcast(S, scores[p + s]), a0);
+                    }
+                    FloatVector.fromArray(S, xb, out + i).add(a0.add(a1)).intoArray(xb, out + i);
                 }
             } else {
-                for (int pp = p, vo = base; pp < end; pp++, vo += kvDim) {
-                    float a = scores[pp];
+                for (int s = 0; s < n; s++) {
+                    float a = scores[p + s];
+                    int vo = vBase + s * kvDim;
                     for (int i = 0; i < hs; i++) {
                         xb[out + i] += a * values[vo + i];
                     }
                 }
             }
-            p = end;
         }
     }
 
@@ -547,22 +577,6 @@ public final class CpuExecutor implements Executor {
         for (int i = 0; i < size; i++) {
             x[i] /= sum;
         }
-    }
-
-    private static float dotVector(float[] a, int ao, float[] b, int bo, int n) {
-        FloatVector acc = FloatVector.zero(S);
-        for (int i = 0; i < n; i += L) {
-            acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    private static float dotScalar(float[] a, int ao, float[] b, int bo, int n) {
-        float sum = 0f;
-        for (int i = 0; i < n; i++) {
-            sum += a[ao + i] * b[bo + i];
-        }
-        return sum;
     }
 
     private static float[] array(FloatBuffer b, int n) {
