@@ -98,6 +98,7 @@ public final class CpuExecutor implements Executor {
     // Activations: the current wave, for every token of the batch.
     private final float[] x; // [tokens, dim] residual stream
     private final float[] xb; // [tokens, dim] normed input of a block / attention output / final normed rows
+    private final float[] xb2; // [tokens, dim] output of a block, before the residual add
     private final float[] q; // [tokens, dim]
     private final float[] k; // [tokens, kvDim]
     private final float[] v; // [tokens, kvDim]
@@ -123,7 +124,6 @@ public final class CpuExecutor implements Executor {
     private float[] mmIn;
     private int mmInStride;
     private int mmRows;
-    private boolean mmAccumulate;
 
     private final WorkerPool.Task matmulTask = this::matmulUnit;
     private final WorkerPool.Task attentionTask = this::attentionUnit;
@@ -131,6 +131,7 @@ public final class CpuExecutor implements Executor {
     private final WorkerPool.Task rmsFfnTask = (w, t) -> rmsRow(t, false);
     private final WorkerPool.Task ropeTask = (w, t) -> ropeAndStore(t);
     private final WorkerPool.Task swigluTask = (w, t) -> swiglu(t);
+    private final WorkerPool.Task residualTask = (w, t) -> residual(t);
 
     /** Per-layer weights: norms as arrays, matrices packed for {@link Gemm}. */
     private record LayerWeights(float[] rmsAtt, PackedMatrix wq, PackedMatrix wk, PackedMatrix wv,
@@ -175,6 +176,7 @@ public final class CpuExecutor implements Executor {
         int m = options.maxBatchSequences();
         this.x = new float[n * dim];
         this.xb = new float[Math.max(n, m) * dim];
+        this.xb2 = new float[n * dim];
         this.q = new float[n * dim];
         this.k = new float[n * kvDim];
         this.v = new float[n * kvDim];
@@ -319,12 +321,14 @@ public final class CpuExecutor implements Executor {
             // xb = softmax(q k^T / sqrt(hs)) v over each token's own sequence, head by head
             workers.run(attentionTask, tokens * c.heads());
             // x += xb Wo
-            matmulAccumulate(xb, dim, n, w.wo, x);
+            matmul(xb, dim, n, w.wo, xb2, null, null, null, null);
+            rows(residualTask);
             // feed-forward: xb = rmsnorm(x); hb = silu(xb W1) * (xb W3); x += hb W2
             rows(rmsFfnTask);
             matmul(xb, dim, n, w.w1, hb, w.w3, hb2, null, null);
             rows(swigluTask);
-            matmulAccumulate(hb, c.hiddenDim(), n, w.w2, x);
+            matmul(hb, c.hiddenDim(), n, w.w2, xb2, null, null, null, null);
+            rows(residualTask);
         }
         // classifier, only for the rows that want output: xb[row] = rmsnorm(x[last token of its chunk])
         if (outputRows > 0) {
@@ -378,18 +382,6 @@ public final class CpuExecutor implements Executor {
         mmIn = in;
         mmInStride = inStride;
         mmRows = rows;
-        mmAccumulate = false;
-        runMatmul();
-    }
-
-    private void matmulAccumulate(float[] in, int inStride, int rows, PackedMatrix w, float[] out) {
-        mmWeights[0] = w;
-        mmOut[0] = out;
-        mmCount = 1;
-        mmIn = in;
-        mmInStride = inStride;
-        mmRows = rows;
-        mmAccumulate = true;
         runMatmul();
     }
 
@@ -412,8 +404,7 @@ public final class CpuExecutor implements Executor {
         }
         PackedMatrix w = mmWeights[j];
         int from = unit * GROUP;
-        Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.rows, from, Math.min(from + GROUP, w.panels),
-                mmAccumulate);
+        Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.rows, from, Math.min(from + GROUP, w.panels));
     }
 
     private void rmsRow(int t, boolean attention) {
@@ -535,6 +526,14 @@ public final class CpuExecutor implements Executor {
                     }
                 }
             }
+        }
+    }
+
+    /** The residual connection: {@code x[t] += xb2[t]}. */
+    private void residual(int t) {
+        int dim = c.dim();
+        for (int i = t * dim, end = i + dim; i < end; i++) {
+            x[i] += xb2[i];
         }
     }
 
