@@ -93,7 +93,8 @@ class BlockPoolTest {
             cache.pool().allocate(2);
             assertThat(table.reserve(cache.pool(), 20)).isTrue();
             int second = table.block(1);
-            assertThat(cache.offset(table, 17)).isEqualTo((second * 16 + 1) * 8);
+            assertThat(cache.valueIndex(table, 17, 3)).isEqualTo((second * 16 + 1) * 8 + 3);
+            assertThat(cache.keyIndex(table, 17, 3)).isEqualTo(second * 16 * 8 + 3 * 16 + 1);
             assertThat(cache.keys(1)).hasSize(4 * 16 * 8);
         }
     }

@@ -16,6 +16,9 @@ import picocli.CommandLine.Command;
             LoadgenCommand.class,
             ProfileCommand.class,
             SimulateCommand.class,
+            GenModelCommand.class,
+            GenerateCommand.class,
+            BenchCommand.class,
         })
 public final class SluiceCli implements Runnable {
 
