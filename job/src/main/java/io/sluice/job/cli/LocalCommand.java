@@ -6,15 +6,14 @@ import io.sluice.job.kafka.LocalKafka;
 import io.sluice.job.loadgen.LoadRunner;
 import io.sluice.job.loadgen.PlannedRequest;
 import io.sluice.job.local.DemoModel;
+import io.sluice.job.local.Folders;
 import io.sluice.job.pipeline.InferenceJob;
 import io.sluice.job.pipeline.JobSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.RestOptions;
@@ -89,7 +88,7 @@ public final class LocalCommand implements Callable<Integer> {
                 stop(job);
             }
         } finally {
-            deleteRecursively(work);
+            Folders.deleteRecursively(work);
         }
     }
 
@@ -98,17 +97,6 @@ public final class LocalCommand implements Callable<Integer> {
             job.cancel().get();
         } catch (Exception e) {
             // Already finished or cancelled: nothing left to stop.
-        }
-    }
-
-    private static void deleteRecursively(Path dir) throws java.io.IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }
