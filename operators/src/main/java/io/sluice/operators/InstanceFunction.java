@@ -1,0 +1,666 @@
+package io.sluice.operators;
+
+import io.sluice.gpu.exec.Chunk;
+import io.sluice.gpu.exec.CpuExecutor;
+import io.sluice.gpu.exec.Executor;
+import io.sluice.gpu.exec.SequenceOutput;
+import io.sluice.gpu.exec.StepResult;
+import io.sluice.gpu.kv.BlockPool;
+import io.sluice.gpu.kv.BlockTable;
+import io.sluice.gpu.model.CheckpointLoader;
+import io.sluice.gpu.model.ModelConfig;
+import io.sluice.gpu.model.Weights;
+import io.sluice.gpu.sampling.SamplingParams;
+import io.sluice.gpu.tokenizer.Tokenizer;
+import io.sluice.operators.ingest.AdmittedRequest;
+import io.sluice.scheduling.BatchPlan;
+import io.sluice.scheduling.BatchPolicy;
+import io.sluice.scheduling.InstanceState;
+import io.sluice.scheduling.KvBlockAccounting;
+import io.sluice.scheduling.LatencyModel;
+import io.sluice.scheduling.Policies;
+import io.sluice.scheduling.Request;
+import io.sluice.scheduling.RequestState;
+import io.sluice.scheduling.Role;
+import io.sluice.scheduling.Slo;
+import io.sluice.schemas.FinishReason;
+import io.sluice.schemas.InstanceRole;
+import io.sluice.schemas.InstanceStatus;
+import io.sluice.schemas.RequestMetrics;
+import io.sluice.schemas.TokenEvent;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.TaskInfo;
+import org.apache.flink.streaming.api.TimerService;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One model instance per key (= per subtask, see {@link InstanceKeys}), colocated: one pool of KV blocks, and
+ * each round one batch that mixes prefill chunks and decode steps as the {@link BatchPolicy} decides.
+ *
+ * <p>The loop (DESIGN §2): an arrival is queued and a round timer set at "now" if none is pending. A round
+ * plans, applies the plan to the {@link InstanceState}, runs it on the engine, completes it, emits a
+ * {@link TokenEvent} per sampled token, feeds the measured batch time to the estimator and, if work remains,
+ * sets the next round timer. So one callback runs at most one batch, and the mailbox gets arrivals, timers and
+ * checkpoint barriers in between. A request that has not started by its TTFT deadline (its completion deadline
+ * for batch work) is expired by a timer at that time.
+ *
+ * <p>State: {@code requests}, a MapState of every unfinished request of the key ({@link RequestRecord}: the
+ * request and its generated tokens), written at the end of every callback that changed it and cleared entry by
+ * entry as requests end; empty when the key has no work. The engine (with its KV cache), the scheduler's
+ * {@link InstanceState} and the policy are transient, built in {@link #open}. After a restore the first
+ * callback of a key (a restored timer, or an arrival) re-queues every request in its state; the KV contents are
+ * recomputed by prefilling prompt + generated tokens again (DESIGN §4). Tokens depend only on the request's
+ * seed and position, so a replayed token equals the one emitted before at that index.
+ *
+ * <p>Normally a subtask holds exactly one key. If it holds several (a job restored at another parallelism),
+ * they share the engine; each key keeps its own timer chain and its state is written in its own callbacks.
+ */
+public final class InstanceFunction extends KeyedProcessFunction<Integer, AdmittedRequest, TokenEvent> {
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(InstanceFunction.class);
+
+    /** One per finished request, whatever the end (also rejected and expired ones). */
+    public static final OutputTag<RequestMetrics> METRICS = new OutputTag<>("request-metrics") {};
+    /** The instance's load: every statusIntervalMs while it has work, when it goes idle, and every idleStatusMs. */
+    public static final OutputTag<InstanceStatus> STATUS = new OutputTag<>("instance-status") {};
+
+    /** When a round found nothing it may run (e.g. paced decodes), it looks again this much later. */
+    static final long EMPTY_ROUND_BACKOFF_MS = 2;
+    private static final long NONE = Long.MIN_VALUE;
+    private static final int LATENCY_WINDOW = 512;
+    private static final int LATENCY_REFIT_EVERY = 32;
+
+    private final InstanceConfig config;
+
+    private transient MapState<String, RequestRecord> requests;
+    private transient Executor executor;
+    private transient Tokenizer tokenizer;
+    private transient ModelConfig model;
+    private transient InstanceState instance;
+    private transient BatchPolicy policy;
+    private transient InstanceMetrics metrics;
+    private transient int instanceId;
+    private transient int homeKey;
+    private transient Map<String, Live> live;
+    private transient Map<Request, Live> bySchedule;
+    private transient Map<Integer, Lane> lanes;
+    private transient PriorityQueue<Live> expiries;
+    private transient long nextSequenceId;
+    private transient long lastStatusAtMs;
+    private transient long tokensSinceStatus;
+
+    public InstanceFunction(InstanceConfig config) {
+        if (config == null) {
+            throw new IllegalArgumentException("an instance needs its InstanceConfig");
+        }
+        this.config = config;
+    }
+
+    /** A request being served: its scheduling state, its engine block table and its latest record. */
+    private static final class Live {
+        final String id;
+        final int key;
+        final Request schedule;
+        final BlockTable table;
+        final SamplingParams sampling;
+        /** Processing time at which it expires if it has not started; NONE without. */
+        final long expiresAtMs;
+        RequestRecord record;
+
+        Live(String id, int key, Request schedule, BlockTable table, SamplingParams sampling, long expiresAtMs,
+             RequestRecord record) {
+            this.id = id;
+            this.key = key;
+            this.schedule = schedule;
+            this.table = table;
+            this.sampling = sampling;
+            this.expiresAtMs = expiresAtMs;
+            this.record = record;
+        }
+    }
+
+    /** Per key: its live requests, state writes waiting for its context, and its timers. */
+    private static final class Lane {
+        final int key;
+        boolean loaded;
+        int liveCount;
+        /** Record to put, or null to remove, per request id; applied in this key's next callback. */
+        final Map<String, RequestRecord> pendingWrites = new LinkedHashMap<>();
+        /** Expiry timers by time, counted: requests with equal deadlines share one Flink timer. */
+        final Map<Long, Integer> deadlineTimers = new HashMap<>();
+        /** The pending round (or idle heartbeat) timer, NONE when there is none. */
+        long chainTimerAt = NONE;
+        boolean chainIsHeartbeat;
+
+        Lane(int key) {
+            this.key = key;
+        }
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        Weights weights = CheckpointLoader.load(Path.of(config.modelPath()));
+        model = weights.config();
+        CpuExecutor.Options options = CpuExecutor.Options.defaults(model).withThreads(config.threads());
+        if (config.kvBlocks() > 0) {
+            options = options.withKvBlocks(config.kvBlocks());
+        }
+        executor = new CpuExecutor(weights, options);
+        tokenizer = config.tokenizerPath() == null ? null
+                : Tokenizer.load(Path.of(config.tokenizerPath()), model.vocabSize());
+        // The scheduler counts exactly the engine's blocks, and there is no host tier: when the scheduler
+        // sees a block free, the engine has it.
+        BlockPool pool = executor.blockPool();
+        KvBlockAccounting blocks = new KvBlockAccounting(pool.blockSize(), pool.capacity());
+        LatencyModel estimator = new LatencyModel(config.latencyCoefficients(), LATENCY_WINDOW, LATENCY_REFIT_EVERY);
+        TaskInfo task = getRuntimeContext().getTaskInfo();
+        instanceId = task.getIndexOfThisSubtask();
+        homeKey = InstanceKeys.keyFor(instanceId, task.getNumberOfParallelSubtasks(),
+                task.getMaxNumberOfParallelSubtasks());
+        instance = new InstanceState(instanceId, Role.MIXED, blocks, estimator);
+        policy = Policies.create(config.policy(), config.policyOptions());
+        requests = getRuntimeContext().getMapState(new MapStateDescriptor<>("requests", Types.STRING,
+                TypeInformation.of(RequestRecord.class)));
+        metrics = new InstanceMetrics(getRuntimeContext().getMetricGroup());
+        live = new HashMap<>();
+        bySchedule = new IdentityHashMap<>();
+        lanes = new HashMap<>();
+        expiries = new PriorityQueue<>(Comparator.comparingLong((Live l) -> l.expiresAtMs));
+        lastStatusAtMs = NONE;
+        LOG.info("instance {}: {} on {} KV blocks of {} tokens, policy {}, {} engine threads", instanceId,
+                config.modelPath(), pool.capacity(), pool.blockSize(), policy.name(), config.threads());
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (executor != null) {
+            executor.close();
+            executor = null;
+        }
+    }
+
+    @Override
+    public void processElement(AdmittedRequest request, Context ctx, Collector<TokenEvent> out) throws Exception {
+        long now = ctx.timerService().currentProcessingTime();
+        Lane lane = enter(ctx.getCurrentKey(), now, ctx, out);
+        String problem = check(request);
+        if (problem != null) {
+            endUnserved(request, FinishReason.REJECTED, problem, now, ctx, out);
+        } else if (live.containsKey(request.requestId)) {
+            // A second request with a live id would interleave two token streams under one id: drop it.
+            LOG.warn("instance {}: request id {} is already being served; dropping the duplicate", instanceId,
+                    request.requestId);
+        } else {
+            RequestRecord record = RequestRecord.of(request);
+            lane.pendingWrites.put(request.requestId, record);
+            serve(lane, record, now, ctx, out);
+        }
+        flush(lane);
+        if (lane.liveCount > 0 && (lane.chainTimerAt == NONE || lane.chainIsHeartbeat)) {
+            setChainTimer(lane, ctx.timerService(), now, false);
+        }
+        metrics.queues(instance.waiting().size(), instance.running().size(), instance.blocks().freeBlocks());
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<TokenEvent> out) throws Exception {
+        long now = ctx.timerService().currentProcessingTime();
+        Lane lane = enter(ctx.getCurrentKey(), now, ctx, out);
+        // Timers are told apart by time; one Flink timer may stand for a round and for expiries at once.
+        boolean chain = lane.chainTimerAt == timestamp;
+        boolean heartbeat = chain && lane.chainIsHeartbeat;
+        if (chain) {
+            lane.chainTimerAt = NONE;
+        }
+        lane.deadlineTimers.remove(timestamp);
+        boolean wasIdle = instance.isIdle();
+        expireDue(now, ctx, out);
+        boolean ran = false;
+        boolean planned = false;
+        // A chain timer is a round; a restored timer of a key without a chain also starts one.
+        if (!instance.isIdle() && !heartbeat && (chain || lane.chainTimerAt == NONE)) {
+            planned = true;
+            ran = round(now, ctx, out);
+        }
+        long statusNow = ctx.timerService().currentProcessingTime();
+        boolean becameIdle = instance.isIdle() && !wasIdle;
+        if (heartbeat || becameIdle || lastStatusAtMs == NONE || statusNow - lastStatusAtMs >= config.statusIntervalMs()) {
+            ctx.output(STATUS, status(statusNow));
+        }
+        flush(lane);
+        if (lane.chainTimerAt == NONE) {
+            if (lane.liveCount > 0) {
+                // At least 1 ms after this timer, so a round that took under a millisecond still yields to the
+                // mailbox before the next (Flink fires every due timer in one go).
+                long at = Math.max(statusNow, timestamp + 1);
+                if (planned && !ran) {
+                    at = Math.max(at, statusNow + EMPTY_ROUND_BACKOFF_MS);
+                }
+                setChainTimerAt(lane, ctx.timerService(), at, false);
+            } else if (lane.key == homeKey && config.idleStatusMs() > 0) {
+                setChainTimerAt(lane, ctx.timerService(), statusNow + config.idleStatusMs(), true);
+            }
+        }
+        metrics.queues(instance.waiting().size(), instance.running().size(), instance.blocks().freeBlocks());
+    }
+
+    // ---- one round ----
+
+    /** Plans, runs and completes one batch; false when the plan ran nothing. */
+    private boolean round(long now, Context ctx, Collector<TokenEvent> out) {
+        BatchPlan plan = policy.plan(instance, now);
+        List<Request> dropped = instance.apply(plan, now);
+        for (Request r : dropped) {
+            end(bySchedule.get(r), FinishReason.REJECTED, "dropped: its SLO can no longer be met", now, ctx, out);
+        }
+        for (Request r : plan.preempted()) {
+            // Recompute preemption (there is no host tier): the KV goes; prompt + generated are prefilled again.
+            Live l = bySchedule.get(r);
+            executor.release(l.table);
+            update(l, l.record.preempted());
+        }
+        if (plan.isEmpty()) {
+            return false;
+        }
+        List<Chunk> chunks = new ArrayList<>(plan.sequences());
+        for (io.sluice.scheduling.Chunk ch : plan.prefill()) {
+            Live l = bySchedule.get(ch.request());
+            int from = ch.cachedTokens();
+            boolean last = from + ch.tokens() == ch.request().knownTokens();
+            chunks.add(engineChunk(l, from, ch.tokens(), last));
+            if (l.record.startedAtMs == 0) {
+                update(l, l.record.started(now));
+                releaseDeadline(l, ctx.getCurrentKey(), ctx.timerService());
+            }
+        }
+        for (Request r : plan.decode()) {
+            Live l = bySchedule.get(r);
+            chunks.add(engineChunk(l, r.contextTokens(), 1, true));
+        }
+        double estimateMs = instance.estimator().batchMs(plan);
+        long t0 = System.nanoTime();
+        Map<Long, Integer> sampled = execute(chunks);
+        double ms = (System.nanoTime() - t0) / 1e6;
+        // Features read the plan's cached-token counts, which complete() advances: take them first.
+        LatencyModel.Sample sample = LatencyModel.Sample.of(plan, ms);
+        long end = ctx.timerService().currentProcessingTime();
+        instance.complete(plan, end);
+        instance.estimator().observe(sample);
+        metrics.batch(plan.sequences(), plan.totalTokens(), ms, ms > 0 ? 100.0 * (estimateMs - ms) / ms : 0.0);
+        for (io.sluice.scheduling.Chunk ch : plan.prefill()) {
+            Live l = bySchedule.get(ch.request());
+            Integer token = sampled.get(l.table.sequenceId());
+            if (token != null) {
+                token(l, token, end, ctx, out);
+            }
+        }
+        for (Request r : plan.decode()) {
+            Live l = bySchedule.get(r);
+            token(l, sampled.get(l.table.sequenceId()), end, ctx, out);
+        }
+        return true;
+    }
+
+    /** Known tokens {@code [from, from + n)} of a request as an engine chunk; {@code last} asks for a token. */
+    private Chunk engineChunk(Live l, int from, int n, boolean last) {
+        if (l.table.length() != from) {
+            throw new IllegalStateException("request " + l.id + ": the engine caches " + l.table.length()
+                    + " tokens but the scheduler continues from " + from);
+        }
+        return new Chunk(l.table, l.record.knownTokens(from, n), l.sampling,
+                last ? Chunk.Output.TOKEN : Chunk.Output.NONE);
+    }
+
+    /** Runs the batch (in as many engine calls as its limits need); the sampled token per sequence. */
+    private Map<Long, Integer> execute(List<Chunk> chunks) {
+        Map<Long, Integer> sampled = new HashMap<>();
+        for (List<Chunk> call : EngineCalls.split(chunks, executor.maxBatchTokens(), executor.maxBatchSequences())) {
+            StepResult result = executor.execute(call);
+            if (!result.ok()) {
+                // The scheduler's accounting mirrors the pool block for block, so this is a bug, not load.
+                throw new IllegalStateException("instance " + instanceId + ": the engine ran out of KV blocks for "
+                        + result.outOfBlocks() + " although the scheduler counted them free (" + instance + ")");
+            }
+            for (SequenceOutput o : result.outputs()) {
+                if (o.nextToken() >= 0) {
+                    sampled.put(o.sequenceId(), o.nextToken());
+                }
+            }
+        }
+        return sampled;
+    }
+
+    /** A token sampled for {@code l}: emit it, and end the request on a stop token or at its length. */
+    private void token(Live l, int token, long now, Context ctx, Collector<TokenEvent> out) {
+        metrics.token();
+        tokensSinceStatus++;
+        int index = l.record.generated.length;
+        boolean stop = token == Tokenizer.BOS || token == Tokenizer.EOS;
+        TokenEvent.Builder event = TokenEvent.newBuilder()
+                .setRequestId(l.id)
+                .setIndex(index)
+                .setTokenId(token)
+                .setEmittedAt(Instant.ofEpochMilli(now));
+        if (stop) {
+            // The stop token is part of no text: count it and end here with EOS, as run.c stops at BOS.
+            update(l, l.record.withToken(token, now));
+            if (!l.schedule.state().isFinished()) {
+                instance.cancel(l.schedule, RequestState.FINISHED_OK, now);
+            }
+            out.collect(event.setText("").setFinal$(true).setFinishReason(FinishReason.EOS).build());
+            end(l, FinishReason.EOS, null, now, ctx, out);
+            return;
+        }
+        event.setText(text(l.record.knownToken(l.record.knownTokens() - 1), token));
+        update(l, l.record.withToken(token, now));
+        if (l.schedule.state() == RequestState.FINISHED_OK) {
+            out.collect(event.setFinal$(true).setFinishReason(FinishReason.LENGTH).build());
+            end(l, FinishReason.LENGTH, null, now, ctx, out);
+        } else {
+            out.collect(event.build());
+        }
+    }
+
+    private String text(int previous, int token) {
+        return tokenizer == null ? "" : new String(tokenizer.decodePiece(previous, token), StandardCharsets.UTF_8);
+    }
+
+    // ---- arrivals, restores, expiries, ends ----
+
+    /** Why an admitted request cannot be served by this model, or null. */
+    private String check(AdmittedRequest r) {
+        if (r.requestId == null || r.requestId.isEmpty()) {
+            return "request has no id";
+        }
+        if (r.promptTokens == null || r.promptTokens.length == 0) {
+            return "empty prompt";
+        }
+        for (int t : r.promptTokens) {
+            if (t < 0 || t >= model.vocabSize()) {
+                return "prompt token " + t + " is outside the model's vocabulary [0, " + model.vocabSize() + ")";
+            }
+        }
+        if (r.maxNewTokens < 1) {
+            return "max_new_tokens must be >= 1, got " + r.maxNewTokens;
+        }
+        // The last generated token is never fed back, so prompt + output - 1 positions must fit.
+        if ((long) r.promptTokens.length + r.maxNewTokens - 1 > model.seqLen()) {
+            return "prompt (" + r.promptTokens.length + " tokens) + max_new_tokens (" + r.maxNewTokens
+                    + ") exceed the model's context of " + model.seqLen();
+        }
+        if (!(r.weight > 0) || Double.isInfinite(r.weight)) {
+            return "priority weight must be > 0, got " + r.weight;
+        }
+        if (r.ttftSloMs < 0 || r.tpotSloMs < 0 || r.deadlineMs < 0) {
+            return "SLOs must be >= 0 (0 = none)";
+        }
+        if (!(r.temperature >= 0) || Float.isInfinite(r.temperature) || !(r.topP > 0 && r.topP <= 1)) {
+            return "sampling needs temperature >= 0 and top_p in (0, 1], got " + r.temperature + ", " + r.topP;
+        }
+        return null;
+    }
+
+    /**
+     * Queues a request, new or restored with tokens already generated: the scheduler then sees prompt + generated
+     * as its prompt and the rest as its output, so the whole known sequence is prefilled before the next token.
+     */
+    private void serve(Lane lane, RequestRecord record, long now, Context ctx, Collector<TokenEvent> out) {
+        AdmittedRequest r = record.request;
+        int generated = record.generated.length;
+        long arrival = r.submittedAtMs > 0 ? Math.min(r.submittedAtMs, now) : now;
+        boolean started = record.startedAtMs > 0;
+        long expiresAt = NONE;
+        if (!started && r.ttftSloMs > 0) {
+            expiresAt = arrival + r.ttftSloMs;
+        } else if (!started && r.deadlineMs > 0) {
+            expiresAt = r.deadlineMs;
+        }
+        Live l = new Live(r.requestId, lane.key, null, null, null, expiresAt, record);
+        if (r.deadlineMs > 0 && r.deadlineMs <= arrival) {
+            endUnserved(l, FinishReason.EXPIRED, "its deadline passed before it reached the instance", now, ctx, out);
+            return;
+        }
+        if (expiresAt != NONE && expiresAt <= now) {
+            endUnserved(l, FinishReason.EXPIRED, expiryDetail(r), now, ctx, out);
+            return;
+        }
+        // A TTFT target is for the first token only: a restored request that had one keeps its TPOT target.
+        Slo slo = new Slo(r.ttftSloMs > 0 && generated == 0 ? r.ttftSloMs : Double.NaN,
+                r.tpotSloMs > 0 ? r.tpotSloMs : Double.NaN,
+                r.deadlineMs > 0 ? (double) (r.deadlineMs - arrival) : Double.NaN);
+        Request schedule = new Request(r.requestId, r.tenant, r.priorityClass, r.weight, slo,
+                r.promptTokens.length + generated, r.maxNewTokens - generated, arrival);
+        l = new Live(r.requestId, lane.key, schedule, new BlockTable(nextSequenceId++),
+                new SamplingParams(r.temperature, r.topP, r.seed), expiresAt, record);
+        if (!instance.enqueue(schedule, now)) {
+            endUnserved(l, FinishReason.REJECTED, "prompt + max_new_tokens need "
+                    + instance.blocks().blocksFor((long) schedule.promptTokens() + schedule.maxNewTokens())
+                    + " KV blocks; the instance has " + instance.blocks().totalBlocks(), now, ctx, out);
+            return;
+        }
+        live.put(l.id, l);
+        bySchedule.put(schedule, l);
+        lane.liveCount++;
+        if (expiresAt != NONE) {
+            expiries.add(l);
+            if (lane.deadlineTimers.merge(expiresAt, 1, Integer::sum) == 1) {
+                ctx.timerService().registerProcessingTimeTimer(expiresAt);
+            }
+        }
+    }
+
+    private static String expiryDetail(AdmittedRequest r) {
+        return r.ttftSloMs > 0 ? "not started within its TTFT SLO of " + r.ttftSloMs + " ms"
+                : "not started before its deadline";
+    }
+
+    /** Expires every request whose start deadline has passed and that has not started. */
+    private void expireDue(long now, Context ctx, Collector<TokenEvent> out) {
+        while (!expiries.isEmpty() && expiries.peek().expiresAtMs <= now) {
+            Live l = expiries.poll();
+            if (live.get(l.id) != l || l.record.startedAtMs > 0) {
+                continue;
+            }
+            instance.cancel(l.schedule, RequestState.EXPIRED, now);
+            out.collect(finalEvent(l.id, l.record.generated.length, FinishReason.EXPIRED, expiryDetail(l.record.request), now));
+            end(l, FinishReason.EXPIRED, null, now, ctx, out);
+        }
+    }
+
+    /** Ends a served request whose final token event (if any) is out: metrics, engine blocks, state. */
+    private void end(Live l, FinishReason reason, String rejectionDetail, long now, Context ctx,
+                     Collector<TokenEvent> out) {
+        if (rejectionDetail != null) {
+            out.collect(finalEvent(l.id, l.record.generated.length, reason, rejectionDetail, now));
+        }
+        executor.release(l.table);
+        live.remove(l.id);
+        bySchedule.remove(l.schedule);
+        Lane lane = lanes.get(l.key);
+        lane.liveCount--;
+        lane.pendingWrites.put(l.id, null);
+        releaseDeadline(l, ctx.getCurrentKey(), ctx.timerService());
+        ctx.output(METRICS, requestMetrics(l.record, reason, now));
+    }
+
+    /** Ends a request that never entered the scheduler (invalid, too long, or already late). */
+    private void endUnserved(AdmittedRequest r, FinishReason reason, String detail, long now, Context ctx,
+                             Collector<TokenEvent> out) {
+        out.collect(finalEvent(r.requestId == null ? "" : r.requestId, 0, reason, detail, now));
+        ctx.output(METRICS, requestMetrics(RequestRecord.of(r), reason, now));
+    }
+
+    /** The same for a restored request: its state entry goes too. */
+    private void endUnserved(Live l, FinishReason reason, String detail, long now, Context ctx,
+                             Collector<TokenEvent> out) {
+        out.collect(finalEvent(l.id, l.record.generated.length, reason, detail, now));
+        ctx.output(METRICS, requestMetrics(l.record, reason, now));
+        lanes.get(l.key).pendingWrites.put(l.id, null);
+    }
+
+    private static TokenEvent finalEvent(String id, int index, FinishReason reason, String detail, long now) {
+        return TokenEvent.newBuilder()
+                .setRequestId(id)
+                .setIndex(index)
+                .setFinal$(true)
+                .setFinishReason(reason)
+                .setReasonDetail(detail)
+                .setEmittedAt(Instant.ofEpochMilli(now))
+                .build();
+    }
+
+    /** Metrics with {@link Request#sloMet()}'s meaning, from the record (which survives restores). */
+    private RequestMetrics requestMetrics(RequestRecord rec, FinishReason reason, long now) {
+        AdmittedRequest r = rec.request;
+        int n = rec.generated.length;
+        double ttft = n == 0 ? Double.NaN : rec.firstTokenAtMs - r.submittedAtMs;
+        double tpot = n < 2 ? Double.NaN : (double) (rec.lastTokenAtMs - rec.firstTokenAtMs) / (n - 1);
+        boolean ok = reason == FinishReason.LENGTH || reason == FinishReason.EOS;
+        boolean met = ok
+                && (r.deadlineMs <= 0 || now <= r.deadlineMs)
+                && (r.ttftSloMs <= 0 || ttft <= r.ttftSloMs)
+                && (r.tpotSloMs <= 0 || n < 2 || tpot <= r.tpotSloMs);
+        metrics.finished(met, ttft, tpot);
+        return RequestMetrics.newBuilder()
+                .setRequestId(r.requestId == null ? "" : r.requestId)
+                .setTenant(r.tenant == null ? "" : r.tenant)
+                .setPriorityClass(r.priorityClass == null ? "" : r.priorityClass)
+                .setPriorityWeight(r.weight)
+                .setPromptTokens(r.promptTokens == null ? 0 : r.promptTokens.length)
+                .setGeneratedTokens(n)
+                .setTtftMs(Double.isNaN(ttft) ? null : ttft)
+                .setTpotMs(Double.isNaN(tpot) ? null : tpot)
+                .setE2eMs(Math.max(0, now - r.submittedAtMs))
+                .setQueueMs(rec.startedAtMs > 0 ? Math.max(0, rec.startedAtMs - r.submittedAtMs) : 0.0)
+                .setSloMet(met)
+                .setFinishReason(reason)
+                .setPrefillInstance(instanceId)
+                .setDecodeInstance(n > 1 ? instanceId : -1)
+                .setPreemptions(rec.preemptions)
+                .setFinishedAt(Instant.ofEpochMilli(now))
+                .build();
+    }
+
+    private InstanceStatus status(long now) {
+        double seconds = lastStatusAtMs == NONE ? 0 : (now - lastStatusAtMs) / 1000.0;
+        double rate = seconds > 0 ? tokensSinceStatus / seconds : 0.0;
+        lastStatusAtMs = now;
+        tokensSinceStatus = 0;
+        return InstanceStatus.newBuilder()
+                .setInstance(instanceId)
+                .setRole(InstanceRole.MIXED)
+                .setQueuedRequests(instance.waiting().size())
+                .setRunningSequences(instance.running().size())
+                .setBacklogMs(instance.backlogMs())
+                .setFreeKvBlocks(instance.blocks().freeBlocks())
+                .setTotalKvBlocks(instance.blocks().totalBlocks())
+                .setHostKvBlocks(0)
+                .setEstimatedTpotMs(instance.decodeStepMs())
+                .setTokensPerSecond(rate)
+                .setReportedAt(Instant.ofEpochMilli(now))
+                .build();
+    }
+
+    // ---- keys, state and timers ----
+
+    /**
+     * The lane of the callback's key: on its first callback, every request in its state (a restore) is queued
+     * again; then the writes other keys' callbacks left for it are applied.
+     */
+    private Lane enter(int key, long now, Context ctx, Collector<TokenEvent> out) throws Exception {
+        Lane lane = lanes.computeIfAbsent(key, Lane::new);
+        if (!lane.loaded) {
+            lane.loaded = true;
+            List<RequestRecord> restored = new ArrayList<>();
+            for (RequestRecord record : requests.values()) {
+                if (!live.containsKey(record.request.requestId)) {
+                    restored.add(record);
+                }
+            }
+            if (!restored.isEmpty()) {
+                LOG.info("instance {}: re-queueing {} restored requests of key {}", instanceId, restored.size(), key);
+            }
+            for (RequestRecord record : restored) {
+                serve(lane, record, now, ctx, out);
+            }
+        }
+        flush(lane);
+        return lane;
+    }
+
+    /** Applies the lane's pending writes; must run in the lane's key context. */
+    private void flush(Lane lane) throws Exception {
+        if (lane.pendingWrites.isEmpty()) {
+            return;
+        }
+        for (Map.Entry<String, RequestRecord> w : lane.pendingWrites.entrySet()) {
+            if (w.getValue() == null) {
+                requests.remove(w.getKey());
+            } else {
+                requests.put(w.getKey(), w.getValue());
+            }
+        }
+        lane.pendingWrites.clear();
+        if (lane.liveCount == 0) {
+            requests.clear();
+        }
+    }
+
+    private void update(Live l, RequestRecord record) {
+        l.record = record;
+        lanes.get(l.key).pendingWrites.put(l.id, record);
+    }
+
+    /** Drops {@code l}'s claim on its expiry timer; deletes the timer when no one else needs it. */
+    private void releaseDeadline(Live l, int currentKey, TimerService timers) {
+        if (l.expiresAtMs == NONE || l.key != currentKey) {
+            return; // another key's timer cannot be deleted from here; it fires and finds nothing to do
+        }
+        Lane lane = lanes.get(l.key);
+        Integer count = lane.deadlineTimers.get(l.expiresAtMs);
+        if (count == null) {
+            return;
+        }
+        if (count > 1) {
+            lane.deadlineTimers.put(l.expiresAtMs, count - 1);
+            return;
+        }
+        lane.deadlineTimers.remove(l.expiresAtMs);
+        if (lane.chainTimerAt != l.expiresAtMs) {
+            timers.deleteProcessingTimeTimer(l.expiresAtMs);
+        }
+    }
+
+    private void setChainTimer(Lane lane, TimerService timers, long at, boolean heartbeat) {
+        if (lane.chainTimerAt != NONE && lane.chainTimerAt != at
+                && !lane.deadlineTimers.containsKey(lane.chainTimerAt)) {
+            timers.deleteProcessingTimeTimer(lane.chainTimerAt);
+        }
+        setChainTimerAt(lane, timers, at, heartbeat);
+    }
+
+    private static void setChainTimerAt(Lane lane, TimerService timers, long at, boolean heartbeat) {
+        lane.chainTimerAt = at;
+        lane.chainIsHeartbeat = heartbeat;
+        timers.registerProcessingTimeTimer(at);
+    }
+}

@@ -1,0 +1,91 @@
+package io.sluice.operators;
+
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.Meter;
+import org.apache.flink.metrics.MeterView;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+
+/**
+ * One instance's Flink metrics (shown per subtask in the web UI): queue and running-set sizes, free KV blocks,
+ * last batch shape and time, estimator error, TTFT/TPOT histograms, tokens and SLO attainment. The gauges read
+ * volatile copies that the task thread refreshes, never the scheduler's own collections (reporters run on
+ * other threads).
+ */
+final class InstanceMetrics {
+
+    /** Samples each histogram keeps: enough for stable p99s, small enough to be cheap. */
+    private static final int HISTOGRAM_WINDOW = 1024;
+
+    private volatile int queueLength;
+    private volatile int runningSequences;
+    private volatile int freeKvBlocks;
+    private volatile int lastBatchSequences;
+    private volatile int lastBatchTokens;
+    private volatile double estimatorErrorPercent;
+    private final Histogram batchTimeUs;
+    private final Histogram ttftMs;
+    private final Histogram tpotMs;
+    private final Counter tokens;
+    private final Meter tokensPerSecond;
+    private final Counter finished;
+    private final Counter sloMet;
+
+    InstanceMetrics(MetricGroup group) {
+        group.gauge("queueLength", (Gauge<Integer>) () -> queueLength);
+        group.gauge("runningSequences", (Gauge<Integer>) () -> runningSequences);
+        group.gauge("freeKvBlocks", (Gauge<Integer>) () -> freeKvBlocks);
+        group.gauge("lastBatchSequences", (Gauge<Integer>) () -> lastBatchSequences);
+        group.gauge("lastBatchTokens", (Gauge<Integer>) () -> lastBatchTokens);
+        group.gauge("estimatorErrorPercent", (Gauge<Double>) () -> estimatorErrorPercent);
+        batchTimeUs = group.histogram("batchTimeUs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+        ttftMs = group.histogram("ttftMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+        tpotMs = group.histogram("tpotMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+        tokens = group.counter("tokens");
+        tokensPerSecond = group.meter("tokensPerSecond", new MeterView(tokens));
+        finished = group.counter("requestsFinished");
+        sloMet = group.counter("requestsSloMet");
+        group.gauge("sloAttainment", (Gauge<Double>) () -> {
+            long n = finished.getCount();
+            return n == 0 ? Double.NaN : (double) sloMet.getCount() / n;
+        });
+    }
+
+    void queues(int queue, int running, int freeBlocks) {
+        queueLength = queue;
+        runningSequences = running;
+        freeKvBlocks = freeBlocks;
+    }
+
+    /** A batch ran: its shape, its time, and the estimate's relative error (percent, signed). */
+    void batch(int sequences, int batchTokens, double ms, double errorPercent) {
+        lastBatchSequences = sequences;
+        lastBatchTokens = batchTokens;
+        estimatorErrorPercent = errorPercent;
+        batchTimeUs.update(Math.round(ms * 1000));
+    }
+
+    void token() {
+        tokens.inc();
+    }
+
+    /** A request ended; TTFT and TPOT are NaN when it produced no (or a single) token. */
+    void finished(boolean metSlo, double ttft, double tpot) {
+        finished.inc();
+        if (metSlo) {
+            sloMet.inc();
+        }
+        if (!Double.isNaN(ttft)) {
+            ttftMs.update(Math.round(ttft));
+        }
+        if (!Double.isNaN(tpot)) {
+            tpotMs.update(Math.round(tpot));
+        }
+    }
+
+    Meter tokensPerSecond() {
+        return tokensPerSecond;
+    }
+}

@@ -1,0 +1,242 @@
+package io.sluice.operators;
+
+import static io.sluice.operators.InstanceHarness.config;
+import static io.sluice.operators.InstanceHarness.prompt;
+import static io.sluice.operators.InstanceHarness.reference;
+import static io.sluice.operators.InstanceHarness.request;
+import static io.sluice.operators.InstanceHarness.tokens;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.operators.ingest.AdmittedRequest;
+import io.sluice.scheduling.PolicyOptions;
+import io.sluice.schemas.FinishReason;
+import io.sluice.schemas.RequestMetrics;
+import io.sluice.schemas.TokenEvent;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.junit.jupiter.api.Test;
+
+/** The instance operator in Flink's keyed harness on the real engine (stories260K), time advanced by hand. */
+class InstanceFunctionTest {
+
+    /** Every request got indices 0..n-1 and exactly one final event, the last one. */
+    private static void assertWellFormed(List<TokenEvent> events, String id) {
+        assertThat(events).as("events of %s", id).isNotEmpty();
+        for (int i = 0; i < events.size(); i++) {
+            assertThat(events.get(i).getIndex()).as("index of event %d of %s", i, id).isEqualTo(i);
+            assertThat(events.get(i).getFinal$()).as("final flag of event %d of %s", i, id)
+                    .isEqualTo(i == events.size() - 1);
+        }
+        assertThat(events.get(events.size() - 1).getFinishReason()).isNotNull();
+    }
+
+    @Test
+    void greedyRequestFromBosMatchesRunCReference() throws Exception {
+        Path ref = InstanceHarness.model().resolveSibling("reference").resolve("stories260K_noprompt.ids");
+        int[] expected = Arrays.stream(Files.readString(ref).trim().split("\\s+")).limit(40)
+                .mapToInt(Integer::parseInt).toArray();
+        try (InstanceHarness h = InstanceHarness.start(config("slidebatching", PolicyOptions.defaults()))) {
+            h.add(request("g", new int[] {1}, 40, 0f, 0, h.now));
+            h.runUntilIdle(500);
+            List<TokenEvent> events = h.events("g");
+            assertWellFormed(events, "g");
+            assertThat(tokens(events)).containsExactly(expected);
+            assertThat(events.get(events.size() - 1).getFinishReason()).isEqualTo(FinishReason.LENGTH);
+        }
+    }
+
+    @Test
+    void sampledRequestRunsToCompletionWithGeneratorsTokens() throws Exception {
+        AdmittedRequest r;
+        try (InstanceHarness h = InstanceHarness.start(config("slidebatching", PolicyOptions.defaults()))) {
+            r = request("s", prompt(23, 7), 60, 0.9f, 42, h.now);
+            r.ttftSloMs = 500;
+            r.tpotSloMs = 100;
+            h.add(r);
+            h.runUntilIdle(1000);
+            List<TokenEvent> events = h.events("s");
+            assertWellFormed(events, "s");
+            assertThat(tokens(events)).as("tokens vs Generator").containsExactly(reference(r));
+            assertThat(h.metrics()).singleElement().satisfies(m -> {
+                assertThat(m.getRequestId()).isEqualTo("s");
+                assertThat(m.getGeneratedTokens()).isEqualTo(events.size());
+                assertThat(m.getFinishReason()).isEqualTo(events.get(events.size() - 1).getFinishReason());
+                assertThat(m.getTtftMs()).isNotNull();
+                assertThat(m.getPromptTokens()).isEqualTo(23);
+                // Harness time moves 1 ms per round: the first token comes in the first round, then 1 ms a token.
+                assertThat(m.getSloMet()).isTrue();
+            });
+        }
+    }
+
+    @Test
+    void mixedBatchOfRequestsAllFinishWithGeneratorsTokens() throws Exception {
+        PolicyOptions options = PolicyOptions.defaults().withBatchLimits(96, 16);
+        List<AdmittedRequest> sent = new ArrayList<>();
+        try (InstanceHarness h = InstanceHarness.start(config("slidebatching", options))) {
+            for (int i = 0; i < 10; i++) {
+                AdmittedRequest r = request("m" + i, prompt(5 + 17 * i % 120, i), 8 + 7 * i % 40,
+                        i % 3 == 0 ? 0f : 1.0f, 100 + i, h.now);
+                if (i % 2 == 0) {
+                    r.ttftSloMs = 200;
+                    r.tpotSloMs = 50;
+                } else {
+                    r.priorityClass = "batch";
+                    r.weight = 0.2;
+                    r.deadlineMs = h.now + 5000;
+                }
+                sent.add(r);
+                h.add(r);
+                h.advance(i % 3); // arrivals spread over the first rounds, while earlier ones decode
+            }
+            h.runUntilIdle(5000);
+            for (AdmittedRequest r : sent) {
+                List<TokenEvent> events = h.events(r.requestId);
+                assertWellFormed(events, r.requestId);
+                assertThat(tokens(events)).as("tokens of %s vs Generator", r.requestId).containsExactly(reference(r));
+            }
+            assertThat(h.metrics()).hasSize(sent.size());
+            // Continuous batching: some request produced its first token while another was mid-generation.
+            Map<String, long[]> span = new HashMap<>();
+            for (TokenEvent e : h.events()) {
+                long t = e.getEmittedAt().toEpochMilli();
+                span.merge(e.getRequestId(), new long[] {t, t}, (a, b) -> new long[] {Math.min(a[0], b[0]), Math.max(a[1], b[1])});
+            }
+            long overlaps = span.values().stream().filter(a -> span.values().stream()
+                    .anyMatch(b -> b != a && b[0] > a[0] && b[0] < a[1])).count();
+            assertThat(overlaps).isPositive();
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void ttftDeadlineTimerExpiresARequestThatNeverStarted() throws Exception {
+        // One running sequence at a time (fcfs, max 1 sequence): the second request cannot start while the first
+        // decodes, so its TTFT timer fires first.
+        PolicyOptions options = PolicyOptions.defaults().withBatchLimits(256, 1);
+        try (InstanceHarness h = InstanceHarness.start(config("fcfs", options))) {
+            h.add(request("long", prompt(10, 1), 200, 0f, 1, h.now));
+            h.advance(3);
+            AdmittedRequest late = request("late", prompt(10, 2), 10, 0f, 2, h.now);
+            late.ttftSloMs = 30;
+            long deadline = h.now + 30;
+            h.add(late);
+            assertThat(h.harness.numKeyedStateEntries()).as("the key's request map").isEqualTo(1);
+            h.advance(29);
+            assertThat(h.events("late")).as("nothing for 'late' before its deadline").isEmpty();
+            h.advance(1);
+            assertThat(h.events("late")).singleElement().satisfies(e -> {
+                assertThat(e.getFinal$()).isTrue();
+                assertThat(e.getFinishReason()).isEqualTo(FinishReason.EXPIRED);
+                assertThat(e.getTokenId()).isEqualTo(-1);
+                assertThat(e.getIndex()).isZero();
+                assertThat(e.getEmittedAt().toEpochMilli()).isEqualTo(deadline);
+                assertThat(e.getReasonDetail()).contains("TTFT");
+            });
+            RequestMetrics m = h.metrics().stream().filter(x -> x.getRequestId().equals("late")).findFirst().orElseThrow();
+            assertThat(m.getFinishReason()).isEqualTo(FinishReason.EXPIRED);
+            assertThat(m.getSloMet()).isFalse();
+            assertThat(m.getTtftMs()).isNull();
+            assertThat(h.harness.numKeyedStateEntries()).as("'long' still in state").isEqualTo(1);
+            h.runUntilIdle(2000);
+            assertWellFormed(h.events("long"), "long");
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void stateAndTimersDrainToZeroAndIdleInstanceKeepsReporting() throws Exception {
+        InstanceConfig withHeartbeat = config("edf", PolicyOptions.defaults()).withIdleStatusMs(500);
+        try (InstanceHarness h = InstanceHarness.start(withHeartbeat)) {
+            for (int i = 0; i < 4; i++) {
+                AdmittedRequest r = request("d" + i, prompt(12, i), 6, 0f, i, h.now);
+                r.ttftSloMs = 1000; // an expiry timer each, deleted when the request starts
+                h.add(r);
+            }
+            assertThat(h.harness.numKeyedStateEntries()).as("the key's request map").isEqualTo(1);
+            assertThat(h.harness.numProcessingTimeTimers()).isGreaterThan(1);
+            for (int i = 0; i < 200 && !h.metrics().stream().map(RequestMetrics::getRequestId).toList()
+                    .containsAll(List.of("d0", "d1", "d2", "d3")); i++) {
+                h.advance(1);
+            }
+            assertThat(h.metrics()).hasSize(4);
+            assertThat(h.harness.numKeyedStateEntries()).as("keyed state entries").isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).as("only the idle heartbeat is left").isEqualTo(1);
+            int before = h.statuses().size();
+            assertThat(h.statuses().get(before - 1).getQueuedRequests()).isZero();
+            assertThat(h.statuses().get(before - 1).getRunningSequences()).isZero();
+            assertThat(h.statuses().get(before - 1).getFreeKvBlocks()).isEqualTo(256);
+            h.advance(1000);
+            assertThat(h.statuses().size() - before).as("idle reports in 1 s at 500 ms").isEqualTo(2);
+        }
+        try (InstanceHarness h = InstanceHarness.start(config("edf", PolicyOptions.defaults()))) {
+            h.add(request("x", prompt(12, 9), 6, 0f, 9, h.now));
+            h.runUntilIdle(500);
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).as("no heartbeat configured").isZero();
+        }
+    }
+
+    @Test
+    void restoredInstanceRecomputesKvAndContinuesTheSameTokens() throws Exception {
+        InstanceConfig config = config("slidebatching", PolicyOptions.defaults());
+        AdmittedRequest a;
+        AdmittedRequest b;
+        List<TokenEvent> before;
+        OperatorSubtaskState snapshot;
+        long at;
+        try (InstanceHarness h = InstanceHarness.start(config)) {
+            a = request("a", prompt(30, 3), 50, 0.8f, 3, h.now);
+            b = request("b", prompt(9, 4), 40, 0f, 4, h.now);
+            h.add(a);
+            h.add(b);
+            h.advance(12);
+            before = h.events();
+            assertThat(before).isNotEmpty();
+            snapshot = h.harness.snapshot(1, h.now);
+            at = h.now;
+        }
+        try (InstanceHarness h = InstanceHarness.restore(config, snapshot, at + 5)) {
+            h.runUntilIdle(2000);
+            for (AdmittedRequest r : List.of(a, b)) {
+                List<TokenEvent> all = new ArrayList<>(before.stream().filter(e -> e.getRequestId().equals(r.requestId)).toList());
+                List<TokenEvent> after = h.events(r.requestId);
+                assertThat(after).as("the restored instance continues %s where the checkpoint left it", r.requestId)
+                        .isNotEmpty();
+                assertThat(after.get(0).getIndex()).isEqualTo(all.size());
+                all.addAll(after);
+                assertWellFormed(all, r.requestId);
+                assertThat(tokens(all)).as("tokens of %s across the restore", r.requestId).containsExactly(reference(r));
+            }
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void requestsTheModelCannotServeAreRejectedWithoutState() throws Exception {
+        try (InstanceHarness h = InstanceHarness.start(config("fcfs", PolicyOptions.defaults()))) {
+            h.add(request("huge", prompt(500, 1), 100, 0f, 1, h.now)); // 500 + 100 > seq_len 512
+            AdmittedRequest vocab = request("vocab", new int[] {1, 9999}, 4, 0f, 1, h.now);
+            h.add(vocab);
+            for (String id : List.of("huge", "vocab")) {
+                assertThat(h.events(id)).singleElement().satisfies(e -> {
+                    assertThat(e.getFinishReason()).isEqualTo(FinishReason.REJECTED);
+                    assertThat(e.getReasonDetail()).isNotBlank();
+                });
+            }
+            assertThat(h.events("huge").get(0).getReasonDetail()).contains("context");
+            assertThat(h.metrics()).hasSize(2).allSatisfy(m -> assertThat(m.getSloMet()).isFalse());
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+}

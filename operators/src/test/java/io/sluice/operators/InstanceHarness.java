@@ -1,0 +1,177 @@
+package io.sluice.operators;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.sluice.gpu.exec.CpuExecutor;
+import io.sluice.gpu.exec.Generator;
+import io.sluice.gpu.model.CheckpointLoader;
+import io.sluice.gpu.model.Weights;
+import io.sluice.gpu.sampling.SamplingParams;
+import io.sluice.gpu.tokenizer.Tokenizer;
+import io.sluice.operators.ingest.AdmittedRequest;
+import io.sluice.scheduling.PolicyOptions;
+import io.sluice.schemas.InstanceStatus;
+import io.sluice.schemas.RequestMetrics;
+import io.sluice.schemas.TokenEvent;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+
+/**
+ * An {@link InstanceFunction} in Flink's keyed operator harness, on the shared stories260K checkpoint, with
+ * processing time advanced by hand; plus the fixtures the tests build requests from and the reference generation
+ * they compare with.
+ */
+final class InstanceHarness implements AutoCloseable {
+
+    static final int MAX_PARALLELISM = 128;
+    /** A latency model of the right order for stories260K on a CPU core: ~1 ms per batch, tiny per token. */
+    static final double[] LATENCY = {1.0, 0.01, 0.0, 0.0, 0.0, 0.5, 0.02, 0.0001};
+
+    final KeyedOneInputStreamOperatorTestHarness<Integer, AdmittedRequest, TokenEvent> harness;
+    final int key;
+    long now;
+
+    private InstanceHarness(InstanceConfig config, OperatorSubtaskState restoreFrom, long startMs) throws Exception {
+        int k = InstanceKeys.keyFor(0, 1, MAX_PARALLELISM);
+        key = k;
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new InstanceFunction(config)),
+                r -> k, Types.INT, MAX_PARALLELISM, 1, 0);
+        now = startMs;
+        harness.setProcessingTime(now);
+        if (restoreFrom != null) {
+            harness.initializeState(restoreFrom);
+        }
+        harness.open();
+    }
+
+    static InstanceHarness start(InstanceConfig config) throws Exception {
+        return new InstanceHarness(config, null, 1_000_000L);
+    }
+
+    static InstanceHarness restore(InstanceConfig config, OperatorSubtaskState state, long startMs) throws Exception {
+        return new InstanceHarness(config, state, startMs);
+    }
+
+    /** The shared stories260K checkpoint; skips the test when the shared folder is absent. */
+    static Path model() {
+        String root = System.getProperty("sluice.shared");
+        assumeTrue(root != null, "system property sluice.shared is not set");
+        Path file = Path.of(root, "models", "stories260K.bin");
+        assumeTrue(Files.isRegularFile(file), "shared model absent: " + file);
+        return file;
+    }
+
+    /** One engine thread, a small KV pool, no idle heartbeat (so timers can drain to zero). */
+    static InstanceConfig config(String policy, PolicyOptions options) {
+        return new InstanceConfig(model().toString(), null, 1, 256, policy, options, LATENCY, 50, 0);
+    }
+
+    static AdmittedRequest request(String id, int[] prompt, int maxNewTokens, float temperature, long seed, long nowMs) {
+        AdmittedRequest r = new AdmittedRequest();
+        r.requestId = id;
+        r.tenant = "t";
+        r.priorityClass = "interactive";
+        r.weight = 1.0;
+        r.promptTokens = prompt;
+        r.maxNewTokens = maxNewTokens;
+        r.temperature = temperature;
+        r.topP = 0.9f;
+        r.seed = seed;
+        r.submittedAtMs = nowMs;
+        return r;
+    }
+
+    /** A prompt of BOS then {@code length - 1} ids from a seeded stream over stories260K's 512-token vocabulary. */
+    static int[] prompt(int length, long seed) {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        int[] p = new int[length];
+        p[0] = Tokenizer.BOS;
+        for (int i = 1; i < length; i++) {
+            p[i] = 3 + rnd.nextInt(509);
+        }
+        return p;
+    }
+
+    /**
+     * What {@link Generator} (= {@code sluice generate}, llama2.c's run.c) produces after the prompt: up to
+     * {@code maxNewTokens} tokens, ended early by BOS (run.c's stop) or, as the instance does, by EOS.
+     */
+    static int[] reference(AdmittedRequest r) {
+        Weights weights = CheckpointLoader.load(model());
+        try (CpuExecutor ex = new CpuExecutor(weights, CpuExecutor.Options.defaults(weights.config())
+                .withThreads(1).withKvBlocks(64))) {
+            int[] ids = Generator.generate(ex, r.promptTokens, r.promptTokens.length - 1 + r.maxNewTokens,
+                    new SamplingParams(r.temperature, r.topP, r.seed), t -> { }).ids();
+            int[] generated = Arrays.copyOfRange(ids, r.promptTokens.length - 1, ids.length);
+            for (int i = 0; i < generated.length; i++) {
+                if (generated[i] == Tokenizer.EOS) {
+                    return Arrays.copyOf(generated, i);
+                }
+            }
+            return generated;
+        }
+    }
+
+    void add(AdmittedRequest r) throws Exception {
+        harness.processElement(r, now);
+    }
+
+    /** Advances processing time 1 ms at a time until no timer is left (or {@code maxMs} passed). */
+    void runUntilIdle(long maxMs) throws Exception {
+        long until = now + maxMs;
+        do {
+            harness.setProcessingTime(now);
+            if (harness.numProcessingTimeTimers() == 0) {
+                return;
+            }
+            now++;
+        } while (now <= until);
+    }
+
+    /** Advances processing time by {@code ms}, 1 ms at a time. */
+    void advance(long ms) throws Exception {
+        for (long i = 0; i < ms; i++) {
+            now++;
+            harness.setProcessingTime(now);
+        }
+    }
+
+    List<TokenEvent> events() {
+        return new ArrayList<>(harness.extractOutputValues());
+    }
+
+    List<TokenEvent> events(String id) {
+        return events().stream().filter(e -> e.getRequestId().equals(id)).toList();
+    }
+
+    List<RequestMetrics> metrics() {
+        var out = harness.getSideOutput(InstanceFunction.METRICS);
+        return out == null ? List.of() : out.stream().map(StreamRecord::getValue).toList();
+    }
+
+    List<InstanceStatus> statuses() {
+        var out = harness.getSideOutput(InstanceFunction.STATUS);
+        return out == null ? List.of() : out.stream().map(StreamRecord::getValue).toList();
+    }
+
+    /** Token ids of a request's events that carry text, i.e. all but a stop token. */
+    static int[] tokens(List<TokenEvent> events) {
+        return events.stream()
+                .filter(e -> !(Boolean.TRUE.equals(e.getFinal$()) && e.getFinishReason() == io.sluice.schemas.FinishReason.EOS))
+                .filter(e -> e.getTokenId() >= 0)
+                .mapToInt(TokenEvent::getTokenId).toArray();
+    }
+
+    @Override
+    public void close() throws Exception {
+        harness.close();
+    }
+}
