@@ -12,6 +12,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -537,11 +538,19 @@ public final class CpuExecutor implements Executor {
         }
     }
 
+    /** {@code hb[t] = silu(hb[t]) * hb2[t]}, {@code silu(x) = x * sigmoid(x)}; exp on whole vectors. */
     private void swiglu(int t) {
         int hidden = c.hiddenDim();
-        for (int i = t * hidden, end = i + hidden; i < end; i++) {
+        int i = t * hidden;
+        int end = i + hidden;
+        FloatVector one = FloatVector.broadcast(S, 1.0f);
+        for (; i + L <= end; i += L) {
+            FloatVector val = FloatVector.fromArray(S, hb, i);
+            FloatVector sigmoid = one.div(one.add(val.neg().lanewise(VectorOperators.EXP)));
+            val.mul(sigmoid).mul(FloatVector.fromArray(S, hb2, i)).intoArray(hb, i);
+        }
+        for (; i < end; i++) {
             float val = hb[i];
-            // silu(x) = x * sigmoid(x), then the gate
             val *= 1.0f / (1.0f + (float) Math.exp(-val));
             hb[i] = val * hb2[i];
         }
@@ -563,17 +572,28 @@ public final class CpuExecutor implements Executor {
         }
     }
 
+    /** In-place softmax of {@code x[0..size)}; the exponentials on whole vectors, the sum in order as run.c. */
     static void softmax(float[] x, int size) {
         float max = x[0];
         for (int i = 1; i < size; i++) {
             max = Math.max(max, x[i]);
         }
-        float sum = 0f;
-        for (int i = 0; i < size; i++) {
+        int i = 0;
+        for (; i + L <= size; i += L) {
+            FloatVector.fromArray(S, x, i).sub(max).lanewise(VectorOperators.EXP).intoArray(x, i);
+        }
+        for (; i < size; i++) {
             x[i] = (float) Math.exp(x[i] - max);
+        }
+        float sum = 0f;
+        for (i = 0; i < size; i++) {
             sum += x[i];
         }
-        for (int i = 0; i < size; i++) {
+        i = 0;
+        for (; i + L <= size; i += L) {
+            FloatVector.fromArray(S, x, i).div(sum).intoArray(x, i);
+        }
+        for (; i < size; i++) {
             x[i] /= sum;
         }
     }

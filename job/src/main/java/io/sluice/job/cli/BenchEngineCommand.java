@@ -58,6 +58,10 @@ public final class BenchEngineCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     int repeat;
 
+    @Option(names = "--warmup", defaultValue = "3",
+            description = "Seconds of untimed work per batch size before measuring (default: ${DEFAULT-VALUE}).")
+    double warmupSeconds;
+
     @Option(names = "--json", description = "One JSON object per line instead of a table.")
     boolean json;
 
@@ -100,8 +104,12 @@ public final class BenchEngineCommand implements Callable<Integer> {
                     maxBatchTokens);
             List<EngineBenchmark.Measurement> runs = new ArrayList<>();
             try (CpuExecutor executor = new CpuExecutor(weights, options)) {
-                // Warm-up: lets the JIT compile the kernels before anything is timed.
-                EngineBenchmark.measure(executor, Math.min(batch, 4), Math.min(promptLength, 32), Math.min(generate, 8), 1);
+                // Warm-up: the JIT compiles (and recompiles) the vector kernels during the first seconds; until
+                // then they run far slower, so nothing is timed before it settles.
+                long warmUntil = System.nanoTime() + (long) (warmupSeconds * 1e9);
+                do {
+                    EngineBenchmark.measure(executor, batch, Math.min(promptLength, 64), Math.min(generate, 16), 1);
+                } while (System.nanoTime() < warmUntil);
                 for (int r = 0; r < repeat; r++) {
                     err.printf(Locale.ROOT, "\rbatch %d: run %d of %d", batch, r + 1, repeat);
                     err.flush();
