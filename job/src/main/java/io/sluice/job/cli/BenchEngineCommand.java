@@ -8,6 +8,7 @@ import io.sluice.gpu.model.CheckpointLoader;
 import io.sluice.gpu.model.SyntheticCheckpoint;
 import io.sluice.gpu.model.Weights;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,9 +55,13 @@ public final class BenchEngineCommand implements Callable<Integer> {
     int maxBatchTokens;
 
     @Option(names = "--repeat", defaultValue = "3",
-            description = "Measurements per batch size; the best is reported, with the worst beside it "
-                    + "(default: ${DEFAULT-VALUE}).")
+            description = "Measurements per batch size; the best is reported, with the worst beside it, and the "
+                    + "share of the cores the process got (default: ${DEFAULT-VALUE}).")
     int repeat;
+
+    @Option(names = "--warmup", defaultValue = "3",
+            description = "Seconds of untimed work per batch size before measuring (default: ${DEFAULT-VALUE}).")
+    double warmupSeconds;
 
     @Option(names = "--json", description = "One JSON object per line instead of a table.")
     boolean json;
@@ -90,22 +95,30 @@ public final class BenchEngineCommand implements Callable<Integer> {
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         ObjectMapper mapper = new ObjectMapper();
         if (!json) {
-            out.printf(Locale.ROOT, "%-6s %14s %14s %14s %12s   (dim %d, layers %d, vocab %d; prompt %d, gen %d, "
+            out.printf(Locale.ROOT, "%-6s %14s %14s %14s %12s %10s   (dim %d, layers %d, vocab %d; prompt %d, gen %d, "
                     + "%d threads, best of %d)%n", "batch", "prefill tok/s", "decode tok/s", "decode ms/step",
-                    "spread", weights.config().dim(), weights.config().layers(), weights.config().vocabSize(),
+                    "spread", "cpu share", weights.config().dim(), weights.config().layers(), weights.config().vocabSize(),
                     promptLength, generate, t, repeat);
         }
         for (int batch : batches) {
             CpuExecutor.Options options = EngineBenchmark.options(weights, t, batch, promptLength, generate,
                     maxBatchTokens);
             List<EngineBenchmark.Measurement> runs = new ArrayList<>();
+            double cpuShare = 0;
             try (CpuExecutor executor = new CpuExecutor(weights, options)) {
-                // Warm-up: lets the JIT compile the kernels before anything is timed.
-                EngineBenchmark.measure(executor, Math.min(batch, 4), Math.min(promptLength, 32), Math.min(generate, 8), 1);
+                // Warm-up: the JIT compiles (and recompiles) the vector kernels during the first seconds; until
+                // then they run far slower, so nothing is timed before it settles.
+                long warmUntil = System.nanoTime() + (long) (warmupSeconds * 1e9);
+                do {
+                    EngineBenchmark.measure(executor, batch, Math.min(promptLength, 64), Math.min(generate, 16), 1);
+                } while (System.nanoTime() < warmUntil);
                 for (int r = 0; r < repeat; r++) {
                     err.printf(Locale.ROOT, "\rbatch %d: run %d of %d", batch, r + 1, repeat);
                     err.flush();
+                    long cpu0 = processCpuNanos();
+                    long wall0 = System.nanoTime();
                     runs.add(EngineBenchmark.measure(executor, batch, promptLength, generate, 100 + r));
+                    cpuShare = Math.max(cpuShare, (processCpuNanos() - cpu0) / ((System.nanoTime() - wall0) * (double) t));
                 }
                 err.print("\r\033[K");
                 err.flush();
@@ -126,13 +139,25 @@ public final class BenchEngineCommand implements Callable<Integer> {
                 o.put("decode_tok_s_worst", round(decodeWorst));
                 o.put("decode_step_ms", generate == 0 ? 0 : round(batch * 1000.0 / decodeBest));
                 o.put("repeat", repeat);
+                o.put("cpu_share", Math.round(cpuShare * 100) / 100.0);
                 out.println(o);
             } else {
-                out.printf(Locale.ROOT, "%-6d %14.1f %14.1f %14.3f %11.1f%%%n", batch, prefillBest, decodeBest,
-                        generate == 0 ? 0 : batch * 1000.0 / decodeBest,
-                        decodeBest == 0 ? 0 : 100 * (decodeBest - decodeWorst) / decodeBest);
+                out.printf(Locale.ROOT, "%-6d %14.1f %14.1f %14.3f %11.1f%% %9.0f%%%n", batch, prefillBest,
+                        decodeBest, generate == 0 ? 0 : batch * 1000.0 / decodeBest,
+                        decodeBest == 0 ? 0 : 100 * (decodeBest - decodeWorst) / decodeBest, 100 * cpuShare);
             }
             out.flush();
+        }
+        return 0;
+    }
+
+    /**
+     * CPU time of this process: with {@code cpu_share} (CPU time over wall time times threads, best run) a reader
+     * can tell a slow engine from a machine whose cores were busy with something else.
+     */
+    private static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
         }
         return 0;
     }

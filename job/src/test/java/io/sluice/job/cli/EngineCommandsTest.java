@@ -78,7 +78,7 @@ class EngineCommandsTest {
         Path model = dir.resolve("tiny.bin");
         assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
         Run run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1,3", "--prompt-len", "8",
-                "--gen", "4", "--repeat", "1", "--threads", "2", "--json");
+                "--gen", "4", "--repeat", "1", "--threads", "2", "--warmup", "0", "--json");
         assertThat(run.exit()).as(run.err()).isZero();
         List<String> lines = run.out().lines().toList();
         assertThat(lines).hasSize(2);
