@@ -192,8 +192,9 @@ public final class SimulateCommand implements Callable<Integer> {
         }
         SimulationStudy.Outcome outcome = new SimulationStudy(simulator, records, assigned, progress)
                 .run(policies, rateScale, sweep, target, ref, referenceAttainment, plot != null);
-        progress.printf(Locale.ROOT, "simulated %d requests in %.1f s: %.0f requests/s%n", outcome.simulatedRequests(),
-                outcome.wallSeconds(), outcome.simulatedRequests() / outcome.wallSeconds());
+        progress.printf(Locale.ROOT, "simulated %d requests (%d batches) in %.1f s: %.0f requests/s, %.0f batches/s%n",
+                outcome.simulatedRequests(), outcome.simulatedBatches(), outcome.wallSeconds(),
+                outcome.simulatedRequests() / outcome.wallSeconds(), outcome.simulatedBatches() / outcome.wallSeconds());
 
         if (plot != null) {
             writePlot(outcome, classes, cost, topology);
@@ -279,6 +280,7 @@ public final class SimulateCommand implements Callable<Integer> {
         }
         root.put("simulated_requests", outcome.simulatedRequests());
         root.put("wall_seconds", outcome.wallSeconds());
+        root.put("simulated_batches", outcome.simulatedBatches());
         root.put("requests_per_second", outcome.simulatedRequests() / outcome.wallSeconds());
         ArrayNode arr = root.putArray("policies");
         for (SimulationStudy.Entry e : outcome.entries()) {
