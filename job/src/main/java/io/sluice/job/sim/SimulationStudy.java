@@ -79,6 +79,9 @@ public final class SimulationStudy {
             }
             PolicyReport atRef = referenceScale == null
                     ? null : simulate(policy, referenceScale, false, Long.MAX_VALUE).report();
+            if (atRef != null) {
+                points.putIfAbsent(referenceScale, new Sweep.Point(referenceScale, atRef, atRef.attainment(), false));
+            }
             PolicyReport report = capacity == null ? base.report() : base.report().withCapacity(capacity);
             entries.add(new Entry(report, capacity, atRef, List.copyOf(points.values()), ttft));
         }

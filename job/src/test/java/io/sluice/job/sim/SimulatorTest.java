@@ -100,6 +100,18 @@ class SimulatorTest {
     }
 
     @Test
+    void countsRequestsNoScheduleCouldServe() {
+        // 3,000 prompt tokens take ~200 ms on an A100: over a 100 ms TTFT whatever the policy does.
+        Mix tight = Mix.parse("tight:1:ttft=100:tpot=100");
+        List<TraceRecord> trace = List.of(new TraceRecord(0, 3000, 4), new TraceRecord(10_000, 100, 4),
+                new TraceRecord(20_000, 4000, 200));
+        PolicyReport r = simulator(A100, tight, "1").run("fcfs", trace, new int[3], 1.0, false, null).report();
+        assertThat(r.infeasible()).as("slow prefill, and one over the 4,096 context").isEqualTo(2);
+        assertThat(r.rejections()).isEqualTo(1);
+        assertThat(r.met()).isEqualTo(1);
+    }
+
+    @Test
     void separatedInstancesPayTheKvHandoff() {
         int prompt = 2000;
         int output = 5;
