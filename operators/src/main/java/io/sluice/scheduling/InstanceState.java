@@ -30,6 +30,7 @@ public final class InstanceState {
     private final List<Request> runningView = Collections.unmodifiableList(running);
     private final List<Request> swappedView = Collections.unmodifiableList(swapped);
     private long nextSeq;
+    private long applyStamp;
     private int inFlightBatches;
 
     // Sums over requests with prefill left: count, d, d^2, d*p, p (d remaining, p cached).
@@ -156,6 +157,7 @@ public final class InstanceState {
         r.instanceId = id;
         r.seq = nextSeq++;
         r.inFlight = false;
+        r.applyStamp = 0;
         r.readyMs = readyAtMs;
         if (r.generatedTokens() > 0 && r.remainingPrefill() == 0) {
             r.setState(RequestState.TRANSFERRING);
@@ -175,6 +177,7 @@ public final class InstanceState {
      * @throws IllegalStateException when the plan does not fit (a policy bug, not a load condition)
      */
     public List<Request> apply(BatchPlan plan, double nowMs) {
+        validate(plan);
         List<Request> ended = List.of();
         boolean compactWaiting = false;
         boolean compactRunning = false;
@@ -261,6 +264,43 @@ public final class InstanceState {
         }
         prefetchSwapped(plan.estimatedMs());
         return ended;
+    }
+
+    /** Checks the whole plan before changing anything, so a bad plan leaves the instance as it was. */
+    private void validate(BatchPlan plan) {
+        long stamp = ++applyStamp;
+        long freed = 0;
+        for (Request r : plan.preempted()) {
+            mark(r, stamp);
+            freed += r.kvBlocks;
+        }
+        for (Request r : plan.dropped()) {
+            mark(r, stamp);
+            freed += r.kvBlocks;
+        }
+        long need = 0;
+        for (Chunk ch : plan.prefill()) {
+            Request r = ch.request();
+            mark(r, stamp);
+            checkSchedulable(r);
+            need += blocks.extraBlocks(r, ch.tokens());
+        }
+        for (Request r : plan.decode()) {
+            mark(r, stamp);
+            checkSchedulable(r);
+            need += blocks.extraBlocks(r, 1);
+        }
+        if (need > blocks.freeBlocks() + freed) {
+            throw new IllegalStateException("plan needs " + need + " KV blocks but instance " + id + " has "
+                    + blocks.freeBlocks() + " free (+" + freed + " from preemptions)");
+        }
+    }
+
+    private static void mark(Request r, long stamp) {
+        if (r.applyStamp == stamp) {
+            throw new IllegalStateException("plan names " + r + " twice");
+        }
+        r.applyStamp = stamp;
     }
 
     private void checkSchedulable(Request r) {

@@ -116,7 +116,7 @@ public final class KvBlockAccounting {
             return false;
         }
         hostFreeBlocks -= r.kvBlocks;
-        r.hostBlocks = r.kvBlocks;
+        r.hostBlocks += r.kvBlocks;
         free(r);
         return true;
     }

@@ -14,9 +14,10 @@ abstract class OrderedFillPolicy implements BatchPolicy {
     protected final PolicyOptions options;
     protected final PlanBuilder b = new PlanBuilder();
     protected final Sorting sorting = new Sorting();
+    protected final RankHeap ranking = new RankHeap();
     protected Request[] cand = new Request[64];
     protected int n;
-    /** Tail cursor for preemption victims: every index above it has been considered. */
+    /** Tail cursor (a rank) for preemption victims: every rank above it has been considered; -2 before the drain. */
     private int tail;
 
     OrderedFillPolicy(PolicyOptions options) {
@@ -45,7 +46,9 @@ abstract class OrderedFillPolicy implements BatchPolicy {
         if (n == 0) {
             return BatchPlan.EMPTY;
         }
+        ranking.reset(n);
         double budget = rank(s, nowMs);
+        ranking.build();
         fill(s, budget);
         BatchPlan plan = b.build();
         java.util.Arrays.fill(cand, 0, n, null);
@@ -53,17 +56,22 @@ abstract class OrderedFillPolicy implements BatchPolicy {
     }
 
     /**
-     * Orders {@code cand[0, n)} (may mark some {@link PlanBuilder#DROPPED} via {@code b.drop}) and returns
-     * the time budget of this batch (+infinity for none).
+     * Ranks {@code cand[0, n)}: calls {@code ranking.set(position, group, key, key2)} for every candidate
+     * that should be in the order (lower first; one left out, e.g. dropped via {@code b.drop}, is not
+     * scheduled) and returns the time budget of this batch (+infinity for none).
      */
     protected abstract double rank(InstanceState s, double nowMs);
 
     /** Greedy fill of the ranked candidates within {@code budgetMs}. */
     protected void fill(InstanceState s, double budgetMs) {
-        tail = n - 1;
+        tail = -2;
         int admissions = options.maxSequences() - s.running().size();
-        for (int i = 0; i < n; i++) {
-            Request r = cand[i];
+        for (int rank = 0; ; rank++) {
+            int pos = ranking.at(rank);
+            if (pos < 0) {
+                break;
+            }
+            Request r = cand[pos];
             if ((r.flags & (PlanBuilder.PREEMPTED | PlanBuilder.DROPPED)) != 0) {
                 continue;
             }
@@ -74,7 +82,7 @@ abstract class OrderedFillPolicy implements BatchPolicy {
             if (admitted && admissions <= 0) {
                 continue;
             }
-            if (!tryAdd(i, r, budgetMs)) {
+            if (!tryAdd(rank, r, budgetMs)) {
                 break;
             }
             if (admitted) {
@@ -90,12 +98,12 @@ abstract class OrderedFillPolicy implements BatchPolicy {
      * Adds {@code r} (whole, or cut to a chunk) if it fits the budget and its blocks can be found;
      * false ends the fill.
      */
-    protected boolean tryAdd(int i, Request r, double budgetMs) {
+    protected boolean tryAdd(int rank, Request r, double budgetMs) {
         if (r.isDecodePhase()) {
             if (!b.isEmpty() && b.timeWithDecode(r) > budgetMs) {
                 return false;
             }
-            if (!ensureBlocks(i, r, 1)) {
+            if (!ensureBlocks(rank, r, 1)) {
                 return false;
             }
             b.addDecode(r);
@@ -112,7 +120,7 @@ abstract class OrderedFillPolicy implements BatchPolicy {
             // An empty batch always makes progress, even when the budget is below one minimum chunk.
             chunk = floor;
         }
-        if (!ensureBlocks(i, r, chunk)) {
+        if (!ensureBlocks(rank, r, chunk)) {
             int fitting = Math.min(chunk, b.tokensFitting(r));
             if (fitting < floor) {
                 return false;
@@ -132,12 +140,16 @@ abstract class OrderedFillPolicy implements BatchPolicy {
     }
 
     /** Frees blocks for {@code r}'s {@code tokens} by preempting running requests from the tail of the order. */
-    protected boolean ensureBlocks(int i, Request r, int tokens) {
+    protected boolean ensureBlocks(int rank, Request r, int tokens) {
         int need = b.extraBlocks(r, tokens);
         while (need > b.freeBlocks) {
+            if (tail == -2) {
+                ranking.drain();
+                tail = ranking.size() - 1;
+            }
             Request v = null;
-            while (tail > i) {
-                Request c = cand[tail--];
+            while (tail > rank) {
+                Request c = cand[ranking.at(tail--)];
                 if (c.kvBlocks > 0 && (c.flags & (PlanBuilder.PREEMPTED | PlanBuilder.SCHEDULED | PlanBuilder.DROPPED)) == 0
                         && (c.state() == RequestState.PREFILLING || c.state() == RequestState.DECODING)) {
                     v = c;

@@ -34,6 +34,7 @@ public final class Request {
     long seq;
     int instanceId = -1;
     boolean inFlight;
+    long applyStamp;
     double readyMs = Double.NEGATIVE_INFINITY;
     // Tracked contribution to the instance's backlog sums, so updates are O(1).
     boolean trackedPrefill;
@@ -46,6 +47,7 @@ public final class Request {
     double estMs;
     double deadlineMs;
     double sortKey;
+    double auxKey;
     int sliceStart = -1;
     int flags;
 

@@ -23,10 +23,11 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
 
     private static final double STARVED_FIRST = 1e12;
 
-    private Request[] urgentDecodes = new Request[64];
-    private Request[] urgentPrefills = new Request[64];
-    private Request[] normal = new Request[64];
-    private Request[] lost = new Request[64];
+    private static final int LOST = 1 << 8;
+    private static final int GROUP_URGENT_DECODE = 0;
+    private static final int GROUP_URGENT_PREFILL = 1;
+    private static final int GROUP_NORMAL = 2;
+    private static final int GROUP_LOST = 3;
 
     /** Diagnostics of the last round, for tests and metrics. */
     double lastBudgetMs;
@@ -80,10 +81,7 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
         double load = budget > c0 ? sumEst * budget / (budget - c0) : Double.POSITIVE_INFINITY;
         double urgentBelow = options.lambda() * load;
 
-        int nud = 0;
-        int nup = 0;
-        int nno = 0;
-        int nlo = 0;
+        int urgent = 0;
         for (int i = 0; i < n; i++) {
             Request r = cand[i];
             boolean decode = r.isDecodePhase();
@@ -98,45 +96,19 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
                     b.drop(r);
                     continue;
                 }
-                r.sortKey = r.deadlineMs;
-                lost = VllmStylePolicy.push(lost, nlo++, r);
+                ranking.set(i, GROUP_LOST, remaining, 0);
             } else if (starved || remaining < urgentBelow) {
-                r.sortKey = -(r.weight() / Math.max(r.estMs, 1e-9)) - (starved ? STARVED_FIRST : 0);
-                if (decode) {
-                    urgentDecodes = VllmStylePolicy.push(urgentDecodes, nud++, r);
-                } else {
-                    urgentPrefills = VllmStylePolicy.push(urgentPrefills, nup++, r);
-                }
+                // Density first (highest first), equal densities by deadline; starved ones ahead of all.
+                double key = -(r.weight() / Math.max(r.estMs, 1e-9)) - (starved ? STARVED_FIRST : 0);
+                ranking.set(i, decode ? GROUP_URGENT_DECODE : GROUP_URGENT_PREFILL, key, remaining);
+                urgent++;
             } else {
-                r.sortKey = r.deadlineMs;
-                normal = VllmStylePolicy.push(normal, nno++, r);
+                ranking.set(i, GROUP_NORMAL, remaining, 0);
             }
         }
-        sorting.sort(urgentDecodes, 0, nud);
-        sorting.sort(urgentPrefills, 0, nup);
-        sorting.sort(normal, 0, nno);
-        sorting.sort(lost, 0, nlo);
-        int w = 0;
-        w = append(urgentDecodes, nud, w);
-        w = append(urgentPrefills, nup, w);
-        w = append(normal, nno, w);
-        w = append(lost, nlo, w);
-        // Dropped requests stay out of the order; the tail is what remains.
-        for (int i = w; i < n; i++) {
-            cand[i] = null;
-        }
-        n = w;
         lastBudgetMs = budget;
         lastLoadMs = load;
-        lastUrgent = nud + nup;
+        lastUrgent = urgent;
         return budget;
-    }
-
-    private static final int LOST = 1 << 8;
-
-    private int append(Request[] src, int count, int w) {
-        System.arraycopy(src, 0, cand, w, count);
-        java.util.Arrays.fill(src, 0, count, null);
-        return w + count;
     }
 }

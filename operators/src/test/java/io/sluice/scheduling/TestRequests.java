@@ -30,6 +30,22 @@ final class TestRequests {
         return new Request(id, "t", "c", weight, slo, prompt, out, arrivalMs);
     }
 
+    /** A request whose prefill ran elsewhere: first token at {@code firstTokenMs}, KV of its prompt ready to hand over. */
+    static Request handedOver(String id, Slo slo, int prompt, int out, double arrivalMs, double firstTokenMs) {
+        Request r = new Request(id, "t", "c", 1.0, slo, prompt, out, arrivalMs);
+        r.advance(prompt, firstTokenMs);
+        r.setState(RequestState.TRANSFERRING);
+        return r;
+    }
+
+    /** Runs one plan-apply-complete cycle from {@code nowMs} to {@code endMs}. */
+    static BatchPlan step(InstanceState s, BatchPolicy p, double nowMs, double endMs) {
+        BatchPlan plan = p.plan(s, nowMs);
+        s.apply(plan, nowMs);
+        s.complete(plan, endMs);
+        return plan;
+    }
+
     /** Runs plan -> apply -> complete until the instance is idle; returns requests as they ended. */
     static List<Request> drain(InstanceState s, BatchPolicy p, double startMs, int maxRounds) {
         List<Request> ended = new ArrayList<>();

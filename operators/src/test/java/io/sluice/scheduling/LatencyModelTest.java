@@ -1,0 +1,112 @@
+package io.sluice.scheduling;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class LatencyModelTest {
+
+    // A100-like Llama-2-7B: ~9.4 ms fixed, 0.06 ms/token, attention quadratic and over the cache.
+    private static final double[] TRUE = {9.4, 0.06, 4e-6, 3e-6, 2e-4, 9.0, 0.25, 3.8e-4};
+
+    private static List<LatencyModel.Sample> samples(LatencyModel truth, double noise, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        List<LatencyModel.Sample> out = new ArrayList<>();
+        int[] news = {16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
+        int[] cached = {0, 512, 2048, 8192};
+        for (int d : news) {
+            for (int p : cached) {
+                for (int rep = 0; rep < 3; rep++) {
+                    double t = truth.prefillChunkMs(d, p) * (1 + noise * rnd.nextGaussian());
+                    out.add(LatencyModel.Sample.prefill(d, p, t));
+                }
+            }
+        }
+        int[] batches = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+        int[] ctxEach = {128, 512, 2048, 4096};
+        for (int bsz : batches) {
+            for (int c : ctxEach) {
+                for (int rep = 0; rep < 3; rep++) {
+                    long sum = (long) bsz * c;
+                    double t = truth.decodeMs(bsz, sum) * (1 + noise * rnd.nextGaussian());
+                    out.add(LatencyModel.Sample.decode(bsz, sum, t));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static LatencyModel truth() {
+        return new LatencyModel(TRUE, 512, 32);
+    }
+
+    @Test
+    void recoversKnownCoefficientsFromNoisySamples() {
+        LatencyModel fitted = LatencyModel.fit(samples(truth(), 0.01, 1));
+        double[] c = fitted.coefficients();
+        for (int i = 0; i < TRUE.length; i++) {
+            assertThat(c[i]).as(LatencyModel.NAMES.get(i)).isCloseTo(TRUE[i], within(0.12 * TRUE[i]));
+        }
+    }
+
+    @Test
+    void heldOutMapeIsSmallAndReportedPerPhase() {
+        LatencyModel.FitReport report = LatencyModel.fitWithHoldout(samples(truth(), 0.02, 2), 0.25, 3);
+        assertThat(report.mapePrefill()).isLessThan(4.0);
+        assertThat(report.mapeDecode()).isLessThan(4.0);
+        assertThat(report.trainSamples() + report.heldOutSamples()).isEqualTo(216);
+    }
+
+    @Test
+    void coefficientsStayNonNegativeWhenTheDataWouldPullThemBelowZero() {
+        List<LatencyModel.Sample> s = new ArrayList<>();
+        for (int d = 16; d <= 4096; d *= 2) {
+            // Time falling with size: a plain least-squares fit would give c1 < 0.
+            s.add(LatencyModel.Sample.prefill(d, 0, Math.max(1.0, 50 - 0.01 * d)));
+        }
+        for (double v : LatencyModel.fit(s).coefficients()) {
+            assertThat(v).isGreaterThanOrEqualTo(0.0);
+        }
+    }
+
+    @Test
+    void onlineRefitConvergesFromAWrongStart() {
+        double[] wrong = TRUE.clone();
+        for (int i = 0; i < wrong.length; i++) {
+            wrong[i] *= 2;
+        }
+        LatencyModel m = new LatencyModel(wrong, 256, 16);
+        for (LatencyModel.Sample s : samples(truth(), 0.01, 4)) {
+            m.observe(s);
+        }
+        List<LatencyModel.Sample> test = samples(truth(), 0.0, 5);
+        assertThat(m.mape(test, false)).isLessThan(3.0);
+        assertThat(m.mape(test, true)).isLessThan(3.0);
+        assertThat(m.observed()).isEqualTo(216);
+    }
+
+    @Test
+    void mixedBatchPaysOneOverhead() {
+        LatencyModel m = new LatencyModel(10, 0.05, 0, 0, 0, 8, 0.5, 0.001);
+        Request pre = new Request("p", "t", "c", 1, Slo.NONE, 100, 5, 0);
+        Request dec = TestRequests.handedOver("d", Slo.NONE, 1000, 5, 0, 1);
+        double mixed = m.batchMs(List.of(new Chunk(pre, 100)), List.of(dec));
+        assertThat(mixed).isCloseTo(10 + 5 + 0.5 + 1.0, within(1e-9));
+        assertThat(m.decodeMs(1, 1000)).isCloseTo(8 + 0.5 + 1.0, within(1e-9));
+        assertThat(m.estimate(LatencyModel.Sample.of(new BatchPlan(List.of(new Chunk(pre, 100)), List.of(dec), List.of(), 0), 0)))
+                .isCloseTo(mixed, within(1e-9));
+    }
+
+    @Test
+    void rejectsBadInput() {
+        assertThatThrownBy(() -> LatencyModel.fit(List.of())).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new LatencyModel(-1, 0, 0, 0, 0, 0, 0, 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("c0");
+        assertThatThrownBy(() -> LatencyModel.Sample.decode(0, 0, 1)).isInstanceOf(IllegalArgumentException.class);
+    }
+}

@@ -1,0 +1,162 @@
+package io.sluice.scheduling;
+
+import static io.sluice.scheduling.TestRequests.handedOver;
+import static io.sluice.scheduling.TestRequests.instance;
+import static io.sluice.scheduling.TestRequests.request;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Routing per DESIGN.md section 3, on instances loaded by hand (model: 10 ms + 0.05 ms per prefill token). */
+class RouterTest {
+
+    private static final Slo SLO = Slo.interactive(1000, 50);
+
+    /** Queues prefill work worth about {@code ms} on {@code s}. */
+    private static void load(InstanceState s, double ms) {
+        int tokens = (int) Math.round((ms - 10) / 0.05);
+        s.enqueue(request("load" + s.id() + "-" + ms, 1, SLO, tokens, 10, 0), 0);
+    }
+
+    @Test
+    void picksTheMostIdleLightInstance() {
+        InstanceState a = instance(0, Role.PREFILL, 10_000);
+        InstanceState b = instance(1, Role.PREFILL, 10_000);
+        InstanceState c = instance(2, Role.PREFILL, 10_000);
+        load(a, 250);
+        load(b, 100);
+        load(c, 2000);
+        Router router = new Router(List.of(a, b, c), RouterOptions.defaults());
+        Router.Route route = router.routeNew(request("x", 1, SLO, 200, 10, 0), 0);
+        assertThat(route.instance()).isSameAs(b);
+        assertThat(route.hybrid()).isFalse();
+        assertThat(route.predictedTtftMs()).isCloseTo(100 + 20, within(1e-6));
+    }
+
+    @Test
+    void avoidsHeavyInstancesWhileAModerateOneMeetsTheSlo() {
+        InstanceState a = instance(0, Role.PREFILL, 10_000);
+        InstanceState b = instance(1, Role.PREFILL, 10_000);
+        load(a, 500);  // load 0.5: neither light nor heavy
+        load(b, 850);  // load 0.85: heavy, yet its TTFT would still meet 1000 ms
+        Router router = new Router(List.of(b, a), RouterOptions.defaults());
+        assertThat(router.routeNew(request("x", 1, SLO, 100, 10, 0), 0).instance()).isSameAs(a);
+    }
+
+    @Test
+    void hybridRoutesAShortPrefillToADecodeInstanceWithSlackWhenNoPrefillMeetsTheSlo() {
+        InstanceState p = instance(0, Role.PREFILL, 10_000);
+        InstanceState d1 = instance(1, Role.DECODE, 10_000);
+        InstanceState d2 = instance(2, Role.DECODE, 10_000);
+        load(p, 3000);
+        d1.enqueue(handedOver("busy", SLO, 500, 50, 0, 10), 10);
+        Router router = new Router(List.of(p, d1, d2), RouterOptions.defaults());
+
+        Router.Route shortOne = router.routeNew(request("s", 1, SLO, 200, 10, 0), 0);
+        assertThat(shortOne.hybrid()).isTrue();
+        assertThat(shortOne.instance()).isSameAs(d2);
+
+        Router.Route longOne = router.routeNew(request("l", 1, SLO, 4000, 10, 0), 0);
+        assertThat(longOne.hybrid()).as("too long for a decode instance").isFalse();
+        assertThat(longOne.instance()).isSameAs(p);
+
+        Router noHybrid = new Router(List.of(p, d1, d2), RouterOptions.defaults().withHybrid(false));
+        assertThat(noHybrid.routeNew(request("s2", 1, SLO, 200, 10, 0), 0).instance()).isSameAs(p);
+    }
+
+    @Test
+    void decodePlacementTakesTheFirstInstanceWithinTpotAndStopsAdmittingUnderTheUpperThreshold() {
+        InstanceState d1 = instance(0, Role.DECODE, 100);
+        InstanceState d2 = instance(1, Role.DECODE, 100);
+        Router router = new Router(List.of(d1, d2), RouterOptions.defaults());
+        Request r = handedOver("r", SLO, 100, 10, 0, 10);
+        assertThat(router.placeDecode(r, 10)).containsSame(d1);
+
+        // Fill d1 to 96 % used: below the 5 % free stop threshold.
+        Request hog = handedOver("hog", SLO, 96 * 16 - 1, 2, 0, 5);
+        d1.enqueue(hog, 5);
+        d1.apply(new BatchPlan(List.of(), List.of(hog), List.of(), 11), 5);
+        assertThat(d1.blocks().freeFraction()).isLessThan(0.05);
+        assertThat(router.placeDecode(r, 10)).containsSame(d2);
+        assertThat(router.admitting(0)).isFalse();
+
+        // Once the hog finishes, free blocks are back over the 15 % resume threshold.
+        d1.complete(new BatchPlan(List.of(), List.of(hog), List.of(), 11), 16);
+        assertThat(hog.state()).isEqualTo(RequestState.FINISHED_OK);
+        assertThat(router.placeDecode(r, 20)).containsSame(d1);
+        assertThat(router.admitting(0)).isTrue();
+    }
+
+    @Test
+    void decodePlacementIsEmptyWhenNoDecodeInstanceAdmits() {
+        InstanceState d1 = instance(0, Role.DECODE, 10);
+        Router router = new Router(List.of(d1, instance(1, Role.PREFILL, 10)), RouterOptions.defaults());
+        Request big = handedOver("big", SLO, 150, 5, 0, 1);
+        Request hog = handedOver("hog", SLO, 150, 5, 0, 1);
+        d1.enqueue(hog, 1);
+        d1.apply(new BatchPlan(List.of(), List.of(hog), List.of(), 1), 1);
+        assertThat(router.placeDecode(big, 2)).isEmpty();
+    }
+
+    @Test
+    void handoffTimeIsBytesOverBandwidth() {
+        Router router = new Router(List.of(instance(10)), RouterOptions.defaults().withLink(524_288, 2.5e7, 0.05));
+        Request r = handedOver("r", SLO, 1000, 5, 0, 1);
+        assertThat(router.handoffMs(r)).isCloseTo(0.05 + 1000 * 524_288 / 2.5e7, within(1e-9));
+    }
+
+    @Test
+    void idlePrefillInstanceTurnsDecodeWhenNoDecodeInstanceMeetsItsTpot() {
+        InstanceState p1 = instance(0, Role.PREFILL, 10_000);
+        InstanceState p2 = instance(1, Role.PREFILL, 10_000);
+        InstanceState d = instance(2, Role.DECODE, 100_000);
+        Router router = new Router(List.of(p1, p2, d), RouterOptions.defaults());
+        assertThat(router.rebalance(0)).as("nothing to fix").isEmpty();
+        // 200 sequences of 4k context: a step of ~10 + 100 + 800 ms, far over 50 ms.
+        for (int i = 0; i < 200; i++) {
+            Request r = handedOver("d" + i, SLO, 4000, 100, 0, 1);
+            d.enqueue(r, 1);
+        }
+        d.apply(new BatchPlan(List.of(), List.copyOf(d.waiting()), List.of(), 1), 1);
+        List<Router.RoleFlip> flips = router.rebalance(2);
+        assertThat(flips).hasSize(1);
+        assertThat(flips.get(0).from()).isEqualTo(Role.PREFILL);
+        assertThat(p1.role()).isEqualTo(Role.DECODE);
+        assertThat(router.rebalance(3)).as("the last prefill instance stays").isEmpty();
+        assertThat(p2.role()).isEqualTo(Role.PREFILL);
+    }
+
+    @Test
+    void decodeInstanceDrainsThenTurnsPrefillUnderPrefillPressure() {
+        InstanceState p = instance(0, Role.PREFILL, 10_000);
+        InstanceState d1 = instance(1, Role.DECODE, 10_000);
+        InstanceState d2 = instance(2, Role.DECODE, 10_000);
+        Request seq = handedOver("seq", SLO, 100, 2, 0, 1);
+        d2.enqueue(seq, 1);
+        d1.enqueue(handedOver("other", SLO, 100, 50, 0, 1), 1);
+        d1.enqueue(handedOver("other2", SLO, 100, 50, 0, 1), 1);
+        Router router = new Router(List.of(p, d1, d2), RouterOptions.defaults());
+        load(p, 5000);
+
+        assertThat(router.rebalance(2)).isEmpty();
+        assertThat(router.draining(2)).as("the emptiest decode instance drains first").isTrue();
+        assertThat(router.placeDecode(handedOver("new", SLO, 100, 5, 0, 1), 2)).containsSame(d1);
+
+        d2.cancel(seq, RequestState.EXPIRED, 3);
+        List<Router.RoleFlip> flips = router.rebalance(4);
+        assertThat(flips).extracting(Router.RoleFlip::to).containsExactly(Role.PREFILL);
+        assertThat(d2.role()).isEqualTo(Role.PREFILL);
+        assertThat(router.rebalance(5)).as("the last decode instance stays").isEmpty();
+    }
+
+    @Test
+    void leastLoadedIsTheMaxMinOffloadTarget() {
+        InstanceState a = instance(0, Role.MIXED, 10_000);
+        InstanceState b = instance(1, Role.MIXED, 10_000);
+        load(a, 300);
+        load(b, 200);
+        assertThat(new Router(List.of(a, b), RouterOptions.defaults()).leastLoaded()).isSameAs(b);
+    }
+}

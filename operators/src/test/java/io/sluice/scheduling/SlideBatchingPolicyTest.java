@@ -1,0 +1,178 @@
+package io.sluice.scheduling;
+
+import static io.sluice.scheduling.TestRequests.instance;
+import static io.sluice.scheduling.TestRequests.request;
+import static io.sluice.scheduling.TestRequests.step;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** SlideBatching's decisions on hand-made queues (model: 10 ms + 0.05 ms per prefill token). */
+class SlideBatchingPolicyTest {
+
+    private static List<Request> prefillOrder(BatchPlan plan) {
+        return plan.prefill().stream().map(Chunk::request).toList();
+    }
+
+    @Test
+    void orderSwitchesFromDeadlineFirstToDensityAsLoadRises() {
+        Request longEarly = request("long-early", 1, Slo.interactive(1000, 50), 2000, 10, 0); // est 110 ms
+        Request shortLate = request("short-late", 1, Slo.interactive(3000, 50), 100, 10, 0);  // est 15 ms
+
+        InstanceState light = instance(10_000);
+        light.enqueue(longEarly, 0);
+        light.enqueue(shortLate, 0);
+        SlideBatchingPolicy p = (SlideBatchingPolicy) Policies.create("slidebatching");
+        BatchPlan calm = p.plan(light, 0);
+        assertThat(p.lastUrgent).as("nothing is urgent at low load").isZero();
+        assertThat(prefillOrder(calm)).as("low load: earliest deadline first").containsExactly(longEarly, shortLate);
+
+        Request longEarly2 = request("long-early", 1, Slo.interactive(1000, 50), 2000, 10, 0);
+        Request shortLate2 = request("short-late", 1, Slo.interactive(3000, 50), 100, 10, 0);
+        InstanceState busy = instance(10_000);
+        busy.enqueue(longEarly2, 0);
+        busy.enqueue(shortLate2, 0);
+        for (int i = 0; i < 30; i++) {
+            busy.enqueue(request("filler" + i, 1, Slo.interactive(20_000, 50), 2000, 10, 0), 0);
+        }
+        BatchPlan loaded = p.plan(busy, 0);
+        assertThat(p.lastLoadMs).as("load exceeds both remaining times").isGreaterThan(3000);
+        assertThat(prefillOrder(loaded).subList(0, 2)).as("high load: urgent by value density")
+                .containsExactly(shortLate2, longEarly2);
+    }
+
+    @Test
+    void higherWeightWinsAmongUrgentPrefillsOfEqualSize() {
+        InstanceState s = instance(10_000);
+        Request low = request("low", 1, Slo.interactive(1000, 50), 500, 10, 0);
+        Request high = request("high", 4, Slo.interactive(1000, 50), 500, 10, 0);
+        s.enqueue(low, 0);
+        s.enqueue(high, 0);
+        for (int i = 0; i < 40; i++) {
+            s.enqueue(request("f" + i, 1, Slo.interactive(60_000, 50), 2000, 10, 0), 0);
+        }
+        assertThat(prefillOrder(Policies.create("slidebatching").plan(s, 0)).subList(0, 2)).containsExactly(high, low);
+    }
+
+    @Test
+    void splitChunkFillsTheBudgetExactly() {
+        InstanceState s = instance(10_000);
+        BatchPolicy p = Policies.create("slidebatching");
+        Request dec = request("dec", 1, Slo.interactive(1000, 50), 16, 100, 0);
+        s.enqueue(dec, 0);
+        step(s, p, 0, 10); // first token at 10: next one due at 60
+        Request big = request("big", 1, Slo.interactive(2000, 50), 10_000, 10, 10);
+        s.enqueue(big, 10);
+
+        BatchPlan plan = p.plan(s, 10);
+
+        // Budget = max(50 ms left for the decode, 0.65 x 50): decode 10.516 ms, then 0.05 ms per token.
+        assertThat(plan.decode()).containsExactly(dec);
+        assertThat(plan.prefill()).hasSize(1);
+        int chunk = plan.prefill().get(0).tokens();
+        assertThat(chunk).isEqualTo(789);
+        assertThat(plan.estimatedMs()).isLessThanOrEqualTo(50.0).isCloseTo(50.0, within(0.06));
+        LatencyModel m = s.estimator();
+        assertThat(m.batchMs(List.of(new Chunk(big, chunk + 1)), List.of(dec))).as("one more token overflows")
+                .isGreaterThan(50.0);
+    }
+
+    @Test
+    void noChunkUnderTheMinimum() {
+        InstanceState s = instance(10_000);
+        BatchPolicy p = Policies.create("slidebatching");
+        Request dec = request("dec", 1, Slo.interactive(1000, 50), 16, 100, 0);
+        s.enqueue(dec, 0);
+        step(s, p, 0, 10);
+        // Advance to 49: the decode's 11 ms of the 11 ms budget leave room for < 50 tokens.
+        Request big = request("big", 1, Slo.interactive(5000, 50), 10_000, 10, 40);
+        s.enqueue(big, 40);
+        SlideBatchingPolicy sb = (SlideBatchingPolicy) p;
+        BatchPlan plan = sb.plan(s, 40);
+        double left = sb.lastBudgetMs - plan.estimatedMs();
+        assertThat(left).as("room for fewer than 50 tokens").isLessThan(50 * 0.05 + 10);
+        assertThat(plan.prefill()).allSatisfy(c -> assertThat(c.tokens()).isGreaterThanOrEqualTo(50));
+    }
+
+    @Test
+    void starvationRuleLiftsAVeryLateRequestAheadOfOnTimeOnes() {
+        Request late = request("late", 1, Slo.interactive(500, 50), 400, 10, 0);   // due at 500
+        Request onTime = request("onTime", 1, Slo.interactive(5000, 50), 400, 10, 1100);
+        InstanceState s = instance(10_000);
+        s.enqueue(late, 0);
+        s.enqueue(onTime, 1100);
+        // At 1200 "late" is 700 ms past due: more than theta (1.0) x its 500 ms SLO -> starved.
+        BatchPlan plan = Policies.create("slidebatching").plan(s, 1200);
+        assertThat(prefillOrder(plan)).containsExactly(late, onTime);
+
+        Request late2 = request("late", 1, Slo.interactive(500, 50), 400, 10, 0);
+        Request onTime2 = request("onTime", 1, Slo.interactive(5000, 50), 400, 10, 1100);
+        InstanceState s2 = instance(10_000);
+        s2.enqueue(late2, 0);
+        s2.enqueue(onTime2, 1100);
+        BatchPolicy patient = Policies.create("slidebatching", PolicyOptions.defaults().withLambdaTheta(1.0, 10.0));
+        assertThat(prefillOrder(patient.plan(s2, 1200))).as("not starved yet: lost requests go last")
+                .containsExactly(onTime2, late2);
+    }
+
+    @Test
+    void preemptionTakesTheTailOfTheOrderNotTheNewest() {
+        InstanceState s = instance(6);
+        BatchPolicy p = Policies.create("slidebatching");
+        Request loose = request("loose", 1, Slo.interactive(1000, 100), 32, 50, 0);
+        Request mid = request("mid", 1, Slo.interactive(1000, 50), 32, 50, 0);
+        Request tight = request("tight", 1, Slo.interactive(1000, 20), 32, 50, 0);
+        s.enqueue(loose, 0);
+        s.enqueue(mid, 0);
+        s.enqueue(tight, 0);
+        step(s, p, 0, 20);
+        assertThat(s.blocks().freeBlocks()).isZero();
+
+        // Each needs a third block; the order is tight, mid, loose (deadlines F+20, F+50, F+100).
+        BatchPlan plan = p.plan(s, 20);
+
+        assertThat(plan.preempted()).as("the tail (latest deadline), not the newest (tight)").containsExactly(loose);
+        assertThat(plan.decode()).containsExactly(tight, mid);
+    }
+
+    @Test
+    void prefillInstanceBudgetsToTheSmallestRemainingTtft() {
+        InstanceState s = TestRequests.instance(0, Role.PREFILL, 10_000);
+        s.enqueue(request("a", 1, Slo.interactive(200, 50), 8000, 10, 0), 0);
+        s.enqueue(request("b", 1, Slo.interactive(800, 50), 100, 10, 0), 0);
+        SlideBatchingPolicy p = (SlideBatchingPolicy) Policies.create("slidebatching");
+        BatchPlan plan = p.plan(s, 0);
+        // a alone takes 410 ms > 200: it cannot make it, so b's 800 ms is the budget.
+        assertThat(p.lastBudgetMs).isEqualTo(800.0);
+        assertThat(plan.estimatedMs()).isLessThanOrEqualTo(800.0);
+        assertThat(prefillOrder(plan).get(0).id()).isEqualTo("b");
+    }
+
+    @Test
+    void dropLateRejectsHopelessWaitingRequestsOnlyWhenAsked() {
+        Request hopeless = request("hopeless", 1, Slo.interactive(100, 50), 4000, 10, 0);
+        InstanceState s = instance(10_000);
+        s.enqueue(hopeless, 0);
+        BatchPlan served = Policies.create("slidebatching").plan(s, 0);
+        assertThat(served.dropped()).isEmpty();
+        assertThat(prefillOrder(served)).containsExactly(hopeless);
+
+        BatchPlan dropped = Policies.create("slidebatching", PolicyOptions.defaults().withDropLate(true)).plan(s, 0);
+        assertThat(dropped.dropped()).containsExactly(hopeless);
+        assertThat(s.apply(dropped, 0)).containsExactly(hopeless);
+        assertThat(hopeless.state()).isEqualTo(RequestState.REJECTED);
+        assertThat(s.isIdle()).isTrue();
+    }
+
+    @Test
+    void decodesOfBatchRequestsArePacedToTheirCompletionDeadline() {
+        Request batch = request("batch", 0.25, Slo.deadline(10_000), 100, 101, 0);
+        batch.advance(100, 1000);
+        PolicyOptions o = PolicyOptions.defaults();
+        // 100 more tokens in the 9 s left: one every 90 ms.
+        assertThat(Deadlines.pace(batch, o)).isCloseTo(90.0, within(1e-9));
+        assertThat(Deadlines.next(batch, o)).isCloseTo(1090.0, within(1e-9));
+    }
+}
