@@ -181,14 +181,17 @@ class SimulatorTest {
     }
 
     @Test
-    void moreLoadNeverHelpsMuch() {
-        List<TraceRecord> trace = randomTrace(1500, 4, 3000, 11);
+    void overloadMissesAndAnEarlyStopBoundsIt() {
+        List<TraceRecord> trace = randomTrace(800, 4, 3000, 11);
         Mix mix = Mix.parse(Mix.DEFAULT);
         int[] classes = mix.assign(trace.size(), 1);
         Simulator sim = simulator(A100, mix, "1");
-        double light = sim.run("fcfs", trace, classes, 0.25, false, null).report().attainment();
-        double heavy = sim.run("fcfs", trace, classes, 8, false, null).report().attainment();
-        assertThat(light).isGreaterThan(0.95);
-        assertThat(heavy).isLessThan(light);
+        Simulator.Result light = sim.run("fcfs", trace, classes, 0.25, false, null);
+        assertThat(light.report().attainment()).isGreaterThan(0.95);
+        assertThat(light.stoppedEarly()).isFalse();
+        Simulator.Result heavy = sim.run("fcfs", trace, classes, 8, false, null, 200);
+        assertThat(heavy.stoppedEarly()).isTrue();
+        assertThat(heavy.metrics().misses()).isEqualTo(201);
+        assertThat(heavy.attainmentBound(trace.size())).isEqualTo((800 - 201) / 800.0);
     }
 }
