@@ -192,8 +192,9 @@ public final class SimulateCommand implements Callable<Integer> {
         }
         SimulationStudy.Outcome outcome = new SimulationStudy(simulator, records, assigned, progress)
                 .run(policies, rateScale, sweep, target, ref, referenceAttainment, plot != null);
-        progress.printf(Locale.ROOT, "simulated %d requests in %.1f s: %.0f requests/s%n", outcome.simulatedRequests(),
-                outcome.wallSeconds(), outcome.simulatedRequests() / outcome.wallSeconds());
+        progress.printf(Locale.ROOT, "simulated %d requests (%d batches) in %.1f s: %.0f requests/s, %.0f batches/s%n",
+                outcome.simulatedRequests(), outcome.simulatedBatches(), outcome.wallSeconds(),
+                outcome.simulatedRequests() / outcome.wallSeconds(), outcome.simulatedBatches() / outcome.wallSeconds());
 
         if (plot != null) {
             writePlot(outcome, classes, cost, topology);
@@ -279,6 +280,7 @@ public final class SimulateCommand implements Callable<Integer> {
         }
         root.put("simulated_requests", outcome.simulatedRequests());
         root.put("wall_seconds", outcome.wallSeconds());
+        root.put("simulated_batches", outcome.simulatedBatches());
         root.put("requests_per_second", outcome.simulatedRequests() / outcome.wallSeconds());
         ArrayNode arr = root.putArray("policies");
         for (SimulationStudy.Entry e : outcome.entries()) {
@@ -328,8 +330,8 @@ public final class SimulateCommand implements Callable<Integer> {
         for (ServiceClass c : cls) {
             h.append(String.format(Locale.ROOT, " %12s", c.name()));
         }
-        h.append(String.format(Locale.ROOT, " %9s %9s %6s %9s %8s %8s", "goodput/s", "gain", "gain%", "tokens/s",
-                "preempt", "rejected"));
+        h.append(String.format(Locale.ROOT, " %9s %9s %6s %9s %8s %8s %10s", "goodput/s", "gain", "gain%", "tokens/s",
+                "preempt", "rejected", "infeasible"));
         if (withCapacity) {
             h.append(String.format(Locale.ROOT, " %9s", "capacity"));
         }
@@ -340,8 +342,8 @@ public final class SimulateCommand implements Callable<Integer> {
             for (ClassReport c : r.classes()) {
                 row.append(String.format(Locale.ROOT, " %11.1f%%", 100 * c.attainment()));
             }
-            row.append(String.format(Locale.ROOT, " %9.2f %9.1f %5.1f%% %9.0f %8d %8d", r.goodput(), r.gain(),
-                    100 * r.gainShare(), r.tokensPerSecond(), r.preemptions(), r.rejections()));
+            row.append(String.format(Locale.ROOT, " %9.2f %9.1f %5.1f%% %9.0f %8d %8d %10d", r.goodput(), r.gain(),
+                    100 * r.gainShare(), r.tokensPerSecond(), r.preemptions(), r.rejections(), r.infeasible()));
             if (withCapacity && r.capacity() != null) {
                 row.append(String.format(Locale.ROOT, " %9s", SimulationStudyFormat.scale(r.capacity())));
             }

@@ -16,6 +16,7 @@ final class Metrics {
     private final long[] requests;
     private final long[] met;
     private final long[] rejected;
+    private final long[] infeasible;
     private final Histogram[] ttft;
     private final Histogram[] tpot;
     private final List<double[]> ttftSamples;
@@ -35,6 +36,7 @@ final class Metrics {
         this.requests = new long[n];
         this.met = new long[n];
         this.rejected = new long[n];
+        this.infeasible = new long[n];
         this.ttft = new Histogram[n];
         this.tpot = new Histogram[n];
         this.ttftSamples = new ArrayList<>(n);
@@ -49,6 +51,11 @@ final class Metrics {
 
     void arrival(double arrivalMs) {
         firstArrivalMs = Math.min(firstArrivalMs, arrivalMs);
+    }
+
+    /** A request whose SLO no schedule can meet: it misses even alone on an idle instance. */
+    void infeasible(int cls) {
+        infeasible[cls]++;
     }
 
     /** A request refused before it ran (too long for the model or the instance). */
@@ -113,13 +120,15 @@ final class Metrics {
         long all = 0;
         long allMet = 0;
         long allRejected = 0;
+        long allInfeasible = 0;
         List<ClassReport> classes = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             all += requests[i];
             allMet += met[i];
             allRejected += rejected[i];
+            allInfeasible += infeasible[i];
             classes.add(new ClassReport(mix.classes().get(i).name(), requests[i], met[i],
-                    requests[i] == 0 ? Double.NaN : (double) met[i] / requests[i], rejected[i],
+                    requests[i] == 0 ? Double.NaN : (double) met[i] / requests[i], rejected[i], infeasible[i],
                     pct(ttft[i], 50), pct(ttft[i], 90), pct(ttft[i], 99),
                     pct(tpot[i], 50), pct(tpot[i], 90), pct(tpot[i], 99)));
         }
@@ -130,7 +139,7 @@ final class Metrics {
                 weightMet,
                 weightAll == 0 ? Double.NaN : weightMet / weightAll,
                 all == 0 ? 0 : generatedTokens / seconds,
-                preemptions, allRejected, seconds, List.copyOf(classes), null);
+                preemptions, allRejected, allInfeasible, seconds, List.copyOf(classes), null);
     }
 
     private static Double pct(Histogram h, double p) {

@@ -13,6 +13,8 @@ import java.util.List;
  * @param tokensPerSecond generated tokens per second of simulated time
  * @param rejections requests refused: longer than the model's context or too big for an
  *     instance's KV cache, plus any the policy dropped as hopeless
+ * @param infeasible requests that miss their SLO even alone on an idle instance (too long for the
+ *     model included): no policy can meet these
  * @param simulatedSeconds first arrival to last completion
  * @param capacity largest rate scale with attainment >= the target; null when not swept
  */
@@ -30,6 +32,7 @@ public record PolicyReport(
         double tokensPerSecond,
         long preemptions,
         long rejections,
+        long infeasible,
         double simulatedSeconds,
         List<ClassReport> classes,
         Double capacity) {
@@ -37,7 +40,7 @@ public record PolicyReport(
     /** The same report with a capacity attached. */
     public PolicyReport withCapacity(double capacity) {
         return new PolicyReport(policy, rateScale, requests, completed, met, attainment, goodput, gain, gainShare,
-                tokensPerSecond, preemptions, rejections, simulatedSeconds, classes, capacity);
+                tokensPerSecond, preemptions, rejections, infeasible, simulatedSeconds, classes, capacity);
     }
 
     /** The class called {@code name}. */

@@ -20,13 +20,15 @@ public final class SimulationStudy {
             Map<String, double[]> ttftByClass) {}
 
     /** The whole study; {@code referenceScale} is null when no reference load was searched. */
-    public record Outcome(List<Entry> entries, Double referenceScale, long simulatedRequests, double wallSeconds) {}
+    public record Outcome(List<Entry> entries, Double referenceScale, long simulatedRequests, long simulatedBatches,
+            double wallSeconds) {}
 
     private final Simulator simulator;
     private final List<TraceRecord> trace;
     private final int[] classes;
     private final PrintWriter progress;
     private long simulatedRequests;
+    private long simulatedBatches;
 
     public SimulationStudy(Simulator simulator, List<TraceRecord> trace, int[] classes, PrintWriter progress) {
         this.simulator = simulator;
@@ -77,10 +79,14 @@ public final class SimulationStudy {
             }
             PolicyReport atRef = referenceScale == null
                     ? null : simulate(policy, referenceScale, false, Long.MAX_VALUE).report();
+            if (atRef != null) {
+                points.putIfAbsent(referenceScale, new Sweep.Point(referenceScale, atRef, atRef.attainment(), false));
+            }
             PolicyReport report = capacity == null ? base.report() : base.report().withCapacity(capacity);
             entries.add(new Entry(report, capacity, atRef, List.copyOf(points.values()), ttft));
         }
-        return new Outcome(entries, referenceScale, simulatedRequests, (System.nanoTime() - start) / 1e9);
+        return new Outcome(entries, referenceScale, simulatedRequests, simulatedBatches,
+                (System.nanoTime() - start) / 1e9);
     }
 
     /** A sweep point: stops the run once the target can no longer be reached. */
@@ -97,9 +103,12 @@ public final class SimulationStudy {
         long simulated = r.stoppedEarly() ? r.report().requests() : trace.size();
         simulatedRequests += simulated;
         double wall = (System.nanoTime() - t0) / 1e9;
-        progress.printf(Locale.ROOT, "  %-13s x%-9s attainment %s%5.1f %%  (%d requests, %.2f s, %.0f req/s)%s%n",
+        simulatedBatches += r.batches();
+        progress.printf(Locale.ROOT,
+                "  %-13s x%-9s attainment %s%5.1f %%  (%d requests, %d batches, %.2f s: %.0f req/s, %.0f batches/s)%s%n",
                 policy, fmt(scale), r.stoppedEarly() ? "<=" : "  ", 100 * r.attainmentBound(trace.size()), simulated,
-                wall, simulated / wall, r.stalled() > 0 ? "  " + r.stalled() + " stalled" : "");
+                r.batches(), wall, simulated / wall, r.batches() / wall,
+                r.stalled() > 0 ? "  " + r.stalled() + " stalled" : "");
         progress.flush();
         return r;
     }

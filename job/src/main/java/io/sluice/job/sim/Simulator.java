@@ -221,9 +221,13 @@ public final class Simulator {
             metrics.arrival(now);
             // A request longer than the model's context is refused, never truncated.
             if ((long) t.promptTokens() + t.outputTokens() > config.cost().maxContext()) {
+                metrics.infeasible(classes[index]);
                 metrics.rejected(classes[index], r.weight(), now);
                 listener.refused(r, now);
                 return;
+            }
+            if (!feasibleAlone(t, c)) {
+                metrics.infeasible(classes[index]);
             }
             InstanceState inst = router.routeNew(r, now).instance();
             if (!inst.enqueue(r, now)) {
@@ -255,6 +259,20 @@ public final class Simulator {
             double ms = config.cost().stepMs(shapeOf(plan));
             batches++;
             push(now + ms, BATCH_END, id, -1, null, plan, now);
+        }
+
+        /**
+         * Whether the request meets its SLO alone on an idle instance: its whole prompt in one
+         * step, then one decode step per token (linear in the context, so the mid-point step is
+         * the mean). No schedule does better, so a miss here is the trace's, not the policy's.
+         */
+        private boolean feasibleAlone(TraceRecord t, ServiceClass c) {
+            CostModel cost = config.cost();
+            double ttft = cost.stepMs(shape.clear().addChunk(t.promptTokens(), 0, true));
+            int decodes = t.outputTokens() - 1;
+            double tpot = decodes == 0 ? 0
+                    : cost.stepMs(shape.clear().addDecode(t.promptTokens() + decodes / 2));
+            return c.met(ttft, tpot, ttft + decodes * tpot);
         }
 
         private BatchShape shapeOf(BatchPlan plan) {

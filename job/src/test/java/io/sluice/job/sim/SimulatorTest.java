@@ -100,6 +100,18 @@ class SimulatorTest {
     }
 
     @Test
+    void countsRequestsNoScheduleCouldServe() {
+        // 3,000 prompt tokens take ~200 ms on an A100: over a 100 ms TTFT whatever the policy does.
+        Mix tight = Mix.parse("tight:1:ttft=100:tpot=100");
+        List<TraceRecord> trace = List.of(new TraceRecord(0, 3000, 4), new TraceRecord(10_000, 100, 4),
+                new TraceRecord(20_000, 4000, 200));
+        PolicyReport r = simulator(A100, tight, "1").run("fcfs", trace, new int[3], 1.0, false, null).report();
+        assertThat(r.infeasible()).as("slow prefill, and one over the 4,096 context").isEqualTo(2);
+        assertThat(r.rejections()).isEqualTo(1);
+        assertThat(r.met()).isEqualTo(1);
+    }
+
+    @Test
     void separatedInstancesPayTheKvHandoff() {
         int prompt = 2000;
         int output = 5;
@@ -169,14 +181,17 @@ class SimulatorTest {
     }
 
     @Test
-    void moreLoadNeverHelpsMuch() {
-        List<TraceRecord> trace = randomTrace(1500, 4, 3000, 11);
+    void overloadMissesAndAnEarlyStopBoundsIt() {
+        List<TraceRecord> trace = randomTrace(800, 4, 3000, 11);
         Mix mix = Mix.parse(Mix.DEFAULT);
         int[] classes = mix.assign(trace.size(), 1);
         Simulator sim = simulator(A100, mix, "1");
-        double light = sim.run("fcfs", trace, classes, 0.25, false, null).report().attainment();
-        double heavy = sim.run("fcfs", trace, classes, 8, false, null).report().attainment();
-        assertThat(light).isGreaterThan(0.95);
-        assertThat(heavy).isLessThan(light);
+        Simulator.Result light = sim.run("fcfs", trace, classes, 0.25, false, null);
+        assertThat(light.report().attainment()).isGreaterThan(0.95);
+        assertThat(light.stoppedEarly()).isFalse();
+        Simulator.Result heavy = sim.run("fcfs", trace, classes, 8, false, null, 200);
+        assertThat(heavy.stoppedEarly()).isTrue();
+        assertThat(heavy.metrics().misses()).isEqualTo(201);
+        assertThat(heavy.attainmentBound(trace.size())).isEqualTo((800 - 201) / 800.0);
     }
 }
