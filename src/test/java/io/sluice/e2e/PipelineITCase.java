@@ -96,9 +96,9 @@ class PipelineITCase {
             InferenceJob.build(env, settings);
             JobClient job = env.executeAsync("e2e");
             try {
+                LoadRunner runner = new LoadRunner(kafka.bootstrapServers(), topics, RequestFormat.AVRO, new Properties());
                 sendMalformed(kafka.bootstrapServers(), topics.requests(), 50);
-                LoadRunner.Outcome outcome = new LoadRunner(kafka.bootstrapServers(), topics, RequestFormat.AVRO,
-                        new Properties()).run(plan, List.of("interactive", "standard", "batch"),
+                LoadRunner.Outcome outcome = runner.run(plan, List.of("interactive", "standard", "batch"),
                         Duration.ofSeconds(120), null);
 
                 assertThat(outcome.results().finished).as("every request ended").hasSize(plan.size());

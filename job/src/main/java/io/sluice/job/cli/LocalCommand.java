@@ -7,10 +7,12 @@ import io.sluice.job.loadgen.LoadRunner;
 import io.sluice.job.loadgen.PlannedRequest;
 import io.sluice.job.local.DemoModel;
 import io.sluice.job.local.Folders;
+import io.sluice.job.local.FlinkRest;
 import io.sluice.job.pipeline.InferenceJob;
 import io.sluice.job.pipeline.JobSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -74,9 +76,14 @@ public final class LocalCommand implements Callable<Integer> {
             JobClient job = env.executeAsync("sluice-local");
             System.err.println("sluice: Flink web UI at http://localhost:" + webPort + " (job " + job.getJobID() + ")");
             try {
-                int exit = LoadgenCommand.runAndReport(
-                        new LoadRunner(broker.bootstrapServers(), kafka.topics(), kafka.format(), kafka.properties()),
-                        plan, load);
+                LoadRunner runner =
+                        new LoadRunner(broker.bootstrapServers(), kafka.topics(), kafka.format(), kafka.properties());
+                // Measure the job, not its start-up: load starts once every task runs.
+                if (!FlinkRest.awaitAllTasksRunning(webPort, job.getJobID().toString(), Duration.ofSeconds(120))) {
+                    System.err.println("sluice: the job's tasks were not all running within 120 s; see the web UI");
+                    return 1;
+                }
+                int exit = LoadgenCommand.runAndReport(runner, plan, load);
                 if (keepRunning) {
                     System.err.println("sluice: running; Ctrl-C stops everything");
                     CountDownLatch forever = new CountDownLatch(1);
