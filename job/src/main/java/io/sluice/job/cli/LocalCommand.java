@@ -19,6 +19,7 @@ import java.util.concurrent.CountDownLatch;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
@@ -69,7 +70,10 @@ public final class LocalCommand implements Callable<Integer> {
 
             Configuration conf = new Configuration();
             conf.set(RestOptions.PORT, webPort);
+            // Every file Flink writes goes below the work folder, removed at the end.
             conf.set(CoreOptions.TMP_DIRS, work.toString());
+            conf.set(WebOptions.TMP_DIR, work.toString());
+            conf.set(WebOptions.UPLOAD_DIR, work.toString());
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
             env.setParallelism(engine.instances);
             InferenceJob.build(env, settings);
