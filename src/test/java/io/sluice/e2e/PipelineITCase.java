@@ -44,6 +44,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,7 +54,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The whole job on a Flink MiniCluster against a real Kafka broker: 100 requests of mixed classes
  * (greedy and sampled) each end exactly once with contiguous token indices and the very tokens
  * the engine generates for them alone; 50 malformed records interleaved with them reach the
- * dead-letter topic with reasons, and the job neither fails nor restarts.
+ * dead-letter topic with reasons, and the job neither fails nor restarts. Under overload the
+ * high-weight class stays ahead and the lowest class is not starved.
  */
 class PipelineITCase {
 
@@ -63,15 +66,52 @@ class PipelineITCase {
                     .setNumberSlotsPerTaskManager(4)
                     .build());
 
-    @Test
-    void mixedRequestsRoundTripAndMalformedRecordsAreDeadLetters(@TempDir Path dir) throws Exception {
+    @TempDir
+    static Path dir;
+    static Weights weights;
+    static Tokenizer tokenizer;
+    static LocalKafka kafka;
+    static JobClient job;
+    static LoadRunner runner;
+    static final Topics TOPICS = Topics.DEFAULT;
+    static final List<String> CLASSES = List.of("interactive", "standard", "batch");
+
+    /** One broker and one running job (two instances of a synthetic 15m-shape model) for every test. */
+    @BeforeAll
+    static void startBrokerAndJob() throws Exception {
         Path model = dir.resolve("model.bin");
         SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.of("15m").config(), 1234, model);
         Path tokenizerFile = dir.resolve("tokenizer.bin");
         ByteTokenizer.write(tokenizerFile, 32000);
-        Weights weights = CheckpointLoader.load(model);
-        Tokenizer tokenizer = Tokenizer.load(tokenizerFile, weights.config().vocabSize());
+        weights = CheckpointLoader.load(model);
+        tokenizer = Tokenizer.load(tokenizerFile, weights.config().vocabSize());
 
+        kafka = LocalKafka.start(dir.resolve("kafka"), 0);
+        kafka.createTopics(2, TOPICS.all());
+        JobSettings settings = new JobSettings(kafka.bootstrapServers(), TOPICS, RequestFormat.AVRO,
+                new Properties(), "e2e", model.toString(), tokenizerFile.toString(), 2, 1, 0, "slidebatching",
+                PolicyOptions.defaults(), LatencyProfiles.prior(weights.config(), 1), "", 100, 1000, 2);
+        Configuration conf = new Configuration();
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none"); // any failure fails the job, and the tests
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(2);
+        InferenceJob.build(env, settings);
+        job = env.executeAsync("e2e");
+        runner = new LoadRunner(kafka.bootstrapServers(), TOPICS, RequestFormat.AVRO, new Properties());
+    }
+
+    @AfterAll
+    static void stopJobAndBroker() throws Exception {
+        if (job != null) {
+            job.cancel().get();
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    @Test
+    void mixedRequestsRoundTripAndMalformedRecordsAreDeadLetters() throws Exception {
         List<PlannedRequest> plan = new ArrayList<>();
         // Mixed classes and weights with SLOs loose enough that nothing expires on a slow machine:
         // this test is about every request's tokens, not about meeting deadlines.
@@ -83,42 +123,46 @@ class PipelineITCase {
                     p.maxNewTokens(), sampled ? 0.8f : 0f, p.seed()));
         }
 
-        try (LocalKafka kafka = LocalKafka.start(dir.resolve("kafka"), 0)) {
-            Topics topics = Topics.DEFAULT;
-            kafka.createTopics(2, topics.all());
-            JobSettings settings = new JobSettings(kafka.bootstrapServers(), topics, RequestFormat.AVRO,
-                    new Properties(), "e2e", model.toString(), tokenizerFile.toString(), 2, 1, 0, "slidebatching",
-                    PolicyOptions.defaults(), LatencyProfiles.prior(weights.config(), 1), "", 100, 1000, 2);
-            Configuration conf = new Configuration();
-            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none"); // any failure fails the test
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-            env.setParallelism(2);
-            InferenceJob.build(env, settings);
-            JobClient job = env.executeAsync("e2e");
-            try {
-                LoadRunner runner = new LoadRunner(kafka.bootstrapServers(), topics, RequestFormat.AVRO, new Properties());
-                sendMalformed(kafka.bootstrapServers(), topics.requests(), 50);
-                LoadRunner.Outcome outcome = runner.run(plan, List.of("interactive", "standard", "batch"),
-                        Duration.ofSeconds(120), null);
+        sendMalformed(kafka.bootstrapServers(), TOPICS.requests(), 50);
+        LoadRunner.Outcome outcome = runner.run(plan, CLASSES, Duration.ofSeconds(120), null);
 
-                assertThat(outcome.results().finished).as("every request ended").hasSize(plan.size());
-                try (CpuExecutor reference = new CpuExecutor(weights,
-                        CpuExecutor.Options.defaults(weights.config()).withThreads(1))) {
-                    for (PlannedRequest p : plan) {
-                        checkTokens(p, outcome.results().events.get(p.requestId()), tokenizer, reference);
-                    }
-                }
-                assertThat(outcome.report().finished()).isEqualTo(plan.size());
-                assertThat(outcome.report().rejected()).isZero();
-
-                List<DeadLetter> dead = readDeadLetters(kafka.bootstrapServers(), topics.dlq(), 50);
-                assertThat(dead).hasSize(50);
-                assertThat(dead).allSatisfy(d -> assertThat(d.getReason()).startsWith("not an Avro InferenceRequest"));
-                assertThat(job.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
-            } finally {
-                job.cancel().get();
+        assertThat(outcome.results().finished).as("every request ended").hasSize(plan.size());
+        try (CpuExecutor reference = new CpuExecutor(weights,
+                CpuExecutor.Options.defaults(weights.config()).withThreads(1))) {
+            for (PlannedRequest p : plan) {
+                checkTokens(p, outcome.results().events.get(p.requestId()), tokenizer, reference);
             }
         }
+        assertThat(outcome.report().finished()).isEqualTo(plan.size());
+        assertThat(outcome.report().rejected()).isZero();
+
+        List<DeadLetter> dead = readDeadLetters(kafka.bootstrapServers(), TOPICS.dlq(), 50);
+        assertThat(dead).hasSize(50);
+        assertThat(dead).allSatisfy(d -> assertThat(d.getReason()).startsWith("not an Avro InferenceRequest"));
+        assertThat(job.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
+    }
+
+    /**
+     * Arrivals far above what two single-thread instances serve: the high-weight class keeps at
+     * least the attainment of the low-weight class with the same SLO, and the lowest class (batch
+     * work with a deadline) still completes requests: no starvation.
+     */
+    @Test
+    void underOverloadHighWeightStaysAheadAndNobodyStarves() throws Exception {
+        Mix mix = Mix.parse("high:0.4:w=4:ttft=1500:tpot=150,low:0.4:w=1:ttft=1500:tpot=150,"
+                + "batch:0.2:w=0.25:deadline=300000");
+        List<PlannedRequest> plan = Workload.synthetic(300, 100, mix, 16, 32, 7);
+        LoadRunner.Outcome outcome = runner.run(plan, List.of("high", "low", "batch"), Duration.ofSeconds(300), null);
+
+        assertThat(outcome.results().finished).as("every request ended").hasSize(plan.size());
+        var high = outcome.report().byClass("high");
+        var low = outcome.report().byClass("low");
+        var batch = outcome.report().byClass("batch");
+        assertThat(low.attainment()).as("overload: the low class misses SLOs").isLessThan(1.0);
+        assertThat(high.attainment()).as("high-weight attainment vs low-weight (%s vs %s)",
+                high.attainment(), low.attainment()).isGreaterThanOrEqualTo(low.attainment());
+        assertThat(batch.met()).as("the lowest-weight class still completes requests").isPositive();
+        assertThat(job.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
     }
 
     /** One final event, indices 0..n-1, and the tokens the engine produces for the request alone. */
