@@ -112,7 +112,7 @@ abstract class OrderedFillPolicy implements BatchPolicy {
                     // A new request that does not fit in memory is skipped, not waited on: smaller ones
                     // behind it may fit. Once it is starved, though, nothing new is admitted behind it,
                     // so the blocks that running sequences free are kept for it.
-                    holdAdmissions = (r.flags & PlanBuilder.MAY_EVICT) != 0;
+                    holdAdmissions = (r.flags & PlanBuilder.HOLDS_DOOR) != 0;
                     continue;
                 }
                 if (passOnFailure(r)) {
