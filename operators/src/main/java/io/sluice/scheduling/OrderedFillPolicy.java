@@ -8,6 +8,13 @@ import java.util.List;
  * order while the estimated batch time stays within a time budget. The prefill that does not fit is
  * cut to the largest chunk that does (binary search on the estimator), never under the minimum chunk;
  * when KV blocks run out, running requests are preempted from the tail of the order.
+ *
+ * <p>Memory rules, because the order changes every round (unlike vLLM, which always runs what it
+ * started): a new prefill is admitted only when its whole prompt fits beside the blocks the started
+ * prefills still need and a 1 % watermark; a new request may evict a running one only to the host
+ * tier, never by recompute (on the arXiv workload recompute eviction made EDF thrash: 36k
+ * preemptions for 3k requests); a new request that does not fit is skipped, and a starved one that
+ * does not fit holds the door (nothing new is admitted behind it) until it does.
  */
 abstract class OrderedFillPolicy implements BatchPolicy {
 
