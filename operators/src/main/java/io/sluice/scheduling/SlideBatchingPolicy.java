@@ -11,7 +11,7 @@ package io.sluice.scheduling;
  * <li>a request is urgent when its remaining time is under lambda x L, starved when it is later than
  *     its SLO by more than theta x that SLO;</li>
  * <li>order: urgent decodes (starved first, then value density = weight / estimate), starved
- *     prefills (most overdue first), urgent prefills (density), then the rest earliest deadline
+ *     prefills (in the order they became starved), urgent prefills (density), then the rest earliest deadline
  *     first, then requests that can no longer meet their SLO (best effort, or dropped with
  *     dropLate);</li>
  * <li>fill greedily within B; the prefill that does not fit gets the largest chunk that does.</li>
@@ -154,9 +154,10 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
                     // A starved decode costs one token's work and holds its KV: never deferred.
                     ranking.set(i, GROUP_URGENT_DECODE, Double.NEGATIVE_INFINITY, remaining);
                 } else if (starved) {
-                    // Most overdue (relative to its own SLO) first.
-                    ranking.set(i, GROUP_STARVED, remaining / sloSpan, 0);
-                    r.flags = PlanBuilder.MAY_EVICT | STARVED;
+                    // First starved, first served: ordering by how overdue they are would let a stream of
+                    // tight-SLO requests, each soon more overdue in relative terms, starve a loose one.
+                    ranking.set(i, GROUP_STARVED, r.deadlineMs + options.theta() * sloSpan - nowMs, 0);
+                    r.flags = PlanBuilder.HOLDS_DOOR | STARVED;
                 } else {
                     double key = -(r.weight() / Math.max(r.estMs, 1e-9));
                     ranking.set(i, decode ? GROUP_URGENT_DECODE : GROUP_URGENT_PREFILL, key, remaining);

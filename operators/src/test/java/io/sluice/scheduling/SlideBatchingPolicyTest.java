@@ -236,4 +236,41 @@ class SlideBatchingPolicyTest {
         assertThat(share).isLessThanOrEqualTo(SlideBatchingPolicy.STARVED_SHARE * p.lastBudgetMs + 1e-9);
         assertThat(plan.prefill().get(1).tokens()).as("the fresh one still gets its whole prompt").isEqualTo(2000);
     }
+
+    /** Feeds heavy interactive traffic well past capacity with one low-weight batch request in it. */
+    private static Request lowClassUnderOverload(String policy) {
+        InstanceState s = instance(100_000);
+        BatchPolicy p = Policies.create(policy);
+        // It arrives once a backlog of higher-weight work has built up.
+        Request low = request("low", 0.25, Slo.deadline(5_000), 3000, 20, 2_000);
+        double now = 0;
+        int next = 0;
+        // One 2,000-token interactive request every 90 ms is ~110 % of what this instance can prefill.
+        while (now < 120_000 && !low.state().isFinished()) {
+            while (next * 90.0 <= now) {
+                s.enqueue(request("hi" + next, 4, Slo.interactive(1000, 50), 2000, 20, next * 90.0), now);
+                next++;
+            }
+            if (now >= 2_000 && low.instanceId() < 0) {
+                s.enqueue(low, now);
+            }
+            BatchPlan plan = p.plan(s, now);
+            s.apply(plan, now);
+            double end = now + Math.max(plan.estimatedMs(), 1.0);
+            s.complete(plan, end);
+            now = end;
+        }
+        return low;
+    }
+
+    @Test
+    void theLowestClassIsNotStarvedUnderOverloadUnlikeStrictPriority() {
+        Request underPriority = lowClassUnderOverload("priority");
+        assertThat(underPriority.state()).as("strict priority starves it for two minutes").isNotEqualTo(RequestState.FINISHED_OK);
+
+        Request underSlide = lowClassUnderOverload("slidebatching");
+        assertThat(underSlide.state()).isEqualTo(RequestState.FINISHED_OK);
+        // Starved at 8.2 s, then first come first served among the starved, at a bounded share of each batch.
+        assertThat(underSlide.finishMs()).isLessThan(90_000);
+    }
 }
