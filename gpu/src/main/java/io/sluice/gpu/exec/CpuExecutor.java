@@ -12,7 +12,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -558,7 +557,7 @@ public final class CpuExecutor implements Executor {
         }
     }
 
-    /** {@code hb[t] = silu(hb[t]) * hb2[t]}, {@code silu(x) = x * sigmoid(x)}; exp on whole vectors. */
+    /** {@code hb[t] = silu(hb[t]) * hb2[t]}, {@code silu(x) = x * sigmoid(x)}; exp on whole vectors ({@link Exp}). */
     private void swiglu(int t) {
         int hidden = c.hiddenDim();
         int i = t * hidden;
@@ -566,12 +565,12 @@ public final class CpuExecutor implements Executor {
         FloatVector one = FloatVector.broadcast(S, 1.0f);
         for (; i + L <= end; i += L) {
             FloatVector val = FloatVector.fromArray(S, hb, i);
-            FloatVector sigmoid = one.div(one.add(val.neg().lanewise(VectorOperators.EXP)));
+            FloatVector sigmoid = one.div(one.add(Exp.exp(val.neg())));
             val.mul(sigmoid).mul(FloatVector.fromArray(S, hb2, i)).intoArray(hb, i);
         }
         for (; i < end; i++) {
             float val = hb[i];
-            val *= 1.0f / (1.0f + (float) Math.exp(-val));
+            val *= 1.0f / (1.0f + Exp.exp(-val));
             hb[i] = val * hb2[i];
         }
     }
@@ -601,10 +600,10 @@ public final class CpuExecutor implements Executor {
         }
         int i = off;
         for (; i + L <= end; i += L) {
-            FloatVector.fromArray(S, x, i).sub(max).lanewise(VectorOperators.EXP).intoArray(x, i);
+            Exp.exp(FloatVector.fromArray(S, x, i).sub(max)).intoArray(x, i);
         }
         for (; i < end; i++) {
-            x[i] = (float) Math.exp(x[i] - max);
+            x[i] = Exp.exp(x[i] - max);
         }
         float sum = 0f;
         for (i = off; i < end; i++) {
