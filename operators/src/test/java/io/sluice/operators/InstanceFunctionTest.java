@@ -222,6 +222,55 @@ class InstanceFunctionTest {
     }
 
     @Test
+    void preemptedRequestsAreRecomputedAndKeepTheirTokens() throws Exception {
+        // 20 blocks of 16 tokens for four sequences that grow to up to 170 tokens (11 blocks) each: the policy must
+        // preempt, the engine drops the victim's KV, and prompt + generated tokens are prefilled again later.
+        InstanceConfig small = new InstanceConfig(InstanceHarness.model().toString(), null, 1, 20, "fcfs",
+                PolicyOptions.defaults().withBatchLimits(256, 8), InstanceHarness.LATENCY, 50, 0);
+        List<AdmittedRequest> sent = new ArrayList<>();
+        try (InstanceHarness h = InstanceHarness.start(small)) {
+            for (int i = 0; i < 4; i++) {
+                AdmittedRequest r = request("p" + i, prompt(20, 50 + i), 150, i % 2 == 0 ? 0f : 0.7f, 50 + i, h.now);
+                sent.add(r);
+                h.add(r);
+            }
+            h.runUntilIdle(5000);
+            for (AdmittedRequest r : sent) {
+                List<TokenEvent> events = h.events(r.requestId);
+                assertWellFormed(events, r.requestId);
+                assertThat(tokens(events)).as("tokens of %s vs Generator", r.requestId).containsExactly(reference(r));
+            }
+            assertThat(h.metrics().stream().mapToInt(RequestMetrics::getPreemptions).sum()).as("preemptions").isPositive();
+            assertThat(h.statuses().get(h.statuses().size() - 1).getFreeKvBlocks()).as("every block back").isEqualTo(20);
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void twoKeysOnOneSubtaskShareTheEngineAndBothDrain() throws Exception {
+        // After a restore at another parallelism a subtask can hold several instance keys.
+        List<AdmittedRequest> sent = new ArrayList<>();
+        try (InstanceHarness h = InstanceHarness.start(config("slidebatching", PolicyOptions.defaults()),
+                r -> r.seed % 2 == 0 ? 11 : 12)) {
+            for (int i = 0; i < 6; i++) {
+                AdmittedRequest r = request("k" + i, prompt(8 + i, 70 + i), 12 + 3 * i, 0f, i, h.now);
+                r.ttftSloMs = 300;
+                sent.add(r);
+                h.add(r);
+            }
+            h.runUntilIdle(2000);
+            for (AdmittedRequest r : sent) {
+                List<TokenEvent> events = h.events(r.requestId);
+                assertWellFormed(events, r.requestId);
+                assertThat(tokens(events)).containsExactly(reference(r));
+            }
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
     void requestsTheModelCannotServeAreRejectedWithoutState() throws Exception {
         try (InstanceHarness h = InstanceHarness.start(config("fcfs", PolicyOptions.defaults()))) {
             h.add(request("huge", prompt(500, 1), 100, 0f, 1, h.now)); // 500 + 100 > seq_len 512

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
@@ -36,14 +37,12 @@ final class InstanceHarness implements AutoCloseable {
     static final double[] LATENCY = {1.0, 0.01, 0.0, 0.0, 0.0, 0.5, 0.02, 0.0001};
 
     final KeyedOneInputStreamOperatorTestHarness<Integer, AdmittedRequest, TokenEvent> harness;
-    final int key;
     long now;
 
-    private InstanceHarness(InstanceConfig config, OperatorSubtaskState restoreFrom, long startMs) throws Exception {
-        int k = InstanceKeys.keyFor(0, 1, MAX_PARALLELISM);
-        key = k;
+    private InstanceHarness(InstanceConfig config, KeySelector<AdmittedRequest, Integer> keys,
+                            OperatorSubtaskState restoreFrom, long startMs) throws Exception {
         harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new InstanceFunction(config)),
-                r -> k, Types.INT, MAX_PARALLELISM, 1, 0);
+                keys, Types.INT, MAX_PARALLELISM, 1, 0);
         now = startMs;
         harness.setProcessingTime(now);
         if (restoreFrom != null) {
@@ -52,12 +51,22 @@ final class InstanceHarness implements AutoCloseable {
         harness.open();
     }
 
+    /** Every request keyed to instance 0 of 1. */
     static InstanceHarness start(InstanceConfig config) throws Exception {
-        return new InstanceHarness(config, null, 1_000_000L);
+        return new InstanceHarness(config, homeKey(), null, 1_000_000L);
+    }
+
+    static InstanceHarness start(InstanceConfig config, KeySelector<AdmittedRequest, Integer> keys) throws Exception {
+        return new InstanceHarness(config, keys, null, 1_000_000L);
     }
 
     static InstanceHarness restore(InstanceConfig config, OperatorSubtaskState state, long startMs) throws Exception {
-        return new InstanceHarness(config, state, startMs);
+        return new InstanceHarness(config, homeKey(), state, startMs);
+    }
+
+    private static KeySelector<AdmittedRequest, Integer> homeKey() {
+        int key = InstanceKeys.keyFor(0, 1, MAX_PARALLELISM);
+        return r -> key;
     }
 
     /** The shared stories260K checkpoint; skips the test when the shared folder is absent. */
