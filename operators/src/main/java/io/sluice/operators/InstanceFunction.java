@@ -164,7 +164,10 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
         if (config.kvBlocks() > 0) {
             options = options.withKvBlocks(config.kvBlocks());
         }
-        executor = new CpuExecutor(weights, options);
+        executor = config.engine() == InstanceConfig.Engine.NOOP
+                ? new NoopExecutor(model, options.kvBlocks(), options.blockSize(), options.maxBatchTokens(),
+                        options.maxBatchSequences())
+                : new CpuExecutor(weights, options);
         tokenizer = config.tokenizerPath() == null ? null
                 : Tokenizer.load(Path.of(config.tokenizerPath()), model.vocabSize());
         // The scheduler counts exactly the engine's blocks, and there is no host tier: when the scheduler
@@ -186,8 +189,9 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
         lanes = new HashMap<>();
         expiries = new PriorityQueue<>(Comparator.comparingLong((Live l) -> l.expiresAtMs));
         lastStatusAtMs = NONE;
-        LOG.info("instance {}: {} on {} KV blocks of {} tokens, policy {}, {} engine threads", instanceId,
-                config.modelPath(), pool.capacity(), pool.blockSize(), policy.name(), config.threads());
+        LOG.info("instance {}: {} on the {} engine, {} KV blocks of {} tokens, policy {}, {} engine threads",
+                instanceId, config.modelPath(), config.engine(), pool.capacity(), pool.blockSize(), policy.name(),
+                config.threads());
     }
 
     @Override

@@ -226,7 +226,7 @@ class InstanceFunctionTest {
         // 20 blocks of 16 tokens for four sequences that grow to up to 170 tokens (11 blocks) each: the policy must
         // preempt, the engine drops the victim's KV, and prompt + generated tokens are prefilled again later.
         InstanceConfig small = new InstanceConfig(InstanceHarness.model().toString(), null, 1, 20, "fcfs",
-                PolicyOptions.defaults().withBatchLimits(256, 8), InstanceHarness.LATENCY, 50, 0);
+                PolicyOptions.defaults().withBatchLimits(256, 8), InstanceHarness.LATENCY, 50, 0, InstanceConfig.Engine.CPU);
         List<AdmittedRequest> sent = new ArrayList<>();
         try (InstanceHarness h = InstanceHarness.start(small)) {
             for (int i = 0; i < 4; i++) {
@@ -268,6 +268,30 @@ class InstanceFunctionTest {
             assertThat(h.harness.numKeyedStateEntries()).isZero();
             assertThat(h.harness.numProcessingTimeTimers()).isZero();
         }
+    }
+
+    @Test
+    void noopEngineRunsEveryRequestToItsLengthWithReplayableTokens() throws Exception {
+        InstanceConfig noop = config("slidebatching", PolicyOptions.defaults()).withEngine(InstanceConfig.Engine.NOOP);
+        List<int[]> runs = new ArrayList<>();
+        for (int run = 0; run < 2; run++) {
+            try (InstanceHarness h = InstanceHarness.start(noop)) {
+                for (int i = 0; i < 50; i++) {
+                    h.add(request("n" + i, prompt(3 + i % 7, i), 1 + i % 9, 0f, i, h.now));
+                }
+                h.runUntilIdle(1000);
+                for (int i = 0; i < 50; i++) {
+                    List<TokenEvent> events = h.events("n" + i);
+                    assertWellFormed(events, "n" + i);
+                    assertThat(events).hasSize(1 + i % 9);
+                    assertThat(events.get(events.size() - 1).getFinishReason()).isEqualTo(FinishReason.LENGTH);
+                }
+                runs.add(tokens(h.events()));
+                assertThat(h.harness.numKeyedStateEntries()).isZero();
+                assertThat(h.harness.numProcessingTimeTimers()).isZero();
+            }
+        }
+        assertThat(runs.get(1)).containsExactly(runs.get(0));
     }
 
     @Test

@@ -80,7 +80,7 @@ final class InstanceHarness implements AutoCloseable {
 
     /** One engine thread, a small KV pool, no idle heartbeat (so timers can drain to zero). */
     static InstanceConfig config(String policy, PolicyOptions options) {
-        return new InstanceConfig(model().toString(), null, 1, 256, policy, options, LATENCY, 50, 0);
+        return new InstanceConfig(model().toString(), null, 1, 256, policy, options, LATENCY, 50, 0, InstanceConfig.Engine.CPU);
     }
 
     static AdmittedRequest request(String id, int[] prompt, int maxNewTokens, float temperature, long seed, long nowMs) {
