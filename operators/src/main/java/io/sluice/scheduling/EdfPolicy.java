@@ -18,9 +18,8 @@ final class EdfPolicy extends OrderedFillPolicy {
     @Override
     protected double rank(InstanceState s, double nowMs) {
         for (int i = 0; i < n; i++) {
-            cand[i].sortKey = Deadlines.next(cand[i], options);
+            ranking.set(i, 0, Deadlines.next(cand[i], options), 0);
         }
-        sorting.sort(cand, 0, n);
         return Double.POSITIVE_INFINITY;
     }
 }

@@ -16,7 +16,7 @@ package io.sluice.scheduling;
  */
 public record PolicyOptions(int maxBatchTokens, int maxSequences, int minChunkTokens, double lambda, double theta,
                             double budgetFloor, double maxBudgetMs, double defaultTpotMs, boolean dropLate,
-                            int sliceTokens) {
+                            int sliceTokens) implements java.io.Serializable {
 
     public PolicyOptions {
         if (maxBatchTokens < 1) {

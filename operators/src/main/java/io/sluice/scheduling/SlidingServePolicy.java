@@ -128,6 +128,9 @@ final class SlidingServePolicy extends OrderedFillPolicy {
             cand[i] = null;
         }
         n = w;
+        for (int i = 0; i < n; i++) {
+            ranking.set(i, 0, i, 0);
+        }
         return budget;
     }
 

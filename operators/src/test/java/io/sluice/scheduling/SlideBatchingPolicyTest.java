@@ -175,4 +175,65 @@ class SlideBatchingPolicyTest {
         assertThat(Deadlines.pace(batch, o)).isCloseTo(90.0, within(1e-9));
         assertThat(Deadlines.next(batch, o)).isCloseTo(1090.0, within(1e-9));
     }
+
+    @Test
+    void aNewRequestDoesNotEvictRunningWorkByRecompute() {
+        InstanceState s = instance(10);
+        BatchPolicy p = Policies.create("slidebatching");
+        Request old = request("old", 0.25, Slo.deadline(600_000), 140, 20, 0);
+        s.enqueue(old, 0);
+        step(s, p, 0, 20);
+        // 9 blocks held, 1 free; an urgent, heavier request needs 4.
+        Request urgent = request("urgent", 4, Slo.interactive(300, 50), 60, 5, 20);
+        s.enqueue(urgent, 20);
+        BatchPlan plan = p.plan(s, 20);
+        assertThat(plan.preempted()).isEmpty();
+        assertThat(plan.decode()).containsExactly(old);
+        assertThat(plan.prefill()).isEmpty();
+    }
+
+    @Test
+    void aNewRequestMayEvictToTheHostTier() {
+        InstanceState s = new InstanceState(0, Role.MIXED, new KvBlockAccounting(16, 10, 100, 0.1, 0.02),
+                TestRequests.model());
+        BatchPolicy p = Policies.create("slidebatching");
+        Request old = request("old", 0.25, Slo.deadline(600_000), 140, 20, 0);
+        s.enqueue(old, 0);
+        step(s, p, 0, 20);
+        Request urgent = request("urgent", 4, Slo.interactive(300, 50), 60, 5, 20);
+        s.enqueue(urgent, 20);
+        BatchPlan plan = p.plan(s, 20);
+        assertThat(plan.preempted()).containsExactly(old);
+        assertThat(prefillOrder(plan)).containsExactly(urgent);
+        s.apply(plan, 20);
+        assertThat(old.state()).isEqualTo(RequestState.SWAPPED);
+    }
+
+    @Test
+    void aPrefillIsAdmittedOnlyWithRoomForAllOfIt() {
+        InstanceState s = instance(20);
+        BatchPolicy p = Policies.create("slidebatching");
+        Request dec = request("dec", 1, Slo.interactive(1000, 50), 16, 100, 0);
+        s.enqueue(dec, 0);
+        step(s, p, 0, 10);
+        // 19 blocks free but a 400-token prompt needs 25: no chunk of it starts, though one would fit.
+        Request big = request("big", 1, Slo.interactive(5000, 50), 400, 10, 10);
+        s.enqueue(big, 10);
+        assertThat(p.plan(s, 10).prefill()).isEmpty();
+    }
+
+    @Test
+    void starvedPrefillsTakeABoundedShareOfTheBudget() {
+        InstanceState s = instance(100_000);
+        SlideBatchingPolicy p = (SlideBatchingPolicy) Policies.create("slidebatching");
+        Request starved = request("starved", 1, Slo.interactive(500, 50), 20_000, 10, 0);
+        Request fresh = request("fresh", 1, Slo.interactive(5000, 50), 2000, 10, 1100);
+        s.enqueue(starved, 0);
+        s.enqueue(fresh, 1100);
+        BatchPlan plan = p.plan(s, 1200);
+        assertThat(prefillOrder(plan)).containsExactly(starved, fresh);
+        double share = s.estimator().chunkWorkMs(plan.prefill().get(0).tokens(), 0) + s.estimator().c0();
+        assertThat(share).isLessThanOrEqualTo(SlideBatchingPolicy.STARVED_SHARE * p.lastBudgetMs + 1e-9);
+        assertThat(plan.prefill().get(1).tokens()).as("the fresh one still gets its whole prompt").isEqualTo(2000);
+    }
 }

@@ -99,12 +99,15 @@ public final class CpuExecutor implements Executor {
     // Activations: the current wave, for every token of the batch.
     private final float[] x; // [tokens, dim] residual stream
     private final float[] xb; // [tokens, dim] normed input of a block / attention output / final normed rows
+    private final float[] xb2; // [tokens, dim] output of a block, before the residual add
     private final float[] q; // [tokens, dim]
     private final float[] k; // [tokens, kvDim]
     private final float[] v; // [tokens, kvDim]
     private final float[] hb; // [tokens, hidden]
     private final float[] hb2; // [tokens, hidden]
-    private final float[][] att; // [threads][seqLen] attention scores of the (token, head) a worker is on
+    private final float[][] att; // [threads][heads * scoreStride] attention scores of the heads a worker is on
+    private final int scoreStride; // room for one head's scores: whole blocks up to seq_len, plus a vector
+    private int headsPerUnit; // heads one attention work unit covers
     private final float[] logits; // [sequences, vocab]
 
     // The batch being run.
@@ -124,7 +127,6 @@ public final class CpuExecutor implements Executor {
     private float[] mmIn;
     private int mmInStride;
     private int mmRows;
-    private boolean mmAccumulate;
 
     private final WorkerPool.Task matmulTask = this::matmulUnit;
     private final WorkerPool.Task attentionTask = this::attentionUnit;
@@ -132,6 +134,7 @@ public final class CpuExecutor implements Executor {
     private final WorkerPool.Task rmsFfnTask = (w, t) -> rmsRow(t, false);
     private final WorkerPool.Task ropeTask = (w, t) -> ropeAndStore(t);
     private final WorkerPool.Task swigluTask = (w, t) -> swiglu(t);
+    private final WorkerPool.Task residualTask = (w, t) -> residual(t);
 
     /** Per-layer weights: norms as arrays, matrices packed for {@link Gemm}. */
     private record LayerWeights(float[] rmsAtt, PackedMatrix wq, PackedMatrix wk, PackedMatrix wv,
@@ -176,12 +179,15 @@ public final class CpuExecutor implements Executor {
         int m = options.maxBatchSequences();
         this.x = new float[n * dim];
         this.xb = new float[Math.max(n, m) * dim];
+        this.xb2 = new float[n * dim];
         this.q = new float[n * dim];
         this.k = new float[n * kvDim];
         this.v = new float[n * kvDim];
         this.hb = new float[n * hidden];
         this.hb2 = new float[n * hidden];
-        this.att = new float[options.threads()][c.seqLen()];
+        // scores are computed a whole block at a time: room up to the end of the last block, plus a vector
+        this.scoreStride = maxBlocksPerSequence * options.blockSize() + L;
+        this.att = new float[options.threads()][c.heads() * scoreStride];
         this.logits = new float[m * c.vocabSize()];
         this.tokenId = new int[n];
         this.tokenPos = new int[n];
@@ -317,14 +323,20 @@ public final class CpuExecutor implements Executor {
             matmul(xb, dim, n, w.wq, q, w.wk, k, w.wv, v);
             rows(ropeTask);
             // xb = softmax(q k^T / sqrt(hs)) v over each token's own sequence, head by head
-            workers.run(attentionTask, tokens * c.heads());
+            // Many tokens: one unit per token, all heads (each KV block is read front to back once). Few tokens:
+            // split the heads so that every thread has work.
+            headsPerUnit = tokens >= 2 * workers.size() ? c.heads() : Math.max(1, c.heads() / (2 * workers.size()));
+            int unitsPerToken = (c.heads() + headsPerUnit - 1) / headsPerUnit;
+            workers.run(attentionTask, tokens * unitsPerToken);
             // x += xb Wo
-            matmulAccumulate(xb, dim, n, w.wo, x);
+            matmul(xb, dim, n, w.wo, xb2, null, null, null, null);
+            rows(residualTask);
             // feed-forward: xb = rmsnorm(x); hb = silu(xb W1) * (xb W3); x += hb W2
             rows(rmsFfnTask);
             matmul(xb, dim, n, w.w1, hb, w.w3, hb2, null, null);
             rows(swigluTask);
-            matmulAccumulate(hb, c.hiddenDim(), n, w.w2, x);
+            matmul(hb, c.hiddenDim(), n, w.w2, xb2, null, null, null, null);
+            rows(residualTask);
         }
         // classifier, only for the rows that want output: xb[row] = rmsnorm(x[last token of its chunk])
         if (outputRows > 0) {
@@ -378,18 +390,6 @@ public final class CpuExecutor implements Executor {
         mmIn = in;
         mmInStride = inStride;
         mmRows = rows;
-        mmAccumulate = false;
-        runMatmul();
-    }
-
-    private void matmulAccumulate(float[] in, int inStride, int rows, PackedMatrix w, float[] out) {
-        mmWeights[0] = w;
-        mmOut[0] = out;
-        mmCount = 1;
-        mmIn = in;
-        mmInStride = inStride;
-        mmRows = rows;
-        mmAccumulate = true;
         runMatmul();
     }
 
@@ -412,8 +412,7 @@ public final class CpuExecutor implements Executor {
         }
         PackedMatrix w = mmWeights[j];
         int from = unit * GROUP;
-        Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.rows, from, Math.min(from + GROUP, w.panels),
-                mmAccumulate);
+        Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.rows, from, Math.min(from + GROUP, w.panels));
     }
 
     private void rmsRow(int t, boolean attention) {
@@ -448,71 +447,130 @@ public final class CpuExecutor implements Executor {
                 k[ko + i + 1] = k0 * fci + k1 * fcr;
             }
         }
-        int at = blockBase[tokenItem[t] * maxBlocksPerSequence + pos / bs] + (pos % bs) * kvDim;
-        System.arraycopy(k, ko, keys, at, kvDim);
-        System.arraycopy(v, ko, values, at, kvDim);
+        int block = blockBase[tokenItem[t] * maxBlocksPerSequence + pos / bs];
+        int slot = pos % bs;
+        for (int ch = 0; ch < kvDim; ch++) {
+            keys[block + ch * bs + slot] = k[ko + ch]; // keys channel-major within the block
+        }
+        System.arraycopy(v, ko, values, block + slot * kvDim, kvDim);
     }
 
-    private void attentionUnit(int worker, int item) {
-        attend(item / c.heads(), item % c.heads(), att[worker]);
+    private void attentionUnit(int worker, int unit) {
+        int unitsPerToken = (c.heads() + headsPerUnit - 1) / headsPerUnit;
+        int h0 = (unit % unitsPerToken) * headsPerUnit;
+        attend(unit / unitsPerToken, h0, Math.min(c.heads(), h0 + headsPerUnit), att[worker]);
     }
 
-    /** One head of one token: attends over positions 0..pos of its own sequence, block by block. */
-    private void attend(int t, int h, float[] scores) {
+    /**
+     * Heads {@code h0..h1} of token {@code t}: attention over positions 0..pos of its own sequence, block by block,
+     * every head of the range per block, so a block's keys and values are read front to back. Keys are stored
+     * channel-major within a block ({@link PagedKvCache}): one vector load gives one channel of {@code L}
+     * positions, and the scores of {@code L} positions accumulate without any horizontal sum.
+     */
+    private void attend(int t, int h0, int h1, float[] scores) {
         int dim = c.dim();
         int kvDim = c.kvDim();
         int hs = c.headSize();
         int bs = options.blockSize();
         int pos = tokenPos[t];
-        int qo = t * dim + h * hs;
-        int kvOffset = (h / c.kvMul()) * hs;
         int bases = tokenItem[t] * maxBlocksPerSequence;
         float[] keys = cache.keys(layer);
         float[] values = cache.values(layer);
-        boolean vector = hs % L == 0;
-        // scores[p] = q . k[p] / sqrt(hs)
-        for (int p = 0, b = 0; p <= pos; b++) {
-            int base = blockBase[bases + b] + kvOffset;
-            int end = Math.min(pos + 1, p + bs);
-            for (int ko = base; p < end; p++, ko += kvDim) {
-                float dot = vector ? dotVector(q, qo, keys, ko, hs) : dotScalar(q, qo, keys, ko, hs);
-                scores[p] = dot / sqrtHeadSize;
+        // scores[h][p] = q[h] . k[p] / sqrt(hs)
+        for (int p = 0, b = 0; p <= pos; b++, p += bs) {
+            int block = blockBase[bases + b];
+            int n = Math.min(bs, pos + 1 - p);
+            for (int h = h0; h < h1; h++) {
+                int qo = t * dim + h * hs;
+                int kBase = block + (h / c.kvMul()) * hs * bs;
+                int so = (h - h0) * scoreStride + p;
+                if (bs % L == 0) {
+                    for (int s = 0; s < n; s += L) {
+                        // two accumulators (even and odd channels) halve the dependency chain
+                        FloatVector a0 = FloatVector.zero(S);
+                        FloatVector a1 = a0;
+                        for (int i = 0, ko = kBase + s; i < hs; i += 2, ko += 2 * bs) {
+                            a0 = FloatVector.fromArray(S, keys, ko).fma(FloatVector.broadcast(S, q[qo + i]), a0);
+                            a1 = FloatVector.fromArray(S, keys, ko + bs)
+                                    .fma(FloatVector.broadcast(S, q[qo + i + 1]), a1);
+                        }
+                        a0.add(a1).div(sqrtHeadSize).intoArray(scores, so + s); // lanes past pos are ignored
+                    }
+                } else {
+                    for (int s = 0; s < n; s++) {
+                        float dot = 0f;
+                        for (int i = 0; i < hs; i++) {
+                            dot += q[qo + i] * keys[kBase + i * bs + s];
+                        }
+                        scores[so + s] = dot / sqrtHeadSize;
+                    }
+                }
             }
         }
-        softmax(scores, pos + 1);
-        // xb[t, head] = sum_p scores[p] * v[p]
-        int out = t * dim + h * hs;
-        java.util.Arrays.fill(xb, out, out + hs, 0f);
-        for (int p = 0, b = 0; p <= pos; b++) {
-            int base = blockBase[bases + b] + kvOffset;
-            int end = Math.min(pos + 1, p + bs);
-            if (vector) {
-                // Block by block, the accumulator goes through memory: a vector carried across the block loop
-                // would defeat C2's vector boxing elimination (JDK 17). Order per element is unchanged.
-                for (int i = 0; i < hs; i += L) {
-                    FloatVector acc = FloatVector.fromArray(S, xb, out + i);
-                    for (int pp = p, vo = base + i; pp < end; pp++, vo += kvDim) {
-                        acc = FloatVector.fromArray(S, values, vo).fma(FloatVector.broadcast(S, scores[pp]), acc);
+        for (int h = h0; h < h1; h++) {
+            softmax(scores, (h - h0) * scoreStride, pos + 1);
+            java.util.Arrays.fill(xb, t * dim + h * hs, t * dim + (h + 1) * hs, 0f);
+        }
+        // xb[t, h] = sum_p scores[h][p] * v[p]
+        for (int p = 0, b = 0; p <= pos; b++, p += bs) {
+            int block = blockBase[bases + b];
+            int n = Math.min(bs, pos + 1 - p);
+            for (int h = h0; h < h1; h++) {
+                int vBase = block + (h / c.kvMul()) * hs;
+                int so = (h - h0) * scoreStride + p;
+                int out = t * dim + h * hs;
+                if (hs % L == 0) {
+                    // Per block, the accumulators go through memory: vectors carried across the block loop would
+                    // defeat C2's vector boxing elimination (JDK 17).
+                    for (int i = 0; i < hs; i += L) {
+                        FloatVector a0 = FloatVector.zero(S);
+                        FloatVector a1 = a0;
+                        int s = 0;
+                        for (int vo = vBase + i; s + 1 < n; s += 2, vo += 2 * kvDim) {
+                            a0 = FloatVector.fromArray(S, values, vo).fma(FloatVector.broadcast(S, scores[so + s]), a0);
+                            a1 = FloatVector.fromArray(S, values, vo + kvDim)
+                                    .fma(FloatVector.broadcast(S, scores[so + s + 1]), a1);
+                        }
+                        if (s < n) {
+                            a0 = FloatVector.fromArray(S, values, vBase + i + s * kvDim)
+                                    .fma(FloatVector.broadcast(S, scores[so + s]), a0);
+                        }
+                        FloatVector.fromArray(S, xb, out + i).add(a0.add(a1)).intoArray(xb, out + i);
                     }
-                    acc.intoArray(xb, out + i);
-                }
-            } else {
-                for (int pp = p, vo = base; pp < end; pp++, vo += kvDim) {
-                    float a = scores[pp];
-                    for (int i = 0; i < hs; i++) {
-                        xb[out + i] += a * values[vo + i];
+                } else {
+                    for (int s = 0; s < n; s++) {
+                        float a = scores[so + s];
+                        int vo = vBase + s * kvDim;
+                        for (int i = 0; i < hs; i++) {
+                            xb[out + i] += a * values[vo + i];
+                        }
                     }
                 }
             }
-            p = end;
         }
     }
 
+    /** The residual connection: {@code x[t] += xb2[t]}. */
+    private void residual(int t) {
+        int dim = c.dim();
+        for (int i = t * dim, end = i + dim; i < end; i++) {
+            x[i] += xb2[i];
+        }
+    }
+
+    /** {@code hb[t] = silu(hb[t]) * hb2[t]}, {@code silu(x) = x * sigmoid(x)}; exp on whole vectors. */
     private void swiglu(int t) {
         int hidden = c.hiddenDim();
-        for (int i = t * hidden, end = i + hidden; i < end; i++) {
+        int i = t * hidden;
+        int end = i + hidden;
+        FloatVector one = FloatVector.broadcast(S, 1.0f);
+        for (; i + L <= end; i += L) {
+            FloatVector val = FloatVector.fromArray(S, hb, i);
+            FloatVector sigmoid = one.div(one.add(val.neg().lanewise(VectorOperators.EXP)));
+            val.mul(sigmoid).mul(FloatVector.fromArray(S, hb2, i)).intoArray(hb, i);
+        }
+        for (; i < end; i++) {
             float val = hb[i];
-            // silu(x) = x * sigmoid(x), then the gate
             val *= 1.0f / (1.0f + (float) Math.exp(-val));
             hb[i] = val * hb2[i];
         }
@@ -534,35 +592,30 @@ public final class CpuExecutor implements Executor {
         }
     }
 
-    static void softmax(float[] x, int size) {
-        float max = x[0];
-        for (int i = 1; i < size; i++) {
+    /** In-place softmax of {@code x[off..off+size)}; the exponentials on whole vectors, the sum in order as run.c. */
+    static void softmax(float[] x, int off, int size) {
+        int end = off + size;
+        float max = x[off];
+        for (int i = off + 1; i < end; i++) {
             max = Math.max(max, x[i]);
         }
-        float sum = 0f;
-        for (int i = 0; i < size; i++) {
+        int i = off;
+        for (; i + L <= end; i += L) {
+            FloatVector.fromArray(S, x, i).sub(max).lanewise(VectorOperators.EXP).intoArray(x, i);
+        }
+        for (; i < end; i++) {
             x[i] = (float) Math.exp(x[i] - max);
+        }
+        float sum = 0f;
+        for (i = off; i < end; i++) {
             sum += x[i];
         }
-        for (int i = 0; i < size; i++) {
+        for (i = off; i + L <= end; i += L) {
+            FloatVector.fromArray(S, x, i).div(sum).intoArray(x, i);
+        }
+        for (; i < end; i++) {
             x[i] /= sum;
         }
-    }
-
-    private static float dotVector(float[] a, int ao, float[] b, int bo, int n) {
-        FloatVector acc = FloatVector.zero(S);
-        for (int i = 0; i < n; i += L) {
-            acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    private static float dotScalar(float[] a, int ao, float[] b, int bo, int n) {
-        float sum = 0f;
-        for (int i = 0; i < n; i++) {
-            sum += a[ao + i] * b[bo + i];
-        }
-        return sum;
     }
 
     private static float[] array(FloatBuffer b, int n) {

@@ -1,11 +1,10 @@
 package io.sluice.gpu.exec;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@code out[t, o] (+)= sum_i W[o, i] * x[t, i]} over a {@link PackedMatrix}: the register-blocked kernel of the
+ * {@code out[t, o] = sum_i W[o, i] * x[t, i]} over a {@link PackedMatrix}: the register-blocked kernel of the
  * CPU engine. A 4-token x 4-panel tile keeps 16 accumulators in registers; each step loads 4 weight vectors and
  * broadcasts 4 inputs for 16 fused multiply-adds, so the weights stream once per 4 tokens and compute, not
  * memory, bounds a large batch. Every output accumulates over {@code i} in order, whatever the tile, so results do
@@ -21,34 +20,43 @@ final class Gemm {
 
     /**
      * Computes panels {@code [panelFrom, panelTo)} of the output for tokens {@code [0, n)}: {@code x} rows start
-     * every {@code xStride} floats, {@code out} rows every {@code outStride}; {@code accumulate} adds to {@code out}.
+     * every {@code xStride} floats, {@code out} rows every {@code outStride}.
      */
     static void matmul(PackedMatrix w, float[] x, int xStride, int n, float[] out, int outStride,
-            int panelFrom, int panelTo, boolean accumulate) {
-        // Panel groups outside, tokens inside: a group of weights (4 panels x cols) stays in L2 across token tiles.
-        int p = panelFrom;
-        for (; p + 4 <= panelTo; p += 4) {
-            int t = 0;
-            for (; t + 4 <= n; t += 4) {
-                tile4x4(w, p, x, t * xStride, xStride, out, t * outStride, outStride, accumulate);
+            int panelFrom, int panelTo) {
+        // Blocks of tokens outside, panel groups, then 4-token tiles: a block of inputs and a group of weights
+        // (4 panels x cols) stay in L2 together while every tile of the block passes over the group.
+        int block = tokenBlock(w.cols);
+        for (int t0 = 0; t0 < n; t0 += block) {
+            int t1 = Math.min(n, t0 + block);
+            int p = panelFrom;
+            for (; p + 4 <= panelTo; p += 4) {
+                int t = t0;
+                for (; t + 4 <= t1; t += 4) {
+                    tile4x4(w, p, x, t * xStride, xStride, out, t * outStride, outStride);
+                }
+                for (; t < t1; t++) {
+                    tile1x4(w, p, x, t * xStride, out, t * outStride);
+                }
             }
-            for (; t < n; t++) {
-                tile1x4(w, p, x, t * xStride, out, t * outStride, accumulate);
-            }
-        }
-        for (; p < panelTo; p++) {
-            int t = 0;
-            for (; t + 4 <= n; t += 4) {
-                tile4x1(w, p, x, t * xStride, xStride, out, t * outStride, outStride, accumulate);
-            }
-            for (; t < n; t++) {
-                tile1x1(w, p, x, t * xStride, out, t * outStride, accumulate);
+            for (; p < panelTo; p++) {
+                int t = t0;
+                for (; t + 4 <= t1; t += 4) {
+                    tile4x1(w, p, x, t * xStride, xStride, out, t * outStride, outStride);
+                }
+                for (; t < t1; t++) {
+                    tile1x1(w, p, x, t * xStride, out, t * outStride);
+                }
             }
         }
     }
 
-    private static void tile4x4(PackedMatrix m, int p, float[] x, int x0, int xs, float[] out, int o0, int os,
-            boolean acc) {
+    /** Tokens per block: inputs of about 128 KB, a multiple of the 4-token tile. */
+    static int tokenBlock(int cols) {
+        return Math.max(4, Math.min(256, (128 * 1024 / (cols * Float.BYTES)) & ~3));
+    }
+
+    private static void tile4x4(PackedMatrix m, int p, float[] x, int x0, int xs, float[] out, int o0, int os) {
         float[] w = m.data;
         int cols = m.cols;
         int ps = cols * L; // floats between consecutive panels
@@ -89,28 +97,28 @@ final class Gemm {
         }
         int rows = m.rows;
         int col = p * L;
-        store(c00, out, o0 + col, rows - col, acc);
-        store(c01, out, o0 + col + L, rows - col - L, acc);
-        store(c02, out, o0 + col + 2 * L, rows - col - 2 * L, acc);
-        store(c03, out, o0 + col + 3 * L, rows - col - 3 * L, acc);
+        store(c00, out, o0 + col, rows - col);
+        store(c01, out, o0 + col + L, rows - col - L);
+        store(c02, out, o0 + col + 2 * L, rows - col - 2 * L);
+        store(c03, out, o0 + col + 3 * L, rows - col - 3 * L);
         o0 += os;
-        store(c10, out, o0 + col, rows - col, acc);
-        store(c11, out, o0 + col + L, rows - col - L, acc);
-        store(c12, out, o0 + col + 2 * L, rows - col - 2 * L, acc);
-        store(c13, out, o0 + col + 3 * L, rows - col - 3 * L, acc);
+        store(c10, out, o0 + col, rows - col);
+        store(c11, out, o0 + col + L, rows - col - L);
+        store(c12, out, o0 + col + 2 * L, rows - col - 2 * L);
+        store(c13, out, o0 + col + 3 * L, rows - col - 3 * L);
         o0 += os;
-        store(c20, out, o0 + col, rows - col, acc);
-        store(c21, out, o0 + col + L, rows - col - L, acc);
-        store(c22, out, o0 + col + 2 * L, rows - col - 2 * L, acc);
-        store(c23, out, o0 + col + 3 * L, rows - col - 3 * L, acc);
+        store(c20, out, o0 + col, rows - col);
+        store(c21, out, o0 + col + L, rows - col - L);
+        store(c22, out, o0 + col + 2 * L, rows - col - 2 * L);
+        store(c23, out, o0 + col + 3 * L, rows - col - 3 * L);
         o0 += os;
-        store(c30, out, o0 + col, rows - col, acc);
-        store(c31, out, o0 + col + L, rows - col - L, acc);
-        store(c32, out, o0 + col + 2 * L, rows - col - 2 * L, acc);
-        store(c33, out, o0 + col + 3 * L, rows - col - 3 * L, acc);
+        store(c30, out, o0 + col, rows - col);
+        store(c31, out, o0 + col + L, rows - col - L);
+        store(c32, out, o0 + col + 2 * L, rows - col - 2 * L);
+        store(c33, out, o0 + col + 3 * L, rows - col - 3 * L);
     }
 
-    private static void tile1x4(PackedMatrix m, int p, float[] x, int x0, float[] out, int o0, boolean acc) {
+    private static void tile1x4(PackedMatrix m, int p, float[] x, int x0, float[] out, int o0) {
         float[] w = m.data;
         int cols = m.cols;
         int ps = cols * L;
@@ -126,14 +134,13 @@ final class Gemm {
         }
         int rows = m.rows;
         int col = p * L;
-        store(c0, out, o0 + col, rows - col, acc);
-        store(c1, out, o0 + col + L, rows - col - L, acc);
-        store(c2, out, o0 + col + 2 * L, rows - col - 2 * L, acc);
-        store(c3, out, o0 + col + 3 * L, rows - col - 3 * L, acc);
+        store(c0, out, o0 + col, rows - col);
+        store(c1, out, o0 + col + L, rows - col - L);
+        store(c2, out, o0 + col + 2 * L, rows - col - 2 * L);
+        store(c3, out, o0 + col + 3 * L, rows - col - 3 * L);
     }
 
-    private static void tile4x1(PackedMatrix m, int p, float[] x, int x0, int xs, float[] out, int o0, int os,
-            boolean acc) {
+    private static void tile4x1(PackedMatrix m, int p, float[] x, int x0, int xs, float[] out, int o0, int os) {
         float[] w = m.data;
         int cols = m.cols;
         int w0 = p * cols * L;
@@ -150,13 +157,13 @@ final class Gemm {
         }
         int valid = m.rows - p * L;
         int col = p * L;
-        store(c0, out, o0 + col, valid, acc);
-        store(c1, out, o0 + os + col, valid, acc);
-        store(c2, out, o0 + 2 * os + col, valid, acc);
-        store(c3, out, o0 + 3 * os + col, valid, acc);
+        store(c0, out, o0 + col, valid);
+        store(c1, out, o0 + os + col, valid);
+        store(c2, out, o0 + 2 * os + col, valid);
+        store(c3, out, o0 + 3 * os + col, valid);
     }
 
-    private static void tile1x1(PackedMatrix m, int p, float[] x, int x0, float[] out, int o0, boolean acc) {
+    private static void tile1x1(PackedMatrix m, int p, float[] x, int x0, float[] out, int o0) {
         float[] w = m.data;
         int cols = m.cols;
         int w0 = p * cols * L;
@@ -164,22 +171,19 @@ final class Gemm {
         for (int i = 0; i < cols; i++) {
             c = FloatVector.fromArray(S, w, w0 + i * L).fma(FloatVector.broadcast(S, x[x0 + i]), c);
         }
-        store(c, out, o0 + p * L, m.rows - p * L, acc);
+        store(c, out, o0 + p * L, m.rows - p * L);
     }
 
-    /** Stores the first {@code valid} lanes of {@code v} (all of them when {@code valid >= L}), adding if asked. */
-    private static void store(FloatVector v, float[] out, int at, int valid, boolean acc) {
+    /**
+     * Stores the first {@code valid} lanes of {@code v} (all of them when {@code valid >= L}). Kept this small on
+     * purpose: inlined 16 times into the 4x4 tile, anything more exhausts C2's inlining budget and the vector
+     * operations fall back to (boxed, 100x slower) Java code.
+     */
+    private static void store(FloatVector v, float[] out, int at, int valid) {
         if (valid >= L) {
-            if (acc) {
-                v = v.add(FloatVector.fromArray(S, out, at));
-            }
             v.intoArray(out, at);
         } else if (valid > 0) {
-            VectorMask<Float> mask = S.indexInRange(0, valid);
-            if (acc) {
-                v = v.add(FloatVector.fromArray(S, out, at, mask));
-            }
-            v.intoArray(out, at, mask);
+            v.intoArray(out, at, S.indexInRange(0, valid));
         }
     }
 }

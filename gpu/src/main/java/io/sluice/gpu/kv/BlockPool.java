@@ -1,6 +1,7 @@
 package io.sluice.gpu.kv;
 
 import java.util.BitSet;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -62,20 +63,20 @@ public final class BlockPool {
         return OptionalInt.of(block);
     }
 
-    /** {@code count} blocks all at once, or null (and nothing taken) when fewer are free. */
-    public synchronized int[] allocate(int count) {
+    /** {@code count} blocks all at once, or empty (and nothing taken) when fewer are free. */
+    public synchronized Optional<int[]> allocate(int count) {
         if (count < 0) {
             throw new IllegalArgumentException("cannot allocate " + count + " blocks");
         }
         if (count > freeCount) {
-            return null;
+            return Optional.empty();
         }
         int[] blocks = new int[count];
         for (int i = 0; i < count; i++) {
             blocks[i] = freeStack[--freeCount];
             allocated.set(blocks[i]);
         }
-        return blocks;
+        return Optional.of(blocks);
     }
 
     /** Returns {@code block} to the pool. */

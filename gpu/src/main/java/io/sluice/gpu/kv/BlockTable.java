@@ -59,12 +59,10 @@ public final class BlockTable {
         if (needed <= 0) {
             return true;
         }
-        int[] fresh = pool.allocate(needed);
-        if (fresh == null) {
-            return false;
-        }
-        append(fresh);
-        return true;
+        return pool.allocate(needed).map(fresh -> {
+            append(fresh);
+            return true;
+        }).orElse(false);
     }
 
     /** Blocks {@link #reserve} would take from {@code pool} to hold {@code tokens} tokens. */

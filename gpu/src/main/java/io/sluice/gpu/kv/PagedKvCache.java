@@ -1,10 +1,13 @@
 package io.sluice.gpu.kv;
 
 /**
- * Key and value storage for a pool of blocks, per layer. Layout of one layer's keys (values alike):
+ * Key and value storage for a pool of blocks, per layer. Each block takes {@code blockSize * kvDim} floats in both
+ * arrays; keys are channel-major inside a block (one vector load gives one channel of consecutive positions, so
+ * attention scores need no horizontal sums), values position-major (one position's head is contiguous):
  *
  * <pre>
- *   keys[layer]: [blocks][blockSize][kvDim]   float offset = ((block * blockSize) + slot) * kvDim
+ *   keys[layer]:   [blocks][kvDim][blockSize]   key of (block, slot, channel)   at block*blockSize*kvDim + channel*blockSize + slot
+ *   values[layer]: [blocks][blockSize][kvDim]   value of (block, slot, channel) at block*blockSize*kvDim + slot*kvDim + channel
  * </pre>
  *
  * The pool decides which blocks are in use; this class only stores their contents.
@@ -65,10 +68,16 @@ public final class PagedKvCache implements AutoCloseable {
         return values[layer];
     }
 
-    /** Offset of the first float of {@code position} of the sequence with {@code table}. */
-    public int offset(BlockTable table, int position) {
+    /** Index in {@link #keys} of channel {@code channel} of {@code position} of the sequence with {@code table}. */
+    public int keyIndex(BlockTable table, int position, int channel) {
         int bs = pool.blockSize();
-        return (table.block(position / bs) * bs + position % bs) * kvDim;
+        return table.block(position / bs) * bs * kvDim + channel * bs + position % bs;
+    }
+
+    /** Index in {@link #values} of channel {@code channel} of {@code position} of the sequence with {@code table}. */
+    public int valueIndex(BlockTable table, int position, int channel) {
+        int bs = pool.blockSize();
+        return table.block(position / bs) * bs * kvDim + (position % bs) * kvDim + channel;
     }
 
     private float[][] open() {

@@ -164,7 +164,7 @@ class CpuExecutorTest {
         }
         try (CpuExecutor ex = TestModels.executor(odd, 2, 16)) {
             // Take every block, give back a scattered few: the sequence gets blocks out of order.
-            int[] all = ex.blockPool().allocate(16);
+            int[] all = ex.blockPool().allocate(16).orElseThrow();
             for (int b : new int[] {3, 12, 7, 15, 0}) {
                 ex.blockPool().free(all[b]);
             }

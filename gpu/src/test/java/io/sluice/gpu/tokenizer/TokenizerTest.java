@@ -60,6 +60,17 @@ class TokenizerTest {
     }
 
     @Test
+    void textStreamHoldsBackASplitCharacterUntilItIsComplete() {
+        TextStream stream = new TextStream();
+        byte[] smile = "🙂".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(stream.push("a".getBytes())).isEqualTo("a");
+        assertThat(stream.push(Arrays.copyOfRange(smile, 0, 2))).isEmpty();
+        assertThat(stream.push(Arrays.copyOfRange(smile, 2, 4))).isEqualTo("🙂");
+        assertThat(stream.push(new byte[] {(byte) 0xE6})).isEmpty();
+        assertThat(stream.finish()).isEqualTo("\uFFFD");
+    }
+
+    @Test
     void leadingSpaceIsDroppedOnlyAfterBos() {
         int once = 9038; // " Once"
         assertThat(new String(llama().decodePiece(Tokenizer.BOS, once))).isEqualTo("Once");

@@ -11,7 +11,14 @@ import picocli.CommandLine.Command;
         description = "SLO-aware LLM inference on Apache Flink and Kafka.",
         subcommands = {
             CommandLine.HelpCommand.class,
+            LocalCommand.class,
+            RunCommand.class,
+            LoadgenCommand.class,
             ProfileCommand.class,
+            SimulateCommand.class,
+            GenModelCommand.class,
+            GenerateCommand.class,
+            BenchCommand.class,
         })
 public final class SluiceCli implements Runnable {
 

@@ -1,5 +1,6 @@
 package io.sluice.job.kafka;
 
+import io.sluice.job.local.Folders;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
@@ -8,11 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.Uuid;
@@ -66,7 +65,7 @@ public final class LocalKafka implements AutoCloseable {
         if (!format.waitFor(60, TimeUnit.SECONDS) || format.exitValue() != 0) {
             format.destroyForcibly();
             String log = tail(dir.resolve("process.log"));
-            deleteRecursively(dir);
+            Folders.deleteRecursively(dir);
             throw new IOException("formatting Kafka storage failed:\n" + log);
         }
         LocalKafka kafka = new LocalKafka(dir, brokerPort, child(dir, "kafka.Kafka", config.toString()));
@@ -133,7 +132,7 @@ public final class LocalKafka implements AutoCloseable {
             }
         }
         try {
-            deleteRecursively(dir);
+            Folders.deleteRecursively(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("could not remove " + dir, e);
         }
@@ -212,17 +211,6 @@ public final class LocalKafka implements AutoCloseable {
             return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size())) + "\n";
         } catch (IOException e) {
             return "";
-        }
-    }
-
-    private static void deleteRecursively(Path path) throws IOException {
-        if (!Files.exists(path)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path)) {
-            for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

@@ -24,6 +24,8 @@ public final class AdmittedRequest {
     /** Completion deadline, epoch millis, 0 when the request has none. */
     public long deadlineMs;
     public long submittedAtMs;
+    /** Instance chosen by the router; -1 until routed. */
+    public int instance = -1;
 
     public AdmittedRequest() {}
 }

@@ -3,6 +3,7 @@ package io.sluice.operators.ingest;
 import io.sluice.schemas.DeadLetter;
 import io.sluice.schemas.FinishReason;
 import io.sluice.schemas.InferenceRequest;
+import io.sluice.schemas.RequestMetrics;
 import io.sluice.schemas.TokenEvent;
 import java.nio.ByteBuffer;
 import java.time.Instant;
@@ -24,6 +25,8 @@ public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedReq
 
     public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("dead-letters") {};
     public static final OutputTag<TokenEvent> REJECTIONS = new OutputTag<>("rejections") {};
+    /** The {@link RequestMetrics} of each rejection, so SLO reports count refused requests too. */
+    public static final OutputTag<RequestMetrics> REJECTION_METRICS = new OutputTag<>("rejection-metrics") {};
 
     private final RequestFormat format;
     private final Admission admission;
@@ -53,7 +56,7 @@ public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedReq
         }
         Optional<String> problem = admission.checkFields(request);
         if (problem.isPresent()) {
-            ctx.output(REJECTIONS, rejection(request.getRequestId(), problem.get(), now));
+            reject(ctx, request, 0, problem.get(), now);
             return;
         }
         int[] tokens = request.getPrompt() != null
@@ -61,11 +64,27 @@ public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedReq
                 : withBos(request.getPromptTokenIds());
         Admission.Decision decision = admission.admit(request, tokens.length);
         if (decision instanceof Admission.Rejected rejected) {
-            ctx.output(REJECTIONS, rejection(request.getRequestId(), rejected.reason(), now));
+            reject(ctx, request, tokens.length, rejected.reason(), now);
             return;
         }
         Admission.Admitted admitted = (Admission.Admitted) decision;
         out.collect(toAdmitted(request, tokens, admitted));
+    }
+
+    private static void reject(Context ctx, InferenceRequest request, int promptTokens, String reason, Instant now) {
+        ctx.output(REJECTIONS, rejection(request.getRequestId(), reason, now));
+        ctx.output(REJECTION_METRICS, RequestMetrics.newBuilder()
+                .setRequestId(request.getRequestId() == null ? "" : request.getRequestId())
+                .setTenant(request.getTenant())
+                .setPriorityClass(request.getPriorityClass())
+                .setPriorityWeight(request.getPriorityWeight())
+                .setPromptTokens(promptTokens)
+                .setGeneratedTokens(0)
+                .setE2eMs(Math.max(0, now.toEpochMilli() - request.getSubmittedAt().toEpochMilli()))
+                .setSloMet(false)
+                .setFinishReason(FinishReason.REJECTED)
+                .setFinishedAt(now)
+                .build());
     }
 
     private static AdmittedRequest toAdmitted(InferenceRequest request, int[] tokens, Admission.Admitted admitted) {

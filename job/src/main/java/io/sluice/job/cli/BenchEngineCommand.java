@@ -1,0 +1,168 @@
+package io.sluice.job.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.gpu.exec.CpuExecutor;
+import io.sluice.gpu.exec.EngineBenchmark;
+import io.sluice.gpu.model.CheckpointLoader;
+import io.sluice.gpu.model.SyntheticCheckpoint;
+import io.sluice.gpu.model.Weights;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code sluice bench engine}: prefill and decode throughput of the CPU engine per batch size. */
+@Command(name = "engine", mixinStandardHelpOptions = true,
+        description = "Prefill and decode tokens/s of the CPU engine for each batch size (random prompts, greedy).")
+public final class BenchEngineCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", description = "llama2.c checkpoint (.bin).")
+    Path model;
+
+    @Option(names = "--shape",
+            description = "Instead of --model: a synthetic checkpoint of this shape (260k, 15m, 42m, 110m), seed 1234, "
+                    + "written to a temporary file.")
+    String shape;
+
+    @Option(names = "--batch", split = ",", defaultValue = "1,8,32,64",
+            description = "Batch sizes, comma-separated (default: ${DEFAULT-VALUE}).")
+    List<Integer> batches;
+
+    @Option(names = "--prompt-len", defaultValue = "128", description = "Prompt tokens per sequence (default: ${DEFAULT-VALUE}).")
+    int promptLength;
+
+    @Option(names = "--gen", defaultValue = "64", description = "Decode steps per sequence (default: ${DEFAULT-VALUE}).")
+    int generate;
+
+    @Option(names = "--threads", description = "Worker threads (default: available processors).")
+    Integer threads;
+
+    @Option(names = "--max-batch-tokens", defaultValue = "1024",
+            description = "Most tokens in one prefill call (default: ${DEFAULT-VALUE}; at least --prompt-len).")
+    int maxBatchTokens;
+
+    @Option(names = "--repeat", defaultValue = "3",
+            description = "Measurements per batch size; the best is reported, with the worst beside it, and the "
+                    + "share of the cores the process got (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Option(names = "--warmup", defaultValue = "3",
+            description = "Seconds of untimed work per batch size before measuring (default: ${DEFAULT-VALUE}).")
+    double warmupSeconds;
+
+    @Option(names = "--json", description = "One JSON object per line instead of a table.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if ((model == null) == (shape == null)) {
+            throw new ParameterException(spec.commandLine(), "give exactly one of --model and --shape");
+        }
+        if (repeat < 1 || batches.stream().anyMatch(b -> b < 1)) {
+            throw new ParameterException(spec.commandLine(), "--repeat and every --batch must be at least 1");
+        }
+        Path file = model;
+        if (shape != null) {
+            file = Files.createTempFile("sluice-bench-" + shape, ".bin");
+            spec.commandLine().getErr().println("writing a synthetic " + shape + " checkpoint to " + file);
+            SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.of(shape).config(), 1234, file);
+        }
+        try {
+            return run(CheckpointLoader.load(file));
+        } finally {
+            if (shape != null) {
+                Files.deleteIfExists(file);
+            }
+        }
+    }
+
+    private int run(Weights weights) {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        ObjectMapper mapper = new ObjectMapper();
+        if (!json) {
+            out.printf(Locale.ROOT, "%-6s %14s %14s %14s %12s %10s   (dim %d, layers %d, vocab %d; prompt %d, gen %d, "
+                    + "%d threads, best of %d)%n", "batch", "prefill tok/s", "decode tok/s", "decode ms/step",
+                    "spread", "cpu share", weights.config().dim(), weights.config().layers(), weights.config().vocabSize(),
+                    promptLength, generate, t, repeat);
+        }
+        for (int batch : batches) {
+            CpuExecutor.Options options = EngineBenchmark.options(weights, t, batch, promptLength, generate,
+                    maxBatchTokens);
+            List<EngineBenchmark.Measurement> runs = new ArrayList<>();
+            double cpuShare = 0;
+            try (CpuExecutor executor = new CpuExecutor(weights, options)) {
+                // Warm-up: the JIT compiles (and recompiles) the vector kernels during the first seconds; until
+                // then they run far slower, so nothing is timed before it settles.
+                long warmUntil = System.nanoTime() + (long) (warmupSeconds * 1e9);
+                do {
+                    EngineBenchmark.measure(executor, batch, Math.min(promptLength, 64), Math.min(generate, 16), 1);
+                } while (System.nanoTime() < warmUntil);
+                for (int r = 0; r < repeat; r++) {
+                    err.printf(Locale.ROOT, "\rbatch %d: run %d of %d", batch, r + 1, repeat);
+                    err.flush();
+                    long cpu0 = processCpuNanos();
+                    long wall0 = System.nanoTime();
+                    runs.add(EngineBenchmark.measure(executor, batch, promptLength, generate, 100 + r));
+                    cpuShare = Math.max(cpuShare, (processCpuNanos() - cpu0) / ((System.nanoTime() - wall0) * (double) t));
+                }
+                err.print("\r\033[K");
+                err.flush();
+            }
+            double prefillBest = runs.stream().mapToDouble(EngineBenchmark.Measurement::prefillTokensPerSecond).max().orElse(0);
+            double prefillWorst = runs.stream().mapToDouble(EngineBenchmark.Measurement::prefillTokensPerSecond).min().orElse(0);
+            double decodeBest = runs.stream().mapToDouble(EngineBenchmark.Measurement::decodeTokensPerSecond).max().orElse(0);
+            double decodeWorst = runs.stream().mapToDouble(EngineBenchmark.Measurement::decodeTokensPerSecond).min().orElse(0);
+            if (json) {
+                ObjectNode o = mapper.createObjectNode();
+                o.put("batch", batch);
+                o.put("prompt_len", promptLength);
+                o.put("gen", generate);
+                o.put("threads", t);
+                o.put("prefill_tok_s", round(prefillBest));
+                o.put("decode_tok_s", round(decodeBest));
+                o.put("prefill_tok_s_worst", round(prefillWorst));
+                o.put("decode_tok_s_worst", round(decodeWorst));
+                o.put("decode_step_ms", generate == 0 ? 0 : round(batch * 1000.0 / decodeBest));
+                o.put("repeat", repeat);
+                o.put("cpu_share", Math.round(cpuShare * 100) / 100.0);
+                out.println(o);
+            } else {
+                out.printf(Locale.ROOT, "%-6d %14.1f %14.1f %14.3f %11.1f%% %9.0f%%%n", batch, prefillBest,
+                        decodeBest, generate == 0 ? 0 : batch * 1000.0 / decodeBest,
+                        decodeBest == 0 ? 0 : 100 * (decodeBest - decodeWorst) / decodeBest, 100 * cpuShare);
+            }
+            out.flush();
+        }
+        return 0;
+    }
+
+    /**
+     * CPU time of this process: with {@code cpu_share} (CPU time over wall time times threads, best run) a reader
+     * can tell a slow engine from a machine whose cores were busy with something else.
+     */
+    private static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return 0;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 10) / 10.0;
+    }
+}

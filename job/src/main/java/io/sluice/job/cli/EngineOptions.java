@@ -1,0 +1,92 @@
+package io.sluice.job.cli;
+
+import io.sluice.gpu.model.CheckpointLoader;
+import io.sluice.gpu.model.ModelConfig;
+import io.sluice.job.pipeline.JobSettings;
+import io.sluice.job.pipeline.LatencyProfiles;
+import io.sluice.job.pipeline.Topics;
+import io.sluice.operators.ingest.RequestFormat;
+import io.sluice.scheduling.Policies;
+import io.sluice.scheduling.PolicyOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import picocli.CommandLine.Option;
+
+/** What the job serves and how it schedules: options shared by {@code run} and {@code local}. */
+public final class EngineOptions {
+
+    @Option(names = "--model", description = "llama2.c checkpoint every instance serves.")
+    Path model;
+
+    @Option(names = "--tokenizer", description = "llama2.c tokenizer of the model.")
+    Path tokenizer;
+
+    @Option(names = "--instances", defaultValue = "1", description = "Model instances (default: ${DEFAULT-VALUE}).")
+    int instances;
+
+    @Option(names = "--threads", description = "Engine threads per instance (default: processors / instances).")
+    Integer threads;
+
+    @Option(names = "--kv-blocks", defaultValue = "0", description = "KV blocks (16 tokens each) per instance; 0 sizes the cache to about 512 MB.")
+    int kvBlocks;
+
+    @Option(names = "--policy", defaultValue = "slidebatching",
+            description = "Batch policy: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
+            completionCandidates = PolicyNames.class)
+    String policy;
+
+    @Option(names = "--pd", defaultValue = "colocated",
+            description = "Prefill/decode placement: colocated (one pool; the policy mixes prefill chunks into "
+                    + "decode steps). separate and hybrid are not implemented yet.")
+    String pd;
+
+    @Option(names = "--profile", description = "Latency profile written by `sluice profile` for this model on "
+            + "this hardware (default: a rough prior from the model's size, refitted online).")
+    Path profile;
+
+    @Option(names = "--tenants", defaultValue = "",
+            description = "Tenant table: name[:max_weight=W][:max_prompt=N][:max_output=N],... or @FILE; "
+                    + "empty admits every tenant.")
+    String tenants;
+
+    @Option(names = "--status-interval-ms", defaultValue = "100", description = "Instance status period (default: ${DEFAULT-VALUE}).")
+    long statusIntervalMs;
+
+    @Option(names = "--slo-window-ms", defaultValue = "10000", description = "SLO report window (default: ${DEFAULT-VALUE}).")
+    long sloWindowMs;
+
+    @Option(names = "--buffer-timeout-ms", defaultValue = "2",
+            description = "Network buffer timeout of keyed exchanges: lower is lower latency (default: ${DEFAULT-VALUE}).")
+    long bufferTimeoutMs;
+
+    /** The policy names, for --help. */
+    static final class PolicyNames implements Iterable<String> {
+        @Override
+        public java.util.Iterator<String> iterator() {
+            return Policies.names().iterator();
+        }
+    }
+
+    JobSettings settings(String bootstrap, Topics topics, RequestFormat format, Properties kafka, String groupId)
+            throws IOException {
+        if (model == null || tokenizer == null) {
+            throw new IllegalArgumentException("--model and --tokenizer are required");
+        }
+        if (!"colocated".equals(pd)) {
+            throw new IllegalArgumentException("--pd " + pd + " is not implemented yet; use --pd colocated");
+        }
+        if (!Policies.names().contains(policy)) {
+            throw new IllegalArgumentException("unknown --policy '" + policy + "'; one of " + Policies.names());
+        }
+        ModelConfig config = CheckpointLoader.load(model).config();
+        int cores = Runtime.getRuntime().availableProcessors();
+        int engineThreads = threads != null ? threads : Math.max(1, cores / Math.max(1, instances));
+        double[] latency = profile != null ? LatencyProfiles.load(profile) : LatencyProfiles.prior(config, engineThreads);
+        String tenantSpec = tenants.startsWith("@") ? Files.readString(Path.of(tenants.substring(1))) : tenants;
+        return new JobSettings(bootstrap, topics, format, kafka, groupId, model.toAbsolutePath().toString(),
+                tokenizer.toAbsolutePath().toString(), instances, engineThreads, kvBlocks, policy,
+                PolicyOptions.defaults(), latency, tenantSpec, statusIntervalMs, sloWindowMs, bufferTimeoutMs);
+    }
+}

@@ -1,0 +1,68 @@
+package io.sluice.job.cli;
+
+import io.sluice.job.loadgen.PlannedRequest;
+import io.sluice.job.loadgen.Workload;
+import io.sluice.job.sim.Mix;
+import io.sluice.job.sim.ServiceClass;
+import io.sluice.job.sim.TraceFormat;
+import io.sluice.job.sim.TraceReader;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** The load a run generates: options shared by {@code loadgen} and {@code local}. */
+public final class LoadOptions {
+
+    @Option(names = "--requests", defaultValue = "100", description = "Requests to send (default: ${DEFAULT-VALUE}).")
+    int requests;
+
+    @Option(names = "--rate", defaultValue = "4", description = "Poisson arrival rate, requests per second (default: ${DEFAULT-VALUE}).")
+    double rate;
+
+    @Option(names = "--mix", defaultValue = Mix.DEFAULT,
+            description = "Classes, shares, weights and SLOs: name:share[:w=W][:ttft=MS][:tpot=MS][:deadline=MS],... "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String mix;
+
+    @Option(names = "--min-new-tokens", defaultValue = "16", description = "Shortest output of a synthetic request (default: ${DEFAULT-VALUE}).")
+    int minNewTokens;
+
+    @Option(names = "--max-new-tokens", defaultValue = "64", description = "Longest output of a synthetic request (default: ${DEFAULT-VALUE}).")
+    int maxNewTokens;
+
+    @Option(names = "--trace", description = "Replay a trace instead of synthetic load (lengths capped to the model's context).")
+    Path trace;
+
+    @Option(names = "--trace-format", defaultValue = "mooncake", description = "azure, mooncake or lengths (default: ${DEFAULT-VALUE}).")
+    String traceFormat;
+
+    @Option(names = "--rate-scale", defaultValue = "1", description = "Divide the trace's inter-arrival times by this (default: ${DEFAULT-VALUE}).")
+    double rateScale;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of classes, prompts and arrivals (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--report", description = "Also write the report as JSON to this file.")
+    Path report;
+
+    @Option(names = "--drain-timeout-s", defaultValue = "120", description = "How long to wait for outstanding requests after the last send (default: ${DEFAULT-VALUE}).")
+    long drainTimeoutS;
+
+    Mix mix() {
+        return Mix.parse(mix);
+    }
+
+    List<String> classNames() {
+        return mix().classes().stream().map(ServiceClass::name).toList();
+    }
+
+    List<PlannedRequest> plan(int modelContext, int vocabSize) throws IOException {
+        if (trace == null) {
+            return Workload.synthetic(requests, rate, mix(), minNewTokens, maxNewTokens, seed);
+        }
+        TraceFormat format = TraceFormat.parse(traceFormat);
+        return Workload.replay(TraceReader.read(trace, format, rate, seed), requests, rateScale, mix(),
+                modelContext, vocabSize, seed);
+    }
+}

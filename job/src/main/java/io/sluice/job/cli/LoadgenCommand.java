@@ -1,0 +1,54 @@
+package io.sluice.job.cli;
+
+import io.sluice.job.loadgen.LoadRunner;
+import io.sluice.job.loadgen.PlannedRequest;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code sluice loadgen}: load against an external broker and job, with the SLO report at the end. */
+@Command(name = "loadgen", mixinStandardHelpOptions = true,
+        description = "Sends requests (synthetic, or a replayed trace) to a running Sluice job through Kafka, shows "
+                + "progress, and prints an SLO report per class. Exit code 0 when every request ended, 1 when some "
+                + "did not within the drain timeout.")
+public final class LoadgenCommand implements Callable<Integer> {
+
+    @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers, HOST:PORT[,HOST:PORT].")
+    String bootstrap;
+
+    @Option(names = "--max-context", defaultValue = "256",
+            description = "Model context for trace replay: prompt and output are capped to fit (default: ${DEFAULT-VALUE}).")
+    int maxContext;
+
+    @Option(names = "--vocab-size", defaultValue = "32000", description = "Model vocabulary for trace replay's random prompt ids (default: ${DEFAULT-VALUE}).")
+    int vocabSize;
+
+    @Mixin KafkaOptions kafka;
+    @Mixin LoadOptions load;
+
+    @Override
+    public Integer call() throws Exception {
+        List<PlannedRequest> plan = load.plan(maxContext, vocabSize);
+        System.err.printf("loadgen: %d requests to %s%n", plan.size(), bootstrap);
+        return runAndReport(new LoadRunner(bootstrap, kafka.topics(), kafka.format(), kafka.properties()), plan, load);
+    }
+
+    /** Runs the plan, prints the report (and writes it as JSON when asked); 0 when every request ended. */
+    static int runAndReport(LoadRunner runner, List<PlannedRequest> plan, LoadOptions load) throws Exception {
+        LoadRunner.Outcome outcome = runner.run(plan, load.classNames(), Duration.ofSeconds(load.drainTimeoutS), System.err);
+        outcome.report().print(System.out);
+        if (load.report != null) {
+            outcome.report().writeJson(load.report);
+        }
+        long missing = plan.size() - outcome.results().finished.size();
+        if (missing > 0) {
+            System.err.printf("loadgen: %d of %d requests did not end within %d s of the last send%n",
+                    missing, plan.size(), load.drainTimeoutS);
+            return 1;
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,364 @@
+package io.sluice.job.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.job.sim.ClassReport;
+import io.sluice.job.sim.CostModel;
+import io.sluice.job.sim.CostModels;
+import io.sluice.job.sim.EstimatorProfile;
+import io.sluice.job.sim.Mix;
+import io.sluice.job.sim.Plots;
+import io.sluice.job.sim.PolicyReport;
+import io.sluice.job.sim.ServiceClass;
+import io.sluice.job.sim.SimulationStudy;
+import io.sluice.job.sim.Simulator;
+import io.sluice.job.sim.Sweep;
+import io.sluice.job.sim.Topology;
+import io.sluice.job.sim.TraceFormat;
+import io.sluice.job.sim.TraceReader;
+import io.sluice.job.sim.TraceRecord;
+import io.sluice.scheduling.LatencyModel;
+import io.sluice.scheduling.Policies;
+import io.sluice.scheduling.PolicyOptions;
+import io.sluice.scheduling.RouterOptions;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code sluice simulate}: compares batching policies on a request trace in the discrete-event simulator. */
+@Command(
+        name = "simulate",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Replays a request trace through the production scheduling policies on simulated instances",
+            "(roofline cost model of a model on a device, or a profile of the real engine) and reports SLO",
+            "attainment, goodput, weighted gain and latency percentiles per policy and class."
+        },
+        sortOptions = false)
+public final class SimulateCommand implements Callable<Integer> {
+
+    private static final double GIB = 1024.0 * 1024 * 1024;
+
+    @Spec CommandSpec spec;
+
+    @Option(names = "--trace", required = true, description = "Trace file.")
+    Path trace;
+
+    @Option(names = "--format", description = "azure | mooncake | lengths (default: from the file: .jsonl is mooncake,"
+            + " a CSV with a TIMESTAMP column azure, else lengths).")
+    String format;
+
+    @Option(names = "--policy", split = ",", description = "Policies to compare (default: all: ${DEFAULT-VALUE}).")
+    List<String> policies = new ArrayList<>(Policies.names());
+
+    @Option(names = "--instances", defaultValue = "4", description = "N colocated instances, or P:D for PD separation"
+            + " (default: ${DEFAULT-VALUE}).")
+    String instances;
+
+    @Option(names = "--cost-model", defaultValue = "a100-llama2-7b", description = "a100-llama2-7b | h100-llama2-7b |"
+            + " h100-llama3-8b | profile:FILE (default: ${DEFAULT-VALUE}).")
+    String costModel;
+
+    @Option(names = "--mix", defaultValue = Mix.DEFAULT, description = "Classes: name:share[:w=W][:ttft=MS][:tpot=MS]"
+            + "[:deadline=MS],... (default: ${DEFAULT-VALUE}).")
+    String mix;
+
+    @Option(names = "--rate-scale", defaultValue = "1", description = "Divides arrival times: 2 doubles the load"
+            + " (default: ${DEFAULT-VALUE}).")
+    double rateScale;
+
+    @Option(names = "--rate", defaultValue = "1", description = "Poisson arrivals per second for a lengths trace"
+            + " (default: ${DEFAULT-VALUE}).")
+    double rate;
+
+    @Option(names = "--limit", description = "Use only the first N requests of the trace.")
+    Integer limit;
+
+    @Option(names = "--sweep", description = "Find each policy's capacity (largest rate scale with attainment >= "
+            + "--target) and compare all policies at the load where --reference-policy attains --reference-attainment.")
+    boolean sweep;
+
+    @Option(names = "--target", defaultValue = "0.9", description = "Attainment that defines capacity (default: ${DEFAULT-VALUE}).")
+    double target;
+
+    @Option(names = "--reference-policy", defaultValue = "fcfs", description = "Policy whose attainment defines the"
+            + " reference load in a sweep; 'none' to skip (default: ${DEFAULT-VALUE}).")
+    String referencePolicy;
+
+    @Option(names = "--reference-attainment", defaultValue = "0.8", description = "(default: ${DEFAULT-VALUE}).")
+    double referenceAttainment;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seeds class assignment and Poisson arrivals"
+            + " (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--link-gbytes", defaultValue = "25", description = "KV handoff bandwidth between prefill and decode"
+            + " instances, GB/s (default: ${DEFAULT-VALUE}).")
+    double linkGBytes;
+
+    @Option(names = "--host-kv-gib", defaultValue = "0", description = "Host-tier KV capacity per instance in GiB;"
+            + " 0 means preemption recomputes (default: ${DEFAULT-VALUE}).")
+    double hostKvGib;
+
+    @Option(names = "--host-link-gbytes", defaultValue = "25", description = "Device<->host copy bandwidth, GB/s"
+            + " (default: ${DEFAULT-VALUE}).")
+    double hostLinkGBytes;
+
+    @Option(names = "--max-batch-tokens", description = "Override the policies' token budget per batch (default: vLLM's"
+            + " per-device default).")
+    Integer maxBatchTokens;
+
+    @Option(names = "--max-seqs", description = "Override the policies' running-sequence limit.")
+    Integer maxSeqs;
+
+    @Option(names = "--drop-late", description = "Let policies reject requests that can no longer meet their SLO.")
+    boolean dropLate;
+
+    @Option(names = "--json", description = "Print one JSON object instead of tables.")
+    boolean json;
+
+    @Option(names = "--plot", description = "Write attainment-vs-load and TTFT-CDF charts to this PNG.")
+    Path plot;
+
+    @Override
+    public Integer call() throws IOException {
+        try {
+            return simulate();
+        } catch (IllegalArgumentException e) {
+            // A user error (bad trace, spec or option): say what is wrong, not where in the code.
+            spec.commandLine().getErr().println("sluice simulate: " + e.getMessage());
+            spec.commandLine().getErr().flush();
+            return 2;
+        }
+    }
+
+    private int simulate() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter progress = spec.commandLine().getErr();
+        TraceFormat fmt = format != null ? TraceFormat.parse(format) : guessFormat(trace);
+        if (!(rateScale > 0) || !(linkGBytes > 0) || !(hostLinkGBytes > 0) || hostKvGib < 0) {
+            throw new IllegalArgumentException("--rate-scale, --link-gbytes and --host-link-gbytes must be > 0, "
+                    + "--host-kv-gib >= 0");
+        }
+        if (!(target > 0 && target <= 1) || !(referenceAttainment > 0 && referenceAttainment <= 1)) {
+            throw new IllegalArgumentException("--target and --reference-attainment must be in (0, 1]");
+        }
+        for (String p : policies) {
+            Policies.create(p, PolicyOptions.defaults());
+        }
+        CostModel cost = CostModels.parse(costModel);
+        Mix classes = Mix.parse(mix);
+        Topology topology = Topology.parse(instances);
+        List<TraceRecord> records = TraceReader.read(trace, fmt, rate, seed);
+        if (limit != null) {
+            if (limit < 1) {
+                throw new IllegalArgumentException("--limit must be >= 1");
+            }
+            records = records.subList(0, Math.min(limit, records.size()));
+        }
+        int[] assigned = classes.assign(records.size(), seed);
+
+        LatencyModel.FitReport fit = EstimatorProfile.fit(cost, seed);
+        progress.printf(Locale.ROOT, "%s: %d requests, %s, %s instances, estimator fitted on %d shapes "
+                        + "(held-out MAPE prefill %.1f %%, decode %.1f %%)%n", trace.getFileName(), records.size(), cost,
+                topology, fit.trainSamples(), fit.mapePrefill(), fit.mapeDecode());
+
+        PolicyOptions options = policyOptions(cost);
+        double blockBytes = cost.kvBytesPerToken() * cost.blockSize();
+        int hostBlocks = blockBytes > 0 ? (int) Math.min(Integer.MAX_VALUE, hostKvGib * GIB / blockBytes) : 0;
+        double hostCopyMsPerBlock = blockBytes / (hostLinkGBytes * 1e9) * 1000.0;
+        RouterOptions router = RouterOptions.defaults().withLink(cost.kvBytesPerToken(), linkGBytes * 1e9 / 1000.0,
+                RouterOptions.defaults().linkLatencyMs());
+        Simulator simulator = new Simulator(new Simulator.Config(cost, classes, topology, options, fit.model(),
+                router, hostBlocks, hostCopyMsPerBlock));
+        String ref = sweep && !"none".equalsIgnoreCase(referencePolicy) ? referencePolicy : null;
+        if (ref != null) {
+            Policies.create(ref, options);
+        }
+        SimulationStudy.Outcome outcome = new SimulationStudy(simulator, records, assigned, progress)
+                .run(policies, rateScale, sweep, target, ref, referenceAttainment, plot != null);
+        progress.printf(Locale.ROOT, "simulated %d requests (%d batches) in %.1f s: %.0f requests/s, %.0f batches/s%n",
+                outcome.simulatedRequests(), outcome.simulatedBatches(), outcome.wallSeconds(),
+                outcome.simulatedRequests() / outcome.wallSeconds(), outcome.simulatedBatches() / outcome.wallSeconds());
+
+        if (plot != null) {
+            writePlot(outcome, classes, cost, topology);
+            progress.println("wrote " + plot);
+            progress.flush();
+        }
+        if (json) {
+            out.println(toJson(outcome, cost, topology, records.size(), fit, ref));
+        } else {
+            printTables(out, outcome, classes, ref);
+        }
+        out.flush();
+        return 0;
+    }
+
+    private PolicyOptions policyOptions(CostModel cost) {
+        double memoryGib = cost instanceof io.sluice.job.sim.RooflineCostModel r ? r.device().memoryBytes() / GIB : 0;
+        PolicyOptions o = PolicyOptions.forDeviceMemory(memoryGib);
+        if (maxBatchTokens != null || maxSeqs != null) {
+            o = o.withBatchLimits(maxBatchTokens != null ? maxBatchTokens : o.maxBatchTokens(),
+                    maxSeqs != null ? maxSeqs : o.maxSequences());
+        }
+        return o.withDropLate(dropLate);
+    }
+
+    static TraceFormat guessFormat(Path file) throws IOException {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".jsonl") || name.endsWith(".json")) {
+            return TraceFormat.MOONCAKE;
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("trace file " + file + " does not exist");
+        }
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String header = in.readLine();
+            return header != null && header.toUpperCase(Locale.ROOT).contains("TIMESTAMP")
+                    ? TraceFormat.AZURE : TraceFormat.LENGTHS;
+        }
+    }
+
+    private void writePlot(SimulationStudy.Outcome outcome, Mix classes, CostModel cost, Topology topology)
+            throws IOException {
+        Map<String, List<double[]>> attainment = new LinkedHashMap<>();
+        Map<String, Map<String, double[]>> ttft = new LinkedHashMap<>();
+        for (SimulationStudy.Entry e : outcome.entries()) {
+            List<double[]> pts = new ArrayList<>();
+            for (Sweep.Point p : e.points()) {
+                // A run stopped early only bounds attainment from above: not a point on the curve.
+                if (!p.stoppedEarly()) {
+                    pts.add(new double[] {p.rateScale(), p.attainment()});
+                }
+            }
+            attainment.put(e.report().policy(), pts);
+            ttft.put(e.report().policy(), e.ttftByClass());
+        }
+        List<String> names = classes.classes().stream().map(ServiceClass::name).toList();
+        Plots.write(plot, attainment, ttft, names, "SLO attainment vs load: " + trace.getFileName() + ", "
+                + cost.name() + ", " + topology + " instances");
+    }
+
+    private String toJson(SimulationStudy.Outcome outcome, CostModel cost, Topology topology, int requests,
+            LatencyModel.FitReport fit, String ref) throws IOException {
+        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode root = mapper.createObjectNode();
+        root.put("trace", trace.getFileName().toString());
+        root.put("requests", requests);
+        root.put("cost_model", cost.name());
+        root.put("instances", topology.toString());
+        root.put("mix", mix);
+        root.put("seed", seed);
+        root.put("rate_scale", rateScale);
+        root.put("estimator_mape_prefill", fit.mapePrefill());
+        root.put("estimator_mape_decode", fit.mapeDecode());
+        if (ref != null) {
+            ObjectNode r = root.putObject("reference");
+            r.put("policy", ref);
+            r.put("attainment", referenceAttainment);
+            if (outcome.referenceScale() != null) {
+                r.put("rate_scale", outcome.referenceScale());
+            } else {
+                r.putNull("rate_scale");
+            }
+        }
+        root.put("simulated_requests", outcome.simulatedRequests());
+        root.put("wall_seconds", outcome.wallSeconds());
+        root.put("simulated_batches", outcome.simulatedBatches());
+        root.put("requests_per_second", outcome.simulatedRequests() / outcome.wallSeconds());
+        ArrayNode arr = root.putArray("policies");
+        for (SimulationStudy.Entry e : outcome.entries()) {
+            ObjectNode p = mapper.valueToTree(e.report());
+            if (e.atReference() != null) {
+                p.set("at_reference", mapper.valueToTree(e.atReference()));
+            }
+            if (sweep) {
+                ArrayNode pts = p.putArray("sweep");
+                for (Sweep.Point pt : e.points()) {
+                    ObjectNode o = pts.addObject().put("rate_scale", pt.rateScale());
+                    if (pt.stoppedEarly()) {
+                        o.put("attainment_at_most", pt.attainment());
+                    } else {
+                        o.put("attainment", pt.attainment()).put("gain", pt.report().gain());
+                    }
+                }
+            }
+            arr.add(p);
+        }
+        return mapper.writeValueAsString(root);
+    }
+
+    private void printTables(PrintWriter out, SimulationStudy.Outcome outcome, Mix classes, String ref) {
+        List<ServiceClass> cls = classes.classes();
+        out.printf(Locale.ROOT, "%nload x%s%n", SimulationStudyFormat.scale(rateScale));
+        printSummary(out, cls, outcome.entries().stream().map(SimulationStudy.Entry::report).toList(), true);
+        if (ref != null && outcome.referenceScale() != null) {
+            out.printf(Locale.ROOT, "%nat the reference load x%s (%s attains %.0f %%)%n",
+                    SimulationStudyFormat.scale(outcome.referenceScale()), ref, 100 * referenceAttainment);
+            printSummary(out, cls, outcome.entries().stream().map(SimulationStudy.Entry::atReference).toList(), false);
+        }
+        out.printf(Locale.ROOT, "%nlatency at load x%s (ms): TTFT p50/p90/p99 | TPOT p50/p90/p99%n",
+                SimulationStudyFormat.scale(rateScale));
+        for (SimulationStudy.Entry e : outcome.entries()) {
+            for (ClassReport c : e.report().classes()) {
+                out.printf(Locale.ROOT, "%-14s %-12s %9s %9s %9s | %7s %7s %7s%n", e.report().policy(), c.name(),
+                        ms(c.ttftP50()), ms(c.ttftP90()), ms(c.ttftP99()), ms(c.tpotP50()), ms(c.tpotP90()),
+                        ms(c.tpotP99()));
+            }
+        }
+    }
+
+    private static void printSummary(PrintWriter out, List<ServiceClass> cls, List<PolicyReport> reports,
+            boolean withCapacity) {
+        StringBuilder h = new StringBuilder(String.format(Locale.ROOT, "%-14s %7s", "policy", "attain"));
+        for (ServiceClass c : cls) {
+            h.append(String.format(Locale.ROOT, " %12s", c.name()));
+        }
+        h.append(String.format(Locale.ROOT, " %9s %9s %6s %9s %8s %8s %10s", "goodput/s", "gain", "gain%", "tokens/s",
+                "preempt", "rejected", "infeasible"));
+        if (withCapacity) {
+            h.append(String.format(Locale.ROOT, " %9s", "capacity"));
+        }
+        out.println(h);
+        for (PolicyReport r : reports) {
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-14s %6.1f%%", r.policy(),
+                    100 * r.attainment()));
+            for (ClassReport c : r.classes()) {
+                row.append(String.format(Locale.ROOT, " %11.1f%%", 100 * c.attainment()));
+            }
+            row.append(String.format(Locale.ROOT, " %9.2f %9.1f %5.1f%% %9.0f %8d %8d %10d", r.goodput(), r.gain(),
+                    100 * r.gainShare(), r.tokensPerSecond(), r.preemptions(), r.rejections(), r.infeasible()));
+            if (withCapacity && r.capacity() != null) {
+                row.append(String.format(Locale.ROOT, " %9s", SimulationStudyFormat.scale(r.capacity())));
+            }
+            out.println(row);
+        }
+    }
+
+    private static String ms(Double v) {
+        return v == null ? "-" : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    /** Number formatting shared by the tables. */
+    private static final class SimulationStudyFormat {
+        static String scale(double s) {
+            return String.format(Locale.ROOT, "%.4g", s);
+        }
+    }
+}

@@ -1,0 +1,246 @@
+package io.sluice.job.loadgen;
+
+import io.sluice.job.pipeline.Topics;
+import io.sluice.operators.ingest.AvroJson;
+import io.sluice.operators.ingest.MalformedRecordException;
+import io.sluice.operators.ingest.RequestFormat;
+import io.sluice.schemas.InferenceRequest;
+import io.sluice.schemas.RequestMetrics;
+import io.sluice.schemas.TokenEvent;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.IntStream;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * Sends planned requests to a running job at their planned times and collects what comes back:
+ * every token event (to check each request ends exactly once) and every request's metrics. Shows a
+ * progress line while it runs and returns a {@link LoadReport}.
+ */
+public final class LoadRunner {
+
+    private final String bootstrap;
+    private final Topics topics;
+    private final RequestFormat format;
+    private final Properties kafkaProperties;
+
+    public LoadRunner(String bootstrap, Topics topics, RequestFormat format, Properties kafkaProperties) {
+        this.bootstrap = bootstrap;
+        this.topics = topics;
+        this.format = format;
+        this.kafkaProperties = kafkaProperties;
+    }
+
+    /** What came back for the requests of one run. */
+    public static final class Results {
+        /** Every token event of the run's requests, in arrival order per request. */
+        public final Map<String, List<TokenEvent>> events = new ConcurrentHashMap<>();
+        public final Map<String, RequestMetrics> metrics = new ConcurrentHashMap<>();
+        /** Requests with a final event. */
+        public final Set<String> finished = ConcurrentHashMap.newKeySet();
+        volatile long lastFinalAtMs;
+    }
+
+    /** The report of a run and the raw events behind it. */
+    public record Outcome(LoadReport report, Results results) {}
+
+    /**
+     * Runs the plan and waits until every request has its final event and its metrics, or until
+     * {@code drainTimeout} after the last send.
+     *
+     * @param progress where the progress line goes (null for none)
+     */
+    public Outcome run(List<PlannedRequest> plan, List<String> classOrder, Duration drainTimeout,
+            PrintStream progress) throws InterruptedException {
+        Results results = new Results();
+        Set<String> ids = new HashSet<>();
+        plan.forEach(p -> ids.add(p.requestId()));
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread collector = startCollector(ids, results, stop);
+        long startMs = System.currentTimeMillis();
+        int sent = 0;
+        long lastProgress = 0;
+        List<PlannedRequest> ordered = new ArrayList<>(plan);
+        ordered.sort(Comparator.comparingDouble(PlannedRequest::sendAtMs));
+        try (KafkaProducer<String, byte[]> producer = producer()) {
+            for (PlannedRequest p : ordered) {
+                long due = startMs + Math.round(p.sendAtMs());
+                long now;
+                while ((now = System.currentTimeMillis()) < due) {
+                    Thread.sleep(Math.min(due - now, 200));
+                    lastProgress = progress(progress, lastProgress, sent, plan.size(), results);
+                }
+                producer.send(new ProducerRecord<>(topics.requests(), p.requestId(), encode(toRequest(p, now))));
+                sent++;
+                lastProgress = progress(progress, lastProgress, sent, plan.size(), results);
+            }
+            producer.flush();
+        }
+        long drainUntil = System.currentTimeMillis() + drainTimeout.toMillis();
+        while (!allIn(results, ids) && System.currentTimeMillis() < drainUntil) {
+            Thread.sleep(100);
+            lastProgress = progress(progress, lastProgress, sent, plan.size(), results);
+        }
+        stop.set(true);
+        collector.join(10_000);
+        if (progress != null) {
+            progress(progress, 0, sent, plan.size(), results);
+            progress.println();
+        }
+        double seconds = Math.max(0, (Math.max(results.lastFinalAtMs, startMs) - startMs) / 1000.0);
+        return new Outcome(new LoadReport(classOrder, plan.size(), new ArrayList<>(results.metrics.values()), seconds),
+                results);
+    }
+
+    private static boolean allIn(Results results, Set<String> ids) {
+        return results.finished.size() >= ids.size() && results.metrics.size() >= ids.size();
+    }
+
+    private long progress(PrintStream out, long lastMs, int sent, int total, Results results) {
+        long now = System.currentTimeMillis();
+        if (out == null || now - lastMs < 1000) {
+            return lastMs;
+        }
+        long met = results.metrics.values().stream().filter(RequestMetrics::getSloMet).count();
+        int done = results.metrics.size();
+        String line = String.format("sent %d/%d  finished %d  attainment so far %s", sent, total,
+                results.finished.size(), done == 0 ? "-" : String.format("%.1f%%", 100.0 * met / done));
+        out.print(System.console() != null ? "\r" + line : line + System.lineSeparator());
+        out.flush();
+        return now;
+    }
+
+    private InferenceRequest toRequest(PlannedRequest p, long nowMs) {
+        var c = p.serviceClass();
+        InferenceRequest.Builder b = InferenceRequest.newBuilder()
+                .setRequestId(p.requestId())
+                .setTenant("default")
+                .setPriorityClass(c.name())
+                .setPriorityWeight(c.weight())
+                .setMaxNewTokens(p.maxNewTokens())
+                .setTemperature(p.temperature())
+                .setSeed(p.seed())
+                .setTtftSloMs(Workload.slo(c.ttftMs()))
+                .setTpotSloMs(Workload.slo(c.tpotMs()))
+                .setSubmittedAt(Instant.ofEpochMilli(nowMs));
+        Long deadline = Workload.deadline(c, nowMs);
+        if (deadline != null) {
+            b.setDeadline(Instant.ofEpochMilli(deadline));
+        }
+        if (p.prompt() != null) {
+            b.setPrompt(p.prompt());
+        } else {
+            b.setPromptTokenIds(IntStream.of(p.promptTokenIds()).boxed().toList());
+        }
+        return b.build();
+    }
+
+    private byte[] encode(SpecificRecord record) {
+        if (format == RequestFormat.JSON) {
+            return AvroJson.toJson(record);
+        }
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(bytes, null);
+            new SpecificDatumWriter<>(record.getSchema()).write(record, encoder);
+            encoder.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private <T extends SpecificRecord> T decode(byte[] value, Class<T> type) {
+        try {
+            if (format == RequestFormat.JSON) {
+                return AvroJson.fromJson(AvroJson.parseObject(value), type);
+            }
+            BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(value, null);
+            return new SpecificDatumReader<>(type).read(null, decoder);
+        } catch (IOException | MalformedRecordException | RuntimeException e) {
+            return null; // not ours to judge: a record another writer put on the topic
+        }
+    }
+
+    private Thread startCollector(Set<String> ids, Results results, AtomicBoolean stop) throws InterruptedException {
+        Properties props = new Properties();
+        props.putAll(kafkaProperties);
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        // Read only what arrives from now on: start at the current end of both topics.
+        List<TopicPartition> partitions = new ArrayList<>();
+        for (String topic : List.of(topics.tokens(), topics.metrics())) {
+            consumer.partitionsFor(topic, Duration.ofSeconds(30))
+                    .forEach(info -> partitions.add(new TopicPartition(topic, info.partition())));
+        }
+        consumer.assign(partitions);
+        consumer.seekToEnd(partitions);
+        partitions.forEach(consumer::position); // resolve the end offsets before anything is sent
+        Thread thread = new Thread(() -> {
+            try (consumer) {
+                while (!stop.get()) {
+                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
+                        if (record.topic().equals(topics.tokens())) {
+                            TokenEvent e = decode(record.value(), TokenEvent.class);
+                            if (e != null && ids.contains(e.getRequestId())) {
+                                results.events.computeIfAbsent(e.getRequestId(), k -> new ArrayList<>()).add(e);
+                                if (e.getFinal$()) {
+                                    results.finished.add(e.getRequestId());
+                                    results.lastFinalAtMs = System.currentTimeMillis();
+                                }
+                            }
+                        } else {
+                            RequestMetrics m = decode(record.value(), RequestMetrics.class);
+                            if (m != null && ids.contains(m.getRequestId())) {
+                                results.metrics.put(m.getRequestId(), m);
+                            }
+                        }
+                    }
+                }
+            }
+        }, "loadgen-collector");
+        thread.setDaemon(true);
+        thread.start();
+        return thread;
+    }
+
+    private KafkaProducer<String, byte[]> producer() {
+        Properties props = new Properties();
+        props.putAll(kafkaProperties);
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        return new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+    }
+}

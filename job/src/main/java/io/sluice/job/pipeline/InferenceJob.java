@@ -1,0 +1,124 @@
+package io.sluice.job.pipeline;
+
+import io.sluice.gpu.model.CheckpointLoader;
+import io.sluice.gpu.model.ModelConfig;
+import io.sluice.job.kafka.KafkaIo;
+import io.sluice.operators.InstanceConfig;
+import io.sluice.operators.InstanceFunction;
+import io.sluice.operators.InstanceKeys;
+import io.sluice.operators.ingest.Admission;
+import io.sluice.operators.ingest.AdmittedRequest;
+import io.sluice.operators.ingest.IngestFunction;
+import io.sluice.operators.ingest.TenantTable;
+import io.sluice.operators.metrics.SloReportFunction;
+import io.sluice.operators.route.RouterFunction;
+import io.sluice.schemas.DeadLetter;
+import io.sluice.schemas.InstanceStatus;
+import io.sluice.schemas.RequestMetrics;
+import io.sluice.schemas.SloReport;
+import io.sluice.schemas.TokenEvent;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingProcessingTimeWindows;
+
+/**
+ * Builds the inference pipeline (DESIGN §2) on an environment:
+ *
+ * <pre>
+ * Kafka requests -> decode, validate, admit, tokenize -----------------> dead letters, rejections
+ *                -> route (least predicted load; statuses read back from Kafka, broadcast)
+ *                -> keyBy(instance) -> instance: SlideBatching + engine --> tokens, metrics, status
+ * metrics -> keyBy(tenant, class) -> 10 s windows -> SLO reports
+ * </pre>
+ *
+ * Every operator is named as the pipeline reads and has a stable uid, so savepoints survive
+ * changes around it.
+ */
+public final class InferenceJob {
+
+    /** Flink's default, fixed here because instance keys are computed for it. */
+    public static final int MAX_PARALLELISM = 128;
+
+    private InferenceJob() {}
+
+    /** Adds the pipeline to {@code env}; the caller executes it. */
+    public static void build(StreamExecutionEnvironment env, JobSettings settings) {
+        ModelConfig model = CheckpointLoader.load(Path.of(settings.modelPath())).config();
+        Topics topics = settings.topics();
+        KafkaIo kafka = new KafkaIo(settings.bootstrap(), settings.format(), settings.kafkaProperties());
+        env.setMaxParallelism(MAX_PARALLELISM);
+        env.setBufferTimeout(settings.bufferTimeoutMs());
+
+        Admission admission = new Admission(TenantTable.parse(settings.tenantSpec()), model.seqLen());
+        SingleOutputStreamOperator<AdmittedRequest> admitted = env
+                .fromSource(kafka.requestSource(topics.requests(), settings.groupId(), false),
+                        WatermarkStrategy.noWatermarks(), "Kafka: " + topics.requests())
+                .uid("requests-source")
+                .process(new IngestFunction(settings.format(), admission,
+                        new TokenizerEncoder(settings.tokenizerPath(), model.vocabSize())))
+                .name("Decode, validate, admit, tokenize")
+                .uid("ingest");
+
+        DataStream<InstanceStatus> statusFeedback = env
+                .fromSource(statusSource(settings), WatermarkStrategy.noWatermarks(), "Kafka: " + topics.status())
+                .uid("status-source")
+                .setParallelism(1);
+        int instances = settings.instances();
+        SingleOutputStreamOperator<AdmittedRequest> routed = admitted
+                .connect(statusFeedback.broadcast(RouterFunction.STATUS))
+                .process(new RouterFunction(instances, settings.latency()))
+                .name("Route to an instance")
+                .uid("router");
+
+        SingleOutputStreamOperator<TokenEvent> tokens = routed
+                .keyBy(r -> InstanceKeys.keyFor(r.instance, instances, MAX_PARALLELISM))
+                .process(new InstanceFunction(new InstanceConfig(settings.modelPath(), settings.tokenizerPath(),
+                        settings.threadsPerInstance(), settings.kvBlocks(), settings.policy(),
+                        settings.policyOptions(), settings.latency(), settings.statusIntervalMs())))
+                .name("Instance: " + settings.policy() + " + engine")
+                .uid("instance")
+                .setParallelism(instances);
+
+        tokens.union(admitted.getSideOutput(IngestFunction.REJECTIONS))
+                .sinkTo(kafka.sink(topics.tokens(), TokenEvent.class, TokenEvent::getRequestId))
+                .name("Kafka: " + topics.tokens()).uid("tokens-sink");
+
+        DataStream<RequestMetrics> metrics = tokens.getSideOutput(InstanceFunction.METRICS)
+                .union(admitted.getSideOutput(IngestFunction.REJECTION_METRICS));
+        metrics.sinkTo(kafka.sink(topics.metrics(), RequestMetrics.class, RequestMetrics::getRequestId))
+                .name("Kafka: " + topics.metrics()).uid("metrics-sink");
+        metrics.keyBy(SloReportFunction::groupKey)
+                .window(TumblingProcessingTimeWindows.of(Duration.ofMillis(settings.sloWindowMs())))
+                .process(new SloReportFunction())
+                .name("SLO report per tenant and class").uid("slo-report")
+                .sinkTo(kafka.sink(topics.slo(), SloReport.class, null))
+                .name("Kafka: " + topics.slo()).uid("slo-sink");
+
+        tokens.getSideOutput(InstanceFunction.STATUS)
+                .sinkTo(kafka.sink(topics.status(), InstanceStatus.class, null))
+                .name("Kafka: " + topics.status()).uid("status-sink");
+        admitted.getSideOutput(IngestFunction.DEAD_LETTERS)
+                .sinkTo(kafka.sink(topics.dlq(), DeadLetter.class, null))
+                .name("Kafka: " + topics.dlq()).uid("dlq-sink");
+    }
+
+    /**
+     * Instance statuses read back for the router, from the latest offset: only fresh load matters.
+     */
+    private static KafkaSource<InstanceStatus> statusSource(JobSettings settings) {
+        return KafkaSource.<InstanceStatus>builder()
+                .setBootstrapServers(settings.bootstrap())
+                .setTopics(settings.topics().status())
+                .setGroupId(settings.groupId() + "-status")
+                .setProperties(settings.kafkaProperties())
+                .setStartingOffsets(OffsetsInitializer.latest())
+                .setValueOnlyDeserializer(new StatusDeserializer(settings.format()))
+                .build();
+    }
+}

@@ -1,0 +1,68 @@
+package io.sluice.job.pipeline;
+
+import io.sluice.operators.ingest.RequestFormat;
+import io.sluice.scheduling.PolicyOptions;
+import java.io.Serializable;
+import java.util.Properties;
+
+/**
+ * Everything the inference job is built from; validated here so that a bad flag fails before
+ * anything starts.
+ *
+ * @param bootstrap         Kafka bootstrap servers
+ * @param kafkaProperties   passed through to every Kafka client (security settings and the like)
+ * @param groupId           consumer group of the request source
+ * @param modelPath         llama2.c checkpoint every instance loads
+ * @param tokenizerPath     its tokenizer
+ * @param instances         model instances (= parallelism of the instance operator)
+ * @param threadsPerInstance engine threads of each instance
+ * @param kvBlocks          KV blocks per instance, 0 for the engine's default
+ * @param latency           the instances' starting latency model, c0..c4 then b0..b2
+ * @param tenantSpec        tenant table (see TenantTable); empty admits every tenant
+ * @param statusIntervalMs  how often instances report their load
+ * @param sloWindowMs       length of the SLO report windows
+ * @param bufferTimeoutMs   network buffer timeout of the keyed exchanges (latency vs throughput)
+ */
+public record JobSettings(
+        String bootstrap,
+        Topics topics,
+        RequestFormat format,
+        Properties kafkaProperties,
+        String groupId,
+        String modelPath,
+        String tokenizerPath,
+        int instances,
+        int threadsPerInstance,
+        int kvBlocks,
+        String policy,
+        PolicyOptions policyOptions,
+        double[] latency,
+        String tenantSpec,
+        long statusIntervalMs,
+        long sloWindowMs,
+        long bufferTimeoutMs) implements Serializable {
+
+    public JobSettings {
+        if (bootstrap == null || bootstrap.isBlank()) {
+            throw new IllegalArgumentException("--bootstrap is required (Kafka bootstrap servers, e.g. localhost:9092)");
+        }
+        if (instances < 1) {
+            throw new IllegalArgumentException("--instances must be at least 1, got " + instances);
+        }
+        if (threadsPerInstance < 1) {
+            throw new IllegalArgumentException("--threads must be at least 1, got " + threadsPerInstance);
+        }
+        if (kvBlocks < 0) {
+            throw new IllegalArgumentException("--kv-blocks must be >= 0 (0 = engine default), got " + kvBlocks);
+        }
+        if (statusIntervalMs < 10 || sloWindowMs < 100 || bufferTimeoutMs < 0) {
+            throw new IllegalArgumentException("status interval must be >= 10 ms, SLO window >= 100 ms, "
+                    + "buffer timeout >= 0");
+        }
+        if (latency == null || latency.length != 8) {
+            throw new IllegalArgumentException("the latency model needs 8 coefficients (c0..c4, b0..b2)");
+        }
+        kafkaProperties = (Properties) kafkaProperties.clone();
+        latency = latency.clone();
+    }
+}

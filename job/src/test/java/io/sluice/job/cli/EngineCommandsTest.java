@@ -1,0 +1,106 @@
+package io.sluice.job.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class EngineCommandsTest {
+
+    @TempDir
+    Path dir;
+
+    private record Run(int exit, String out, String err) {
+    }
+
+    private static Run sluice(String... args) {
+        CommandLine cli = SluiceCli.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        int exit = cli.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    private static Path shared(String relative) {
+        String root = System.getProperty("sluice.shared");
+        assumeTrue(root != null, "sluice.shared not set");
+        Path p = Path.of(root, relative);
+        assumeTrue(Files.isRegularFile(p), "absent: " + p);
+        return p;
+    }
+
+    @Test
+    void generatePrintsTheIdsRunCPrintsForStories260k() throws Exception {
+        Path model = shared("models/stories260K.bin");
+        String expected = Files.readString(shared("models/reference/stories260K_noprompt.ids")).trim();
+        Run run = sluice("generate", "--model", model.toString(), "--steps", "256", "--temperature", "0",
+                "--print-ids", "--threads", "2");
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out().trim().split("\\s+")).containsExactly(expected.split("\\s+"));
+        assertThat(run.err()).contains("tok/s");
+    }
+
+    @Test
+    void genModelThenGenerateTextWithAPrompt() throws Exception {
+        Path tokenizer = shared("models/tokenizer.bin");
+        Path model = dir.resolve("m.bin");
+        Run gen = sluice("gen-model", "--shape", "15m", "--seed", "1234", "--out", model.toString());
+        assertThat(gen.exit()).as(gen.err()).isZero();
+        assertThat(Files.size(model)).isEqualTo(60_816_028L);
+        Run run = sluice("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--prompt", "Once upon a time", "--steps", "12", "--temperature", "0.8", "--seed", "3");
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out()).startsWith("Once upon a time");
+        Run ids = sluice("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--prompt", "Once upon a time", "--steps", "12", "--temperature", "0.8", "--seed", "3",
+                "--print-ids");
+        String[] line = ids.out().trim().split(" ");
+        assertThat(line).hasSize(12).startsWith("9038", "2501", "263", "931");
+        Run replay = sluice("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--prompt", "Once upon a time", "--steps", "12", "--temperature", "0.8", "--seed", "3",
+                "--print-ids");
+        assertThat(replay.out()).as("same seed, same tokens").isEqualTo(ids.out());
+    }
+
+    @Test
+    void benchEnginePrintsOneJsonObjectPerBatch() throws Exception {
+        Path model = dir.resolve("tiny.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Run run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1,3", "--prompt-len", "8",
+                "--gen", "4", "--repeat", "1", "--threads", "2", "--warmup", "0", "--json");
+        assertThat(run.exit()).as(run.err()).isZero();
+        List<String> lines = run.out().lines().toList();
+        assertThat(lines).hasSize(2);
+        ObjectMapper mapper = new ObjectMapper();
+        for (int i = 0; i < 2; i++) {
+            JsonNode o = mapper.readTree(lines.get(i));
+            assertThat(o.get("batch").asInt()).isEqualTo(i == 0 ? 1 : 3);
+            assertThat(o.get("prefill_tok_s").asDouble()).isPositive();
+            assertThat(o.get("decode_tok_s").asDouble()).isPositive();
+        }
+    }
+
+    @Test
+    void badInputGivesAUsageErrorOrAClearMessage() {
+        Run noTokenizer = sluice("generate", "--model", "x.bin", "--prompt", "hi");
+        assertThat(noTokenizer.exit()).isEqualTo(2);
+        assertThat(noTokenizer.err()).contains("--tokenizer is required");
+        Run missing = sluice("generate", "--model", dir.resolve("none.bin").toString(), "--print-ids");
+        assertThat(missing.exit()).isNotZero();
+        assertThat(missing.err()).contains("none.bin").contains("no such file");
+        Run shape = sluice("gen-model", "--shape", "7b", "--out", dir.resolve("a.bin").toString());
+        assertThat(shape.exit()).isNotZero();
+        assertThat(shape.err()).contains("260k, 15m, 42m, 110m");
+    }
+}

@@ -1,0 +1,101 @@
+package io.sluice.job.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class SimulateCommandTest {
+
+    @TempDir Path dir;
+
+    private record Run(int exit, String out, String err) {}
+
+    private Run run(String... args) {
+        CommandLine cli = SluiceCli.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int exit = cli.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    private Path lengths(int rows) throws Exception {
+        StringBuilder sb = new StringBuilder("num_prefill_tokens,num_decode_tokens,num_total_tokens,pd_ratio\n");
+        for (int i = 0; i < rows; i++) {
+            int p = 200 + (i * 37) % 1800;
+            int d = 5 + (i * 13) % 200;
+            sb.append(p).append(',').append(d).append(',').append(p + d).append(",1\n");
+        }
+        Path f = dir.resolve("lengths.csv");
+        Files.writeString(f, sb.toString());
+        return f;
+    }
+
+    @Test
+    void jsonHasOneEntryPerPolicy() throws Exception {
+        Run r = run("simulate", "--trace", lengths(300).toString(), "--policy", "slidebatching,fcfs",
+                "--instances", "2", "--rate", "4", "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode root = new ObjectMapper().readTree(r.out());
+        assertThat(root.get("policies")).hasSize(2);
+        JsonNode first = root.get("policies").get(0);
+        assertThat(first.get("policy").asText()).isEqualTo("slidebatching");
+        assertThat(first.get("attainment").asDouble()).isBetween(0.0, 1.0);
+        assertThat(first.has("goodput")).isTrue();
+        assertThat(first.has("gain")).isTrue();
+        assertThat(first.get("classes")).hasSize(3);
+        assertThat(first.has("capacity")).as("only when swept").isFalse();
+    }
+
+    @Test
+    void sweepFindsCapacityAndPlots() throws Exception {
+        Path png = dir.resolve("out/plot.png");
+        Run r = run("simulate", "--trace", lengths(200).toString(), "--policy", "fcfs,priority", "--instances", "1",
+                "--rate", "1", "--sweep", "--json", "--plot", png.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode root = new ObjectMapper().readTree(r.out());
+        for (JsonNode p : root.get("policies")) {
+            assertThat(p.get("capacity").asDouble()).isPositive();
+            assertThat(p.get("at_reference").get("attainment").asDouble()).isBetween(0.0, 1.0);
+        }
+        assertThat(root.get("reference").get("rate_scale").asDouble()).isPositive();
+        byte[] bytes = Files.readAllBytes(png);
+        assertThat(bytes).hasSizeGreaterThan(10_000);
+        assertThat(new String(bytes, 1, 3, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("PNG");
+        assertThat(r.err()).contains("capacity");
+    }
+
+    @Test
+    void tablesByDefault() throws Exception {
+        Run r = run("simulate", "--trace", lengths(100).toString(), "--policy", "edf", "--instances", "1:1");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("policy").contains("edf").contains("interactive").contains("TTFT");
+    }
+
+    @Test
+    void badInputFailsWithAMessage() throws Exception {
+        Run r = run("simulate", "--trace", dir.resolve("none.csv").toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("does not exist");
+        r = run("simulate", "--trace", lengths(10).toString(), "--policy", "magic");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown policy");
+        r = run("simulate", "--trace", lengths(10).toString(), "--mix", "a:1:w=2");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("give it an SLO");
+        r = run("simulate", "--trace", lengths(10).toString(), "--cost-model", "tpu");
+        assertThat(r.err()).contains("unknown cost model");
+        r = run("simulate", "--help");
+        assertThat(r.exit()).isZero();
+        assertThat(r.out()).contains("--sweep").contains("--plot");
+    }
+}

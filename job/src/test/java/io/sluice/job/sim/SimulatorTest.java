@@ -1,0 +1,197 @@
+package io.sluice.job.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.sluice.scheduling.BatchPlan;
+import io.sluice.scheduling.LatencyModel;
+import io.sluice.scheduling.Policies;
+import io.sluice.scheduling.PolicyOptions;
+import io.sluice.scheduling.Request;
+import io.sluice.scheduling.RequestState;
+import io.sluice.scheduling.RouterOptions;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class SimulatorTest {
+
+    private static final CostModel A100 = CostModels.parse("a100-llama2-7b");
+    private static final LatencyModel ESTIMATOR = EstimatorProfile.fit(A100, 1).model();
+    private static final RouterOptions ROUTER = RouterOptions.defaults();
+    private static final Mix ONE_CLASS = Mix.parse("only:1:w=1:ttft=1000:tpot=100");
+
+    private static Simulator simulator(CostModel cost, Mix mix, String topology) {
+        LatencyModel est = cost == A100 ? ESTIMATOR : EstimatorProfile.fit(cost, 1).model();
+        return new Simulator(new Simulator.Config(cost, mix, Topology.parse(topology),
+                PolicyOptions.forDeviceMemory(80), est, ROUTER.withLink(cost.kvBytesPerToken(), 25e9 / 1000, 0.05), 0, 0));
+    }
+
+    static List<String> policies() {
+        return Policies.names();
+    }
+
+    /** Records what the invariants need. */
+    private static final class Recorder implements Simulator.Listener {
+        final Map<String, Integer> endings = new HashMap<>();
+        final Map<String, Request> requests = new HashMap<>();
+        final Map<Integer, Double> lastEnd = new HashMap<>();
+        final List<double[]> batches = new ArrayList<>();
+        double lastEventTime = Double.NEGATIVE_INFINITY;
+        boolean overlapped;
+        boolean timeWentBack;
+
+        @Override
+        public void batch(int instance, double startMs, double endMs, BatchPlan plan) {
+            batches.add(new double[] {instance, startMs, endMs});
+            if (startMs < lastEnd.getOrDefault(instance, Double.NEGATIVE_INFINITY) || endMs < startMs) {
+                overlapped = true;
+            }
+            lastEnd.put(instance, endMs);
+            observe(endMs);
+        }
+
+        @Override
+        public void finished(Request request, double nowMs) {
+            endings.merge(request.id(), 1, Integer::sum);
+            requests.put(request.id(), request);
+            observe(nowMs);
+        }
+
+        @Override
+        public void refused(Request request, double nowMs) {
+            endings.merge(request.id(), 1, Integer::sum);
+            observe(nowMs);
+        }
+
+        private void observe(double t) {
+            if (t < lastEventTime) {
+                timeWentBack = true;
+            }
+            lastEventTime = t;
+        }
+    }
+
+    @Test
+    void oneRequestGetsTheCostModelsOwnNumbers() {
+        int prompt = 1000;
+        int output = 20;
+        Recorder rec = new Recorder();
+        Simulator.Result r = simulator(A100, ONE_CLASS, "1")
+                .run("fcfs", List.of(new TraceRecord(0, prompt, output)), new int[] {0}, 1.0, false, rec);
+        Request req = rec.requests.get("r0");
+        double prefill = A100.stepMs(new BatchShape().addChunk(prompt, 0, true));
+        assertThat(req.state()).isEqualTo(RequestState.FINISHED_OK);
+        assertThat(req.ttftMs()).as("TTFT is one prefill batch").isCloseTo(prefill, within(1e-9));
+        double decodes = 0;
+        for (int k = 0; k < output - 1; k++) {
+            decodes += A100.stepMs(new BatchShape().addDecode(prompt + k));
+        }
+        assertThat(req.meanTpotMs()).as("TPOT is the mean decode step").isCloseTo(decodes / (output - 1), within(1e-9));
+        assertThat(req.finishMs()).isCloseTo(prefill + decodes, within(1e-9));
+        assertThat(r.batches()).isEqualTo(output);
+        assertThat(r.report().attainment()).isEqualTo(1.0);
+        assertThat(r.report().classes().get(0).ttftP50()).isCloseTo(prefill, within(prefill * 1e-3));
+    }
+
+    @Test
+    void countsRequestsNoScheduleCouldServe() {
+        // 3,000 prompt tokens take ~200 ms on an A100: over a 100 ms TTFT whatever the policy does.
+        Mix tight = Mix.parse("tight:1:ttft=100:tpot=100");
+        List<TraceRecord> trace = List.of(new TraceRecord(0, 3000, 4), new TraceRecord(10_000, 100, 4),
+                new TraceRecord(20_000, 4000, 200));
+        PolicyReport r = simulator(A100, tight, "1").run("fcfs", trace, new int[3], 1.0, false, null).report();
+        assertThat(r.infeasible()).as("slow prefill, and one over the 4,096 context").isEqualTo(2);
+        assertThat(r.rejections()).isEqualTo(1);
+        assertThat(r.met()).isEqualTo(1);
+    }
+
+    @Test
+    void separatedInstancesPayTheKvHandoff() {
+        int prompt = 2000;
+        int output = 5;
+        Recorder rec = new Recorder();
+        simulator(A100, ONE_CLASS, "1:1")
+                .run("fcfs", List.of(new TraceRecord(0, prompt, output)), new int[] {0}, 1.0, false, rec);
+        Request req = rec.requests.get("r0");
+        double prefill = A100.stepMs(new BatchShape().addChunk(prompt, 0, true));
+        double handoff = 0.05 + A100.kvBytesPerToken() * prompt / (25e9 / 1000);
+        double decodes = 0;
+        for (int k = 0; k < output - 1; k++) {
+            decodes += A100.stepMs(new BatchShape().addDecode(prompt + k));
+        }
+        assertThat(req.ttftMs()).isCloseTo(prefill, within(1e-9));
+        assertThat(req.finishMs()).isCloseTo(prefill + handoff + decodes, within(1e-9));
+    }
+
+    private static List<TraceRecord> randomTrace(int n, double ratePerSecond, int maxPrompt, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        List<TraceRecord> t = new ArrayList<>();
+        double now = 0;
+        for (int i = 0; i < n; i++) {
+            now += -1000.0 / ratePerSecond * Math.log(1 - rnd.nextDouble());
+            t.add(new TraceRecord(now, 1 + rnd.nextInt(maxPrompt), 1 + rnd.nextInt(300)));
+        }
+        return t;
+    }
+
+    @ParameterizedTest
+    @MethodSource("policies")
+    void everyRequestEndsExactlyOnceAndTimeNeverGoesBack(String policy) {
+        // Some prompts exceed the 4,096-token context: those must be rejected, not lost.
+        List<TraceRecord> trace = randomTrace(600, 12, 4400, 5);
+        Mix mix = Mix.parse(Mix.DEFAULT);
+        int[] classes = mix.assign(trace.size(), 5);
+        for (String topology : List.of("2", "1:1")) {
+            Recorder rec = new Recorder();
+            Simulator.Result r = simulator(A100, mix, topology).run(policy, trace, classes, 1.0, false, rec);
+            assertThat(rec.endings).as("%s on %s: every request ends", policy, topology).hasSize(trace.size());
+            assertThat(rec.endings.values()).as("%s on %s: ends once", policy, topology).allMatch(c -> c == 1);
+            assertThat(rec.requests.values()).allMatch(q -> q.state().isFinished());
+            assertThat(rec.requests.size() + tooLong(trace)).isEqualTo(trace.size());
+            assertThat(rec.timeWentBack).as("time never goes back").isFalse();
+            assertThat(rec.overlapped).as("an instance runs one batch at a time").isFalse();
+            assertThat(r.report().requests()).isEqualTo(trace.size());
+            assertThat(tooLong(trace)).isPositive();
+            assertThat(r.report().rejections()).isGreaterThanOrEqualTo(tooLong(trace));
+            assertThat(r.stalled()).isZero();
+        }
+    }
+
+    private static long tooLong(List<TraceRecord> trace) {
+        return trace.stream().filter(t -> t.promptTokens() + t.outputTokens() > 4096).count();
+    }
+
+    @Test
+    void sameSeedSameReport() {
+        List<TraceRecord> trace = randomTrace(800, 15, 3000, 9);
+        Mix mix = Mix.parse(Mix.DEFAULT);
+        for (String policy : List.of("slidebatching", "fcfs")) {
+            PolicyReport a = simulator(A100, mix, "2").run(policy, trace, mix.assign(800, 3), 1.5, false, null).report();
+            PolicyReport b = simulator(A100, mix, "2").run(policy, trace, mix.assign(800, 3), 1.5, false, null).report();
+            assertThat(a).isEqualTo(b);
+            PolicyReport c = simulator(A100, mix, "2").run(policy, trace, mix.assign(800, 4), 1.5, false, null).report();
+            assertThat(c).as("another seed, another class draw").isNotEqualTo(a);
+        }
+    }
+
+    @Test
+    void overloadMissesAndAnEarlyStopBoundsIt() {
+        List<TraceRecord> trace = randomTrace(800, 4, 3000, 11);
+        Mix mix = Mix.parse(Mix.DEFAULT);
+        int[] classes = mix.assign(trace.size(), 1);
+        Simulator sim = simulator(A100, mix, "1");
+        Simulator.Result light = sim.run("fcfs", trace, classes, 0.25, false, null);
+        assertThat(light.report().attainment()).isGreaterThan(0.95);
+        assertThat(light.stoppedEarly()).isFalse();
+        Simulator.Result heavy = sim.run("fcfs", trace, classes, 8, false, null, 200);
+        assertThat(heavy.stoppedEarly()).isTrue();
+        assertThat(heavy.metrics().misses()).isEqualTo(201);
+        assertThat(heavy.attainmentBound(trace.size())).isEqualTo((800 - 201) / 800.0);
+    }
+}

@@ -1,0 +1,125 @@
+package io.sluice.job.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TraceReaderTest {
+
+    @TempDir Path dir;
+
+    private Path file(String name, String text) throws Exception {
+        Path f = dir.resolve(name);
+        Files.writeString(f, text);
+        return f;
+    }
+
+    @Test
+    void readsAzureCsvRelativeToFirstRequest() throws Exception {
+        Path f = file("azure.csv", """
+                TIMESTAMP,ContextTokens,GeneratedTokens
+                2023-11-16 18:15:46.6805900,374,44
+                2023-11-16 18:15:50.9951690,396,109
+                2023-11-16 18:15:51,879,0
+                """);
+        List<TraceRecord> t = TraceReader.read(f, TraceFormat.AZURE, 0, 1);
+        assertThat(t).hasSize(3);
+        assertThat(t.get(0).arrivalMs()).isZero();
+        assertThat(t.get(1).arrivalMs()).isCloseTo(4314.579, within(1e-3));
+        assertThat(t.get(2).arrivalMs()).isCloseTo(4319.41, within(1e-3));
+        assertThat(t.get(1).promptTokens()).isEqualTo(396);
+        assertThat(t.get(1).outputTokens()).isEqualTo(109);
+        assertThat(t.get(2).outputTokens()).as("a prefill always samples one token").isEqualTo(1);
+    }
+
+    @Test
+    void readsMooncakeJsonLines() throws Exception {
+        Path f = file("m.jsonl", """
+                {"timestamp": 0, "input_length": 1024, "output_length": 6, "hash_ids": [0, 1]}
+                {"timestamp": 40, "input_length": 600, "output_length": 3, "hash_ids": [0, 2]}
+                """);
+        List<TraceRecord> t = TraceReader.read(f, TraceFormat.MOONCAKE, 0, 1);
+        assertThat(t).extracting(TraceRecord::arrivalMs).containsExactly(0.0, 40.0);
+        assertThat(t.get(1).hashIds()).containsExactly(0, 2);
+        assertThat(t.get(0).promptTokens()).isEqualTo(1024);
+    }
+
+    @Test
+    void lengthsGetSeededPoissonArrivals() throws Exception {
+        StringBuilder sb = new StringBuilder("num_prefill_tokens,num_decode_tokens,num_total_tokens,pd_ratio\n");
+        for (int i = 0; i < 20_000; i++) {
+            sb.append(100 + i % 7).append(',').append(10).append(",0,0\n");
+        }
+        Path f = file("l.csv", sb.toString());
+        List<TraceRecord> a = TraceReader.read(f, TraceFormat.LENGTHS, 5.0, 42);
+        List<TraceRecord> b = TraceReader.read(f, TraceFormat.LENGTHS, 5.0, 42);
+        List<TraceRecord> c = TraceReader.read(f, TraceFormat.LENGTHS, 5.0, 43);
+        assertThat(a.get(0).arrivalMs()).isZero();
+        assertThat(a.get(999).arrivalMs()).isEqualTo(b.get(999).arrivalMs());
+        assertThat(a.get(999).arrivalMs()).isNotEqualTo(c.get(999).arrivalMs());
+        double meanRate = (a.size() - 1) / (a.get(a.size() - 1).arrivalMs() / 1000);
+        assertThat(meanRate).isCloseTo(5.0, within(0.15));
+        for (int i = 1; i < a.size(); i++) {
+            assertThat(a.get(i).arrivalMs()).isGreaterThanOrEqualTo(a.get(i - 1).arrivalMs());
+        }
+    }
+
+    @Test
+    void badTracesFailWithTheLine() throws Exception {
+        assertThatThrownBy(() -> TraceReader.read(file("a.csv", "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                        + "2023-11-16 18:15:46,12,3\nyesterday,1,1\n"), TraceFormat.AZURE, 0, 1))
+                .hasMessageContaining("line 3").hasMessageContaining("TIMESTAMP");
+        assertThatThrownBy(() -> TraceReader.read(file("b.csv", "time,prompt\n1,2\n"), TraceFormat.AZURE, 0, 1))
+                .hasMessageContaining("no column");
+        assertThatThrownBy(() -> TraceReader.read(file("c.jsonl", "{\"timestamp\":1,\"input_length\":5}\n"),
+                        TraceFormat.MOONCAKE, 0, 1))
+                .hasMessageContaining("line 1").hasMessageContaining("output_length");
+        assertThatThrownBy(() -> TraceReader.read(file("d.jsonl", "[1,2]\n"), TraceFormat.MOONCAKE, 0, 1))
+                .hasMessageContaining("not a JSON object");
+        assertThatThrownBy(() -> TraceReader.read(file("e.csv", "num_prefill_tokens,num_decode_tokens\n0,5\n"),
+                        TraceFormat.LENGTHS, 1, 1))
+                .hasMessageContaining("line 2").hasMessageContaining("> 0");
+        assertThatThrownBy(() -> TraceReader.read(file("f.csv", "num_prefill_tokens,num_decode_tokens\n5,5\n"),
+                        TraceFormat.LENGTHS, 0, 1))
+                .hasMessageContaining("--rate");
+        assertThatThrownBy(() -> TraceReader.read(file("g.csv", "num_prefill_tokens,num_decode_tokens\n"),
+                        TraceFormat.LENGTHS, 1, 1))
+                .hasMessageContaining("no requests");
+        assertThatThrownBy(() -> TraceReader.read(dir.resolve("nope.csv"), TraceFormat.LENGTHS, 1, 1))
+                .hasMessageContaining("does not exist");
+        assertThatThrownBy(() -> TraceFormat.parse("sharegpt")).hasMessageContaining("azure, mooncake or lengths");
+    }
+
+    private static Path shared(String name) {
+        String root = System.getProperty("sluice.shared");
+        Assumptions.assumeTrue(root != null, "sluice.shared not set");
+        Path f = Path.of(root, "traces", name);
+        Assumptions.assumeTrue(Files.isRegularFile(f), "shared trace absent: " + name);
+        return f;
+    }
+
+    @Test
+    void readsSharedMooncakeTrace() throws Exception {
+        List<TraceRecord> t = TraceReader.read(shared("mooncake_synthetic_trace.jsonl"), TraceFormat.MOONCAKE, 0, 1);
+        assertThat(t).hasSize(3993);
+        assertThat(t.get(t.size() - 1).arrivalMs()).isEqualTo(1_022_025.0);
+        double meanIn = t.stream().mapToInt(TraceRecord::promptTokens).average().orElseThrow();
+        assertThat(meanIn).isCloseTo(15_325.5, within(1.0));
+    }
+
+    @Test
+    void readsSharedVidurLengths() throws Exception {
+        List<TraceRecord> t = TraceReader.read(
+                shared("vidur_arxiv_summarization_lengths_llama2.csv"), TraceFormat.LENGTHS, 2.0, 7);
+        assertThat(t).hasSize(28_257);
+        double meanOut = t.stream().mapToInt(TraceRecord::outputTokens).average().orElseThrow();
+        assertThat(meanOut).isCloseTo(291.4, within(0.1));
+    }
+}

@@ -1,0 +1,50 @@
+package io.sluice.scheduling;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class RankHeapTest {
+
+    @Test
+    void lazyOrderEqualsAFullSortWithTiesByPosition() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        RankHeap heap = new RankHeap();
+        for (int trial = 0; trial < 50; trial++) {
+            int n = 1 + rnd.nextInt(700);
+            heap.reset(n);
+            int[] g = new int[n];
+            double[] k = new double[n];
+            double[] k2 = new double[n];
+            List<Integer> expected = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                if (rnd.nextInt(10) == 0) {
+                    continue; // left out of the order
+                }
+                g[i] = rnd.nextInt(4);
+                k[i] = rnd.nextInt(5) == 0 ? Double.POSITIVE_INFINITY : rnd.nextInt(20) - 10;
+                k2[i] = rnd.nextInt(3);
+                heap.set(i, g[i], k[i], k2[i]);
+                expected.add(i);
+            }
+            heap.build();
+            expected.sort(Comparator.<Integer>comparingInt(i -> g[i]).thenComparingDouble(i -> k[i])
+                    .thenComparingDouble(i -> k2[i]).thenComparingInt(i -> i));
+            List<Integer> lazy = new ArrayList<>();
+            int firstFew = Math.min(5, expected.size());
+            for (int r = 0; r < firstFew; r++) {
+                lazy.add(heap.at(r));
+            }
+            heap.drain();
+            for (int r = firstFew; r < heap.size(); r++) {
+                lazy.add(heap.at(r));
+            }
+            assertThat(lazy).isEqualTo(expected);
+            assertThat(heap.at(heap.size())).isEqualTo(-1);
+        }
+    }
+}
