@@ -111,6 +111,14 @@ class InstanceFunctionTest {
             long overlaps = span.values().stream().filter(a -> span.values().stream()
                     .anyMatch(b -> b != a && b[0] > a[0] && b[0] < a[1])).count();
             assertThat(overlaps).isPositive();
+            // Busy: a status every 10 ms (rounds come every 1 ms of harness time); the last one when it went idle.
+            List<Long> at = h.statuses().stream().map(x -> x.getReportedAt().toEpochMilli()).toList();
+            assertThat(at.size()).isGreaterThan(2);
+            for (int i = 1; i < at.size() - 1; i++) {
+                assertThat(at.get(i) - at.get(i - 1)).as("gap before status %d", i).isBetween(10L, 11L);
+            }
+            assertThat(h.statuses().get(at.size() - 1).getQueuedRequests()).isZero();
+            assertThat(h.statuses().get(at.size() - 1).getRunningSequences()).isZero();
             assertThat(h.harness.numKeyedStateEntries()).isZero();
             assertThat(h.harness.numProcessingTimeTimers()).isZero();
         }
