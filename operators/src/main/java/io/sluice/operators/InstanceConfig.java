@@ -18,10 +18,19 @@ import java.io.Serializable;
  * @param latencyCoefficients starting latency model c0..c4, b0..b2 (see {@link LatencyModel}); refitted online
  * @param statusIntervalMs    how often a busy instance reports its load
  * @param idleStatusMs        how often an idle instance reports it; 0 = only when it becomes idle
+ * @param engine              the real CPU engine, or a no-op one that measures the operator and scheduler alone
  */
 public record InstanceConfig(String modelPath, String tokenizerPath, int threads, int kvBlocks, String policy,
                              PolicyOptions policyOptions, double[] latencyCoefficients, long statusIntervalMs,
-                             long idleStatusMs) implements Serializable {
+                             long idleStatusMs, Engine engine) implements Serializable {
+
+    /** Which executor runs the batches. */
+    public enum Engine {
+        /** The pure-Java Llama forward pass. */
+        CPU,
+        /** Computes nothing; tokens from (seed, position); for benchmarks of the operator alone. */
+        NOOP
+    }
 
     /** Idle instances report every this many ms unless told otherwise. */
     public static final long DEFAULT_IDLE_STATUS_MS = 2000;
@@ -57,13 +66,16 @@ public record InstanceConfig(String modelPath, String tokenizerPath, int threads
         if (idleStatusMs < 0) {
             throw new IllegalArgumentException("idle status interval must be >= 0 ms (0 = off), got " + idleStatusMs);
         }
+        if (engine == null) {
+            engine = Engine.CPU;
+        }
     }
 
     /** The contract's form: idle instances report every {@link #DEFAULT_IDLE_STATUS_MS}. */
     public InstanceConfig(String modelPath, String tokenizerPath, int threads, int kvBlocks, String policy,
                           PolicyOptions policyOptions, double[] latencyCoefficients, long statusIntervalMs) {
         this(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions, latencyCoefficients,
-                statusIntervalMs, DEFAULT_IDLE_STATUS_MS);
+                statusIntervalMs, DEFAULT_IDLE_STATUS_MS, Engine.CPU);
     }
 
     /** A copy of the coefficients (the record keeps its own). */
@@ -75,6 +87,12 @@ public record InstanceConfig(String modelPath, String tokenizerPath, int threads
     /** The same instance with another idle reporting interval. */
     public InstanceConfig withIdleStatusMs(long ms) {
         return new InstanceConfig(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions,
-                latencyCoefficients, statusIntervalMs, ms);
+                latencyCoefficients, statusIntervalMs, ms, engine);
+    }
+
+    /** The same instance on another engine. */
+    public InstanceConfig withEngine(Engine e) {
+        return new InstanceConfig(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions,
+                latencyCoefficients, statusIntervalMs, idleStatusMs, e);
     }
 }

@@ -35,7 +35,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -138,13 +137,19 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
         }
     }
 
+    private record PendingWrite(String id, RequestRecord record) {
+    }
+
     /** Per key: its live requests, state writes waiting for its context, and its timers. */
     private static final class Lane {
         final int key;
         boolean loaded;
         int liveCount;
-        /** Record to put, or null to remove, per request id; applied in this key's next callback. */
-        final Map<String, RequestRecord> pendingWrites = new LinkedHashMap<>();
+        /**
+         * Records to put (or null: remove), in order, applied in this key's next callback. A list, not a map: its
+         * clear() costs what it holds, where a map's costs its largest size, every callback.
+         */
+        final List<PendingWrite> pendingWrites = new ArrayList<>();
         /** Expiry timers by time, counted: requests with equal deadlines share one Flink timer. */
         final Map<Long, Integer> deadlineTimers = new HashMap<>();
         /** The pending round (or idle heartbeat) timer, NONE when there is none. */
@@ -164,7 +169,10 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
         if (config.kvBlocks() > 0) {
             options = options.withKvBlocks(config.kvBlocks());
         }
-        executor = new CpuExecutor(weights, options);
+        executor = config.engine() == InstanceConfig.Engine.NOOP
+                ? new NoopExecutor(model, options.kvBlocks(), options.blockSize(), options.maxBatchTokens(),
+                        options.maxBatchSequences())
+                : new CpuExecutor(weights, options);
         tokenizer = config.tokenizerPath() == null ? null
                 : Tokenizer.load(Path.of(config.tokenizerPath()), model.vocabSize());
         // The scheduler counts exactly the engine's blocks, and there is no host tier: when the scheduler
@@ -186,8 +194,9 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
         lanes = new HashMap<>();
         expiries = new PriorityQueue<>(Comparator.comparingLong((Live l) -> l.expiresAtMs));
         lastStatusAtMs = NONE;
-        LOG.info("instance {}: {} on {} KV blocks of {} tokens, policy {}, {} engine threads", instanceId,
-                config.modelPath(), pool.capacity(), pool.blockSize(), policy.name(), config.threads());
+        LOG.info("instance {}: {} on the {} engine, {} KV blocks of {} tokens, policy {}, {} engine threads",
+                instanceId, config.modelPath(), config.engine(), pool.capacity(), pool.blockSize(), policy.name(),
+                config.threads());
     }
 
     @Override
@@ -211,7 +220,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
                     request.requestId);
         } else {
             RequestRecord record = RequestRecord.of(request);
-            lane.pendingWrites.put(request.requestId, record);
+            lane.pendingWrites.add(new PendingWrite(request.requestId, record));
             serve(lane, record, now, ctx, out);
         }
         flush(lane);
@@ -497,7 +506,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
         bySchedule.remove(l.schedule);
         Lane lane = lanes.get(l.key);
         lane.liveCount--;
-        lane.pendingWrites.put(l.id, null);
+        lane.pendingWrites.add(new PendingWrite(l.id, null));
         releaseDeadline(l, ctx.getCurrentKey(), ctx.timerService());
         ctx.output(METRICS, requestMetrics(l.record, reason, now));
     }
@@ -514,7 +523,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
                              Collector<TokenEvent> out) {
         out.collect(finalEvent(l.id, l.record.generated.length, reason, detail, now));
         ctx.output(METRICS, requestMetrics(l.record, reason, now));
-        lanes.get(l.key).pendingWrites.put(l.id, null);
+        lanes.get(l.key).pendingWrites.add(new PendingWrite(l.id, null));
     }
 
     private static TokenEvent finalEvent(String id, int index, FinishReason reason, String detail, long now) {
@@ -612,11 +621,11 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
         if (lane.pendingWrites.isEmpty()) {
             return;
         }
-        for (Map.Entry<String, RequestRecord> w : lane.pendingWrites.entrySet()) {
-            if (w.getValue() == null) {
-                requests.remove(w.getKey());
+        for (PendingWrite w : lane.pendingWrites) {
+            if (w.record() == null) {
+                requests.remove(w.id());
             } else {
-                requests.put(w.getKey(), w.getValue());
+                requests.put(w.id(), w.record());
             }
         }
         lane.pendingWrites.clear();
@@ -627,7 +636,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
 
     private void update(Live l, RequestRecord record) {
         l.record = record;
-        lanes.get(l.key).pendingWrites.put(l.id, record);
+        lanes.get(l.key).pendingWrites.add(new PendingWrite(l.id, record));
     }
 
     /** Drops {@code l}'s claim on its expiry timer; deletes the timer when no one else needs it. */

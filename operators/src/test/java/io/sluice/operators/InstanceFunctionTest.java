@@ -111,6 +111,14 @@ class InstanceFunctionTest {
             long overlaps = span.values().stream().filter(a -> span.values().stream()
                     .anyMatch(b -> b != a && b[0] > a[0] && b[0] < a[1])).count();
             assertThat(overlaps).isPositive();
+            // Busy: a status every 10 ms (rounds come every 1 ms of harness time); the last one when it went idle.
+            List<Long> at = h.statuses().stream().map(x -> x.getReportedAt().toEpochMilli()).toList();
+            assertThat(at.size()).isGreaterThan(2);
+            for (int i = 1; i < at.size() - 1; i++) {
+                assertThat(at.get(i) - at.get(i - 1)).as("gap before status %d", i).isBetween(10L, 11L);
+            }
+            assertThat(h.statuses().get(at.size() - 1).getQueuedRequests()).isZero();
+            assertThat(h.statuses().get(at.size() - 1).getRunningSequences()).isZero();
             assertThat(h.harness.numKeyedStateEntries()).isZero();
             assertThat(h.harness.numProcessingTimeTimers()).isZero();
         }
@@ -219,6 +227,79 @@ class InstanceFunctionTest {
             assertThat(h.harness.numKeyedStateEntries()).isZero();
             assertThat(h.harness.numProcessingTimeTimers()).isZero();
         }
+    }
+
+    @Test
+    void preemptedRequestsAreRecomputedAndKeepTheirTokens() throws Exception {
+        // 20 blocks of 16 tokens for four sequences that grow to up to 170 tokens (11 blocks) each: the policy must
+        // preempt, the engine drops the victim's KV, and prompt + generated tokens are prefilled again later.
+        InstanceConfig small = new InstanceConfig(InstanceHarness.model().toString(), null, 1, 20, "fcfs",
+                PolicyOptions.defaults().withBatchLimits(256, 8), InstanceHarness.LATENCY, 50, 0, InstanceConfig.Engine.CPU);
+        List<AdmittedRequest> sent = new ArrayList<>();
+        try (InstanceHarness h = InstanceHarness.start(small)) {
+            for (int i = 0; i < 4; i++) {
+                AdmittedRequest r = request("p" + i, prompt(20, 50 + i), 150, i % 2 == 0 ? 0f : 0.7f, 50 + i, h.now);
+                sent.add(r);
+                h.add(r);
+            }
+            h.runUntilIdle(5000);
+            for (AdmittedRequest r : sent) {
+                List<TokenEvent> events = h.events(r.requestId);
+                assertWellFormed(events, r.requestId);
+                assertThat(tokens(events)).as("tokens of %s vs Generator", r.requestId).containsExactly(reference(r));
+            }
+            assertThat(h.metrics().stream().mapToInt(RequestMetrics::getPreemptions).sum()).as("preemptions").isPositive();
+            assertThat(h.statuses().get(h.statuses().size() - 1).getFreeKvBlocks()).as("every block back").isEqualTo(20);
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void twoKeysOnOneSubtaskShareTheEngineAndBothDrain() throws Exception {
+        // After a restore at another parallelism a subtask can hold several instance keys.
+        List<AdmittedRequest> sent = new ArrayList<>();
+        try (InstanceHarness h = InstanceHarness.start(config("slidebatching", PolicyOptions.defaults()),
+                r -> r.seed % 2 == 0 ? 11 : 12)) {
+            for (int i = 0; i < 6; i++) {
+                AdmittedRequest r = request("k" + i, prompt(8 + i, 70 + i), 12 + 3 * i, 0f, i, h.now);
+                r.ttftSloMs = 300;
+                sent.add(r);
+                h.add(r);
+            }
+            h.runUntilIdle(2000);
+            for (AdmittedRequest r : sent) {
+                List<TokenEvent> events = h.events(r.requestId);
+                assertWellFormed(events, r.requestId);
+                assertThat(tokens(events)).containsExactly(reference(r));
+            }
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void noopEngineRunsEveryRequestToItsLengthWithReplayableTokens() throws Exception {
+        InstanceConfig noop = config("slidebatching", PolicyOptions.defaults()).withEngine(InstanceConfig.Engine.NOOP);
+        List<int[]> runs = new ArrayList<>();
+        for (int run = 0; run < 2; run++) {
+            try (InstanceHarness h = InstanceHarness.start(noop)) {
+                for (int i = 0; i < 50; i++) {
+                    h.add(request("n" + i, prompt(3 + i % 7, i), 1 + i % 9, 0f, i, h.now));
+                }
+                h.runUntilIdle(1000);
+                for (int i = 0; i < 50; i++) {
+                    List<TokenEvent> events = h.events("n" + i);
+                    assertWellFormed(events, "n" + i);
+                    assertThat(events).hasSize(1 + i % 9);
+                    assertThat(events.get(events.size() - 1).getFinishReason()).isEqualTo(FinishReason.LENGTH);
+                }
+                runs.add(tokens(h.events()));
+                assertThat(h.harness.numKeyedStateEntries()).isZero();
+                assertThat(h.harness.numProcessingTimeTimers()).isZero();
+            }
+        }
+        assertThat(runs.get(1)).containsExactly(runs.get(0));
     }
 
     @Test
