@@ -69,37 +69,13 @@ final class InstanceHarness implements AutoCloseable {
         return r -> key;
     }
 
-    private static boolean warm;
-
     /** The shared stories260K checkpoint; skips the test when the shared folder is absent. */
-    static synchronized Path model() {
+    static Path model() {
         String root = System.getProperty("sluice.shared");
         assumeTrue(root != null, "system property sluice.shared is not set");
         Path file = Path.of(root, "models", "stories260K.bin");
         assumeTrue(Files.isRegularFile(file), "shared model absent: " + file);
-        if (!warm) {
-            warm = true;
-            warmUp(file);
-        }
         return file;
-    }
-
-    /**
-     * Runs the engine until the JIT has compiled its kernels. The CPU engine's vectorised exp (softmax, SwiGLU)
-     * does not give bit-identical results in the interpreter, C1 and C2 (logits of one identical call change over
-     * its first few runs, then settle), so a token-exact comparison between the instance and {@link Generator}
-     * must not straddle a compilation. Batching itself is bit-invariant; this is a known engine issue, and this
-     * warm-up goes when its exp is deterministic.
-     */
-    private static void warmUp(Path file) {
-        Weights weights = CheckpointLoader.load(file);
-        try (CpuExecutor ex = new CpuExecutor(weights, CpuExecutor.Options.defaults(weights.config())
-                .withThreads(1).withKvBlocks(64))) {
-            for (int i = 0; i < 60; i++) {
-                Generator.generate(ex, prompt(1 + i % 40, i), 48, new SamplingParams(i % 2 == 0 ? 0f : 1f, 0.9f, i),
-                        t -> { });
-            }
-        }
     }
 
     /** One engine thread, a small KV pool, a status every 10 ms, no idle heartbeat (so timers can drain to zero). */
