@@ -192,9 +192,11 @@ public final class SimulateCommand implements Callable<Integer> {
         }
         SimulationStudy.Outcome outcome = new SimulationStudy(simulator, records, assigned, progress)
                 .run(policies, rateScale, sweep, target, ref, referenceAttainment, plot != null);
-        progress.printf(Locale.ROOT, "simulated %d requests (%d batches) in %.1f s: %.0f requests/s, %.0f batches/s%n",
-                outcome.simulatedRequests(), outcome.simulatedBatches(), outcome.wallSeconds(),
-                outcome.simulatedRequests() / outcome.wallSeconds(), outcome.simulatedBatches() / outcome.wallSeconds());
+        progress.printf(Locale.ROOT, "simulated %d requests (%d batches) in %.1f s wall, %.1f s CPU: %.0f requests/s wall,"
+                        + " %.0f requests/s and %.0f batches/s of CPU%n",
+                outcome.simulatedRequests(), outcome.simulatedBatches(), outcome.wallSeconds(), outcome.cpuSeconds(),
+                outcome.simulatedRequests() / outcome.wallSeconds(), outcome.simulatedRequests() / outcome.cpuSeconds(),
+                outcome.simulatedBatches() / outcome.cpuSeconds());
 
         if (plot != null) {
             writePlot(outcome, classes, cost, topology);
@@ -281,7 +283,9 @@ public final class SimulateCommand implements Callable<Integer> {
         root.put("simulated_requests", outcome.simulatedRequests());
         root.put("wall_seconds", outcome.wallSeconds());
         root.put("simulated_batches", outcome.simulatedBatches());
+        root.put("cpu_seconds", outcome.cpuSeconds());
         root.put("requests_per_second", outcome.simulatedRequests() / outcome.wallSeconds());
+        root.put("requests_per_cpu_second", outcome.simulatedRequests() / outcome.cpuSeconds());
         ArrayNode arr = root.putArray("policies");
         for (SimulationStudy.Entry e : outcome.entries()) {
             ObjectNode p = mapper.valueToTree(e.report());
