@@ -307,7 +307,8 @@ public final class Simulator {
                 }
             }
             placeHandoffs();
-            if (!router.rebalance(now).isEmpty()) {
+            // Role flips exist only between prefill and decode pools.
+            if (config.topology().separated() && !router.rebalance(now).isEmpty()) {
                 // A flipped instance may have work for its new role at once.
                 for (InstanceState other : instances) {
                     kick(other);
