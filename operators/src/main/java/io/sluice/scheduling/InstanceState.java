@@ -347,8 +347,10 @@ public final class InstanceState {
     /**
      * Closes a batch at {@code endMs}: advances every chunk and decode, stamps token times, frees
      * finished sequences. Returns the requests that finished (FINISHED_OK) and, on a PREFILL
-     * instance, those whose first token is out and must be handed to a decode instance
-     * (TRANSFERRING, their device blocks already freed here; the caller re-enqueues them).
+     * instance, those whose prefill just finished and must be handed to a decode instance
+     * (TRANSFERRING, their device blocks already freed here; the caller re-enqueues them, on a decode
+     * instance from {@link Router#placeDecode}, with {@link Router#handoffMs} as the transfer time, or
+     * back here to decode locally when no decode instance admits).
      */
     public List<Request> complete(BatchPlan plan, double endMs) {
         if (plan.isEmpty()) {
@@ -360,10 +362,10 @@ public final class InstanceState {
         inFlightBatches--;
         List<Request> out = null;
         for (Chunk ch : plan.prefill()) {
-            out = advance(ch.request(), ch.tokens(), endMs, out);
+            out = advance(ch.request(), ch.tokens(), true, endMs, out);
         }
         for (Request r : plan.decode()) {
-            out = advance(r, 1, endMs, out);
+            out = advance(r, 1, false, endMs, out);
         }
         if (out == null) {
             return List.of();
@@ -372,7 +374,7 @@ public final class InstanceState {
         return out;
     }
 
-    private List<Request> advance(Request r, int tokens, double endMs, List<Request> out) {
+    private List<Request> advance(Request r, int tokens, boolean prefill, double endMs, List<Request> out) {
         if (!r.inFlight || r.instanceId != id) {
             throw new IllegalStateException("completing " + r + " which is not in flight on instance " + id);
         }
@@ -382,7 +384,9 @@ public final class InstanceState {
         if (sampled && r.generatedTokens() >= r.maxNewTokens()) {
             blocks.free(r);
             r.finish(RequestState.FINISHED_OK, endMs);
-        } else if (sampled && role == Role.PREFILL) {
+        } else if (sampled && prefill && role == Role.PREFILL) {
+            // Only a finished prefill hands over; a sequence a prefill instance decodes itself (hybrid,
+            // every decode instance full) stays until it finishes.
             blocks.free(r);
             r.setState(RequestState.TRANSFERRING);
             r.instanceId = -1;

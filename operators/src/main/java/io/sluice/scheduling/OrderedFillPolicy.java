@@ -19,6 +19,18 @@ abstract class OrderedFillPolicy implements BatchPolicy {
     protected int n;
     /** Tail cursor (a rank) for preemption victims: every rank above it has been considered; -2 before the drain. */
     private int tail;
+    /** Set when the last {@link #tryAdd} failed for lack of KV blocks rather than time. */
+    private boolean memoryShort;
+    /** Host blocks already promised to swap victims this round. */
+    private int hostReserved;
+    /** Tail cursor for victims of new requests, which may only evict to the host tier. */
+    private int swapTail;
+    /** Set once a starved request could not get in: no later new request may take its blocks. */
+    private boolean holdAdmissions;
+    /** Blocks the started prefills still need to finish: not free for new admissions. */
+    private int committed;
+    /** Blocks kept free at admission for the running sequences' growth (vLLM's 1 % watermark). */
+    private int watermark;
 
     OrderedFillPolicy(PolicyOptions options) {
         this.options = options;
@@ -46,6 +58,13 @@ abstract class OrderedFillPolicy implements BatchPolicy {
         if (n == 0) {
             return BatchPlan.EMPTY;
         }
+        committed = 0;
+        for (Request r : s.running()) {
+            if (r.state() == RequestState.PREFILLING) {
+                committed += Math.max(0, s.blocks().blocksFor((long) r.prefilledTokens() + r.remainingPrefill()) - r.kvBlocks);
+            }
+        }
+        watermark = s.blocks().totalBlocks() / 100;
         ranking.reset(n);
         double budget = rank(s, nowMs);
         ranking.build();
@@ -65,6 +84,8 @@ abstract class OrderedFillPolicy implements BatchPolicy {
     /** Greedy fill of the ranked candidates within {@code budgetMs}. */
     protected void fill(InstanceState s, double budgetMs) {
         tail = -2;
+        hostReserved = 0;
+        holdAdmissions = false;
         int admissions = options.maxSequences() - s.running().size();
         for (int rank = 0; ; rank++) {
             int pos = ranking.at(rank);
@@ -82,16 +103,50 @@ abstract class OrderedFillPolicy implements BatchPolicy {
             if (admitted && admissions <= 0) {
                 continue;
             }
+            if ((admitted && holdAdmissions) || defer(r, budgetMs)) {
+                continue;
+            }
+            double before = b.timeMs();
             if (!tryAdd(rank, r, budgetMs)) {
+                if (admitted && memoryShort) {
+                    // A new request that does not fit in memory is skipped, not waited on: smaller ones
+                    // behind it may fit. Once it is starved, though, nothing new is admitted behind it,
+                    // so the blocks that running sequences free are kept for it.
+                    holdAdmissions = (r.flags & PlanBuilder.MAY_EVICT) != 0;
+                    continue;
+                }
+                if (passOnFailure(r)) {
+                    continue;
+                }
                 break;
             }
+            added(r, b.timeMs() - before);
             if (admitted) {
                 admissions--;
             }
-            if (r.remainingPrefill() > 0 && b.chunks.get(b.chunks.size() - 1).tokens() < r.remainingPrefill()) {
+            if (r.remainingPrefill() > 0 && endsBatch(r, b.chunks.get(b.chunks.size() - 1).tokens())) {
                 break;
             }
         }
+    }
+
+    /** Whether to pass over {@code r} this round (it stays queued); none by default. */
+    protected boolean defer(Request r, double budgetMs) {
+        return false;
+    }
+
+    /** Whether the fill goes on past {@code r} when it could not be added; by default it stops there. */
+    protected boolean passOnFailure(Request r) {
+        return false;
+    }
+
+    /** Whether adding {@code chunk} tokens of {@code r} ends the fill: by default when it was cut (the budget is full). */
+    protected boolean endsBatch(Request r, int chunk) {
+        return chunk < r.remainingPrefill();
+    }
+
+    /** Called after {@code r} joined the batch, adding {@code addedMs} to its estimate. */
+    protected void added(Request r, double addedMs) {
     }
 
     /**
@@ -99,11 +154,15 @@ abstract class OrderedFillPolicy implements BatchPolicy {
      * false ends the fill.
      */
     protected boolean tryAdd(int rank, Request r, double budgetMs) {
+        memoryShort = false;
         if (r.isDecodePhase()) {
             if (!b.isEmpty() && b.timeWithDecode(r) > budgetMs) {
                 return false;
             }
-            if (!ensureBlocks(rank, r, 1)) {
+            int need = b.extraBlocks(r, 1);
+            // A handed-over sequence being admitted keeps the watermark free for the running ones.
+            int wanted = r.state() == RequestState.TRANSFERRING ? need + committed + watermark : need;
+            if (!ensureFree(rank, r, wanted)) {
                 return false;
             }
             b.addDecode(r);
@@ -120,13 +179,26 @@ abstract class OrderedFillPolicy implements BatchPolicy {
             // An empty batch always makes progress, even when the budget is below one minimum chunk.
             chunk = floor;
         }
-        if (!ensureBlocks(rank, r, chunk)) {
+        if (r.state() == RequestState.WAITING) {
+            // A prefill is admitted only with room for all of it (plus the prefills already started
+            // and a watermark): the order changes every round, and a prompt started on blocks that
+            // are not there for its end would have to evict, or be evicted, half done.
+            int fullNeed = b.extraBlocks(r, rem);
+            if (!ensureFree(rank, r, fullNeed + committed + watermark)) {
+                return false;
+            }
+            committed += fullNeed - b.extraBlocks(r, chunk);
+            b.addChunk(r, chunk);
+            return true;
+        }
+        if (!ensureFree(rank, r, b.extraBlocks(r, chunk))) {
             int fitting = Math.min(chunk, b.tokensFitting(r));
             if (fitting < floor) {
                 return false;
             }
             chunk = fitting;
         }
+        committed = Math.max(0, committed - b.extraBlocks(r, chunk));
         b.addChunk(r, chunk);
         return true;
     }
@@ -139,28 +211,62 @@ abstract class OrderedFillPolicy implements BatchPolicy {
         return fitting;
     }
 
-    /** Frees blocks for {@code r}'s {@code tokens} by preempting running requests from the tail of the order. */
-    protected boolean ensureBlocks(int rank, Request r, int tokens) {
-        int need = b.extraBlocks(r, tokens);
+    /**
+     * Makes {@code wanted} blocks free by preempting running requests from the tail of the order;
+     * false (some may already be marked for preemption) when they cannot be found.
+     */
+    protected boolean ensureFree(int rank, Request r, int wanted) {
+        int need = wanted;
+        if (need <= b.freeBlocks) {
+            return true;
+        }
+        if (tail == -2) {
+            ranking.drain();
+            tail = ranking.size() - 1;
+            swapTail = tail;
+        }
+        // Running requests may evict to grow (vLLM's rule). A new one may evict only when the victim's
+        // KV can move to the host tier: evicting by recompute to admit a new request throws away the
+        // victim's work, and under overload that churn collapses throughput.
+        boolean evictAny = r.state() != RequestState.WAITING && r.state() != RequestState.TRANSFERRING;
         while (need > b.freeBlocks) {
-            if (tail == -2) {
-                ranking.drain();
-                tail = ranking.size() - 1;
-            }
             Request v = null;
-            while (tail > rank) {
-                Request c = cand[ranking.at(tail--)];
-                if (c.kvBlocks > 0 && (c.flags & (PlanBuilder.PREEMPTED | PlanBuilder.SCHEDULED | PlanBuilder.DROPPED)) == 0
-                        && (c.state() == RequestState.PREFILLING || c.state() == RequestState.DECODING)) {
-                    v = c;
-                    break;
+            if (evictAny) {
+                while (tail > rank && v == null) {
+                    Request c = cand[ranking.at(tail--)];
+                    if (evictable(c)) {
+                        v = c;
+                    }
+                }
+            } else {
+                // Its own cursor: what it skips (not swappable now) stays a victim for running requests,
+                // and host room only shrinks within a round, so it never needs to look back.
+                while (swapTail > rank && v == null) {
+                    Request c = cand[ranking.at(swapTail--)];
+                    if (evictable(c) && swappable(c)) {
+                        v = c;
+                    }
                 }
             }
             if (v == null) {
+                memoryShort = true;
                 return false;
             }
             b.preempt(v);
+            if (swappable(v)) {
+                hostReserved += v.kvBlocks;
+            }
         }
         return true;
+    }
+
+    private static boolean evictable(Request c) {
+        return c.kvBlocks > 0 && (c.flags & (PlanBuilder.PREEMPTED | PlanBuilder.SCHEDULED | PlanBuilder.DROPPED)) == 0
+                && (c.state() == RequestState.PREFILLING || c.state() == RequestState.DECODING);
+    }
+
+    /** Whether {@code c} would go to the host tier (not recompute) if preempted now. */
+    private boolean swappable(Request c) {
+        return b.kv.hasHostTier() && c.isDecodePhase() && c.kvBlocks <= b.kv.hostFreeBlocks() - hostReserved;
     }
 }

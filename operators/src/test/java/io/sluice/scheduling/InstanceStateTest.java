@@ -121,4 +121,25 @@ class InstanceStateTest {
         assertThat(s.blocks().freeBlocks()).isEqualTo(100);
         assertThat(s.decodeSequences()).isZero();
     }
+
+    @Test
+    void aPrefillInstanceDecodesASequenceItKeepsWithoutHandingItOverAgain() {
+        InstanceState p = instance(0, Role.PREFILL, 100);
+        BatchPolicy policy = Policies.create("fcfs");
+        Request r = request("r", 1, SLO, 50, 3, 0);
+        p.enqueue(r, 0);
+        assertThat(p.complete(applied(p, policy, 0), 10)).containsExactly(r);
+        // No decode instance admits: the caller keeps the sequence here.
+        p.enqueue(r, 10);
+        assertThat(p.complete(applied(p, policy, 10), 20)).isEmpty();
+        assertThat(r.state()).isEqualTo(RequestState.DECODING);
+        assertThat(p.complete(applied(p, policy, 20), 30)).containsExactly(r);
+        assertThat(r.state()).isEqualTo(RequestState.FINISHED_OK);
+    }
+
+    private static BatchPlan applied(InstanceState s, BatchPolicy p, double now) {
+        BatchPlan plan = p.plan(s, now);
+        s.apply(plan, now);
+        return plan;
+    }
 }

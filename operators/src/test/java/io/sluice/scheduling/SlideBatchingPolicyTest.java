@@ -175,4 +175,102 @@ class SlideBatchingPolicyTest {
         assertThat(Deadlines.pace(batch, o)).isCloseTo(90.0, within(1e-9));
         assertThat(Deadlines.next(batch, o)).isCloseTo(1090.0, within(1e-9));
     }
+
+    @Test
+    void aNewRequestDoesNotEvictRunningWorkByRecompute() {
+        InstanceState s = instance(10);
+        BatchPolicy p = Policies.create("slidebatching");
+        Request old = request("old", 0.25, Slo.deadline(600_000), 140, 20, 0);
+        s.enqueue(old, 0);
+        step(s, p, 0, 20);
+        // 9 blocks held, 1 free; an urgent, heavier request needs 4.
+        Request urgent = request("urgent", 4, Slo.interactive(300, 50), 60, 5, 20);
+        s.enqueue(urgent, 20);
+        BatchPlan plan = p.plan(s, 20);
+        assertThat(plan.preempted()).isEmpty();
+        assertThat(plan.decode()).containsExactly(old);
+        assertThat(plan.prefill()).isEmpty();
+    }
+
+    @Test
+    void aNewRequestMayEvictToTheHostTier() {
+        InstanceState s = new InstanceState(0, Role.MIXED, new KvBlockAccounting(16, 10, 100, 0.1, 0.02),
+                TestRequests.model());
+        BatchPolicy p = Policies.create("slidebatching");
+        Request old = request("old", 0.25, Slo.deadline(600_000), 140, 20, 0);
+        s.enqueue(old, 0);
+        step(s, p, 0, 20);
+        Request urgent = request("urgent", 4, Slo.interactive(300, 50), 60, 5, 20);
+        s.enqueue(urgent, 20);
+        BatchPlan plan = p.plan(s, 20);
+        assertThat(plan.preempted()).containsExactly(old);
+        assertThat(prefillOrder(plan)).containsExactly(urgent);
+        s.apply(plan, 20);
+        assertThat(old.state()).isEqualTo(RequestState.SWAPPED);
+    }
+
+    @Test
+    void aPrefillIsAdmittedOnlyWithRoomForAllOfIt() {
+        InstanceState s = instance(20);
+        BatchPolicy p = Policies.create("slidebatching");
+        Request dec = request("dec", 1, Slo.interactive(1000, 50), 16, 100, 0);
+        s.enqueue(dec, 0);
+        step(s, p, 0, 10);
+        // 19 blocks free but a 400-token prompt needs 25: no chunk of it starts, though one would fit.
+        Request big = request("big", 1, Slo.interactive(5000, 50), 400, 10, 10);
+        s.enqueue(big, 10);
+        assertThat(p.plan(s, 10).prefill()).isEmpty();
+    }
+
+    @Test
+    void starvedPrefillsTakeABoundedShareOfTheBudget() {
+        InstanceState s = instance(100_000);
+        SlideBatchingPolicy p = (SlideBatchingPolicy) Policies.create("slidebatching");
+        Request starved = request("starved", 1, Slo.interactive(500, 50), 20_000, 10, 0);
+        Request fresh = request("fresh", 1, Slo.interactive(5000, 50), 2000, 10, 1100);
+        s.enqueue(starved, 0);
+        s.enqueue(fresh, 1100);
+        BatchPlan plan = p.plan(s, 1200);
+        assertThat(prefillOrder(plan)).containsExactly(starved, fresh);
+        double share = s.estimator().chunkWorkMs(plan.prefill().get(0).tokens(), 0) + s.estimator().c0();
+        assertThat(share).isLessThanOrEqualTo(SlideBatchingPolicy.STARVED_SHARE * p.lastBudgetMs + 1e-9);
+        assertThat(plan.prefill().get(1).tokens()).as("the fresh one still gets its whole prompt").isEqualTo(2000);
+    }
+
+    /** Feeds heavy interactive traffic well past capacity with one low-weight batch request in it. */
+    private static Request lowClassUnderOverload(String policy) {
+        InstanceState s = instance(100_000);
+        BatchPolicy p = Policies.create(policy);
+        // It arrives once a backlog of higher-weight work has built up.
+        Request low = request("low", 0.25, Slo.deadline(5_000), 3000, 20, 2_000);
+        double now = 0;
+        int next = 0;
+        // One 2,000-token interactive request every 90 ms is ~110 % of what this instance can prefill.
+        while (now < 120_000 && !low.state().isFinished()) {
+            while (next * 90.0 <= now) {
+                s.enqueue(request("hi" + next, 4, Slo.interactive(1000, 50), 2000, 20, next * 90.0), now);
+                next++;
+            }
+            if (now >= 2_000 && low.instanceId() < 0) {
+                s.enqueue(low, now);
+            }
+            BatchPlan plan = p.plan(s, now);
+            s.apply(plan, now);
+            double end = now + Math.max(plan.estimatedMs(), 1.0);
+            s.complete(plan, end);
+            now = end;
+        }
+        return low;
+    }
+
+    @Test
+    void theLowestClassIsNotStarvedUnderOverloadUnlikeStrictPriority() {
+        Request underPriority = lowClassUnderOverload("priority");
+        assertThat(underPriority.state()).as("strict priority starves it for two minutes").isNotEqualTo(RequestState.FINISHED_OK);
+
+        Request underSlide = lowClassUnderOverload("slidebatching");
+        assertThat(underSlide.state()).isEqualTo(RequestState.FINISHED_OK);
+        // Starved at 8.2 s, then first come first served among the starved, at a bounded share of each batch.
+        assertThat(underSlide.finishMs()).isLessThan(90_000);
+    }
 }
