@@ -283,6 +283,9 @@ public final class InstanceState {
             Request r = ch.request();
             mark(r, stamp);
             checkSchedulable(r);
+            if (ch.cachedTokens() != r.prefilledTokens() || ch.tokens() > r.remainingPrefill()) {
+                throw new IllegalStateException("stale chunk " + ch.tokens() + "@" + ch.cachedTokens() + " for " + r);
+            }
             need += blocks.extraBlocks(r, ch.tokens());
         }
         for (Request r : plan.decode()) {

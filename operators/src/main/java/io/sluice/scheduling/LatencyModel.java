@@ -213,7 +213,11 @@ public final class LatencyModel {
 
     // ---- fitting ----
 
-    /** Records an executed plan and its measured time; refits every few observations. */
+    /**
+     * Records an executed plan and its measured time; refits every few observations. Chunks carry
+     * their cached counts; decode contexts are read from the requests, so call this before
+     * {@link InstanceState#complete} (after it, each decode's context reads one token longer).
+     */
     public void observe(BatchPlan plan, double actualMs) {
         if (plan.isEmpty()) {
             return;

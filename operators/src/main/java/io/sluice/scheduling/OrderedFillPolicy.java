@@ -8,6 +8,13 @@ import java.util.List;
  * order while the estimated batch time stays within a time budget. The prefill that does not fit is
  * cut to the largest chunk that does (binary search on the estimator), never under the minimum chunk;
  * when KV blocks run out, running requests are preempted from the tail of the order.
+ *
+ * <p>Memory rules, because the order changes every round (unlike vLLM, which always runs what it
+ * started): a new prefill is admitted only when its whole prompt fits beside the blocks the started
+ * prefills still need and a 1 % watermark; a new request may evict a running one only to the host
+ * tier, never by recompute (on the arXiv workload recompute eviction made EDF thrash: 36k
+ * preemptions for 3k requests); a new request that does not fit is skipped, and a starved one that
+ * does not fit holds the door (nothing new is admitted behind it) until it does.
  */
 abstract class OrderedFillPolicy implements BatchPolicy {
 
@@ -112,7 +119,7 @@ abstract class OrderedFillPolicy implements BatchPolicy {
                     // A new request that does not fit in memory is skipped, not waited on: smaller ones
                     // behind it may fit. Once it is starved, though, nothing new is admitted behind it,
                     // so the blocks that running sequences free are kept for it.
-                    holdAdmissions = (r.flags & PlanBuilder.MAY_EVICT) != 0;
+                    holdAdmissions = (r.flags & PlanBuilder.HOLDS_DOOR) != 0;
                     continue;
                 }
                 if (passOnFailure(r)) {

@@ -12,7 +12,7 @@ final class PlanBuilder {
     static final int PREEMPTED = 2;
     static final int DROPPED = 4;
     /** Set by a policy on a waiting request that holds the door for itself when memory is short (starved). */
-    static final int MAY_EVICT = 8;
+    static final int HOLDS_DOOR = 8;
 
     final ArrayList<Chunk> chunks = new ArrayList<>();
     final ArrayList<Request> decodes = new ArrayList<>();

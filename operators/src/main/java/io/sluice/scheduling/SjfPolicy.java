@@ -32,6 +32,7 @@ final class SjfPolicy extends VllmStylePolicy {
         sorting.sort(wait, 0, nWait);
     }
 
+    /** Keeps admission order (vLLM runs what it started) but prices each, for the victim choice. */
     @Override
     protected void orderRunning(InstanceState s, double nowMs) {
         for (int i = 0; i < nRun; i++) {

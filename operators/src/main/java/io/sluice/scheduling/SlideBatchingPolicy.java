@@ -157,7 +157,7 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
                     // First starved, first served: ordering by how overdue they are would let a stream of
                     // tight-SLO requests, each soon more overdue in relative terms, starve a loose one.
                     ranking.set(i, GROUP_STARVED, r.deadlineMs + options.theta() * sloSpan - nowMs, 0);
-                    r.flags = PlanBuilder.MAY_EVICT | STARVED;
+                    r.flags = PlanBuilder.HOLDS_DOOR | STARVED;
                 } else {
                     double key = -(r.weight() / Math.max(r.estMs, 1e-9));
                     ranking.set(i, decode ? GROUP_URGENT_DECODE : GROUP_URGENT_PREFILL, key, remaining);

@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
+/** fcfs against vLLM v1's behaviour: head-of-line stop, chunking to the token budget, newest-first recompute preemption. */
 class FcfsPolicyTest {
 
     private final BatchPolicy fcfs = Policies.create("fcfs", PolicyOptions.defaults().withBatchLimits(2048, 256));

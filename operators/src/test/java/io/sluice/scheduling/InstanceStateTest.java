@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.within;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
+/** The plan-apply-complete loop: PD handover, host-tier swap and prefetch, O(1) backlog sums, plan validation. */
 class InstanceStateTest {
 
     private static final Slo SLO = Slo.interactive(1000, 50);

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
+/** Block counts are conserved on device and host under any sequence of operations. */
 class KvBlockAccountingTest {
 
     @Test

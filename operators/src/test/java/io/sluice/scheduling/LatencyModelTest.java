@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
+/** The estimator: NNLS recovery of known coefficients, held-out MAPE, non-negativity, online refit. */
 class LatencyModelTest {
 
     // A100-like Llama-2-7B: ~9.4 ms fixed, 0.06 ms/token, attention quadratic and over the cache.

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
+/** The lazy ranking pops exactly the order a full sort gives. */
 class RankHeapTest {
 
     @Test

@@ -1,0 +1,123 @@
+package io.sluice.scheduling;
+
+import static io.sluice.scheduling.TestRequests.instance;
+import static io.sluice.scheduling.TestRequests.request;
+import static io.sluice.scheduling.TestRequests.step;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Each baseline's characteristic decision on a hand-made queue (model: 10 ms + 0.05 ms per prefill token). */
+class BaselinePoliciesTest {
+
+    private static final Slo SLO = Slo.interactive(1000, 50);
+
+    private static List<String> admitted(BatchPlan plan) {
+        return plan.prefill().stream().map(c -> c.request().id()).toList();
+    }
+
+    @Test
+    void priorityAdmitsByWeightThenArrivalAndPreemptsTheLowest() {
+        InstanceState s = instance(1000);
+        s.enqueue(request("low-early", 1, SLO, 100, 5, 0), 0);
+        s.enqueue(request("high-late", 4, SLO, 100, 5, 5), 5);
+        s.enqueue(request("high-later", 4, SLO, 100, 5, 6), 6);
+        BatchPolicy p = Policies.create("priority", PolicyOptions.defaults().withBatchLimits(250, 256));
+        assertThat(admitted(p.plan(s, 10))).containsExactly("high-late", "high-later", "low-early");
+
+        InstanceState tight = instance(4);
+        Request high = request("high", 4, SLO, 32, 10, 1);
+        Request low = request("low", 1, SLO, 32, 10, 0);
+        tight.enqueue(high, 1);
+        tight.enqueue(low, 1);
+        step(tight, p, 1, 10);
+        BatchPlan plan = p.plan(tight, 10);
+        assertThat(plan.preempted()).as("lowest priority, though it arrived first").containsExactly(low);
+        assertThat(plan.decode()).containsExactly(high);
+    }
+
+    @Test
+    void sjfAdmitsThePredictedShortestJobFirst() {
+        InstanceState s = instance(1000);
+        s.enqueue(request("long", 1, SLO, 400, 200, 0), 0);
+        s.enqueue(request("short", 1, SLO, 400, 5, 1), 1);
+        s.enqueue(request("mid", 1, SLO, 100, 60, 2), 2);
+        BatchPlan plan = Policies.create("sjf", PolicyOptions.defaults().withBatchLimits(450, 256)).plan(s, 5);
+        assertThat(admitted(plan)).startsWith("short").doesNotContain("long");
+    }
+
+    @Test
+    void edfAdmitsTheEarliestFirstTokenDeadlineFirst() {
+        InstanceState s = instance(1000);
+        s.enqueue(request("loose", 1, Slo.interactive(5000, 50), 300, 5, 0), 0);
+        s.enqueue(request("tight", 1, Slo.interactive(400, 50), 300, 5, 100), 100);
+        BatchPlan plan = Policies.create("edf", PolicyOptions.defaults().withBatchLimits(300, 256)).plan(s, 100);
+        assertThat(admitted(plan)).containsExactly("tight");
+    }
+
+    @Test
+    void sarathiRunsEveryDecodeAndAPrefillChunkThatKeepsTheStepWithinTpot() {
+        InstanceState s = instance(10_000);
+        BatchPolicy p = Policies.create("sarathi");
+        Request d1 = request("d1", 1, SLO, 16, 50, 0);
+        Request d2 = request("d2", 1, SLO, 16, 50, 0);
+        s.enqueue(d1, 0);
+        s.enqueue(d2, 0);
+        step(s, p, 0, 12);
+        s.enqueue(request("big", 1, SLO, 5000, 5, 12), 12);
+
+        BatchPlan plan = p.plan(s, 12);
+
+        assertThat(plan.decode()).containsExactly(d1, d2);
+        assertThat(plan.prefill()).hasSize(1);
+        assertThat(plan.estimatedMs()).as("stall-free: within the 50 ms TPOT").isLessThanOrEqualTo(50.0);
+        assertThat(plan.prefill().get(0).tokens()).isGreaterThan(700);
+    }
+
+    @Test
+    void slidingServeKnapsackKeepsTheMostValueWhenAtRiskRequestsDoNotAllFit() {
+        InstanceState s = instance(100_000);
+        // Budget = 50 ms TPOT; three at-risk prefills of ~18-20 ms of work each: only two fit.
+        s.enqueue(request("a", 1, Slo.interactive(60, 50), 400, 5, 0), 0);
+        s.enqueue(request("b", 4, Slo.interactive(60, 50), 400, 5, 0), 0);
+        s.enqueue(request("c", 3, Slo.interactive(61, 50), 360, 5, 0), 0);
+        BatchPlan plan = Policies.create("slidingserve").plan(s, 0);
+        assertThat(admitted(plan).subList(0, 2)).containsExactlyInAnyOrder("b", "c");
+        assertThat(plan.estimatedMs()).isLessThanOrEqualTo(50.0);
+    }
+
+    @Test
+    void slidingServeSplitsAPrefillToBalanceThisAndTheNextStep() {
+        InstanceState s = instance(100_000);
+        BatchPolicy p = Policies.create("slidingserve");
+        Request dec = request("dec", 1, SLO, 16, 100, 0);
+        s.enqueue(dec, 0);
+        step(s, p, 0, 10);
+        // 1,200 tokens left: 600 now and 600 next keeps both steps at ~40.5 ms, where the largest
+        // chunk that fits (789) would leave a short second step.
+        s.enqueue(request("p", 1, Slo.interactive(5000, 50), 1200, 5, 10), 10);
+        BatchPlan plan = p.plan(s, 10);
+        assertThat(plan.prefill().get(0).tokens()).isBetween(590, 610);
+    }
+
+    @Test
+    void sclsRunsASliceWithoutAdmissionsThenReformsTheBatch() {
+        InstanceState s = instance(10_000);
+        BatchPolicy p = Policies.create("scls", PolicyOptions.defaults().withSliceTokens(3));
+        Request a = request("a", 1, SLO, 50, 10, 0);
+        s.enqueue(a, 0);
+        step(s, p, 0, 10);                     // prefill: token 1 of the slice
+        Request late = request("late", 1, SLO, 50, 10, 10);
+        s.enqueue(late, 10);
+        BatchPlan mid = p.plan(s, 10);
+        assertThat(mid.decode()).containsExactly(a);
+        assertThat(mid.prefill()).as("no admissions inside a slice").isEmpty();
+        s.apply(mid, 10);
+        s.complete(mid, 20);                   // token 2
+        step(s, p, 20, 30);                    // token 3: slice done
+        BatchPlan next = p.plan(s, 30);
+        assertThat(next.decode()).containsExactly(a);
+        assertThat(admitted(next)).as("the new slice takes the newcomer").containsExactly("late");
+    }
+}
