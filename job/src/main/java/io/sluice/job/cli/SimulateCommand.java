@@ -45,11 +45,10 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "simulate",
         mixinStandardHelpOptions = true,
-        description = {
-            "Replays a request trace through the production scheduling policies on simulated instances",
-            "(roofline cost model of a model on a device, or a profile of the real engine) and reports SLO",
-            "attainment, goodput, weighted gain and latency percentiles per policy and class."
-        },
+        description = "Replays a request trace through the production scheduling policies on simulated instances"
+                + " (a roofline cost model of a model on a device, or a profile of the real engine) and reports SLO"
+                + " attainment, goodput, weighted gain and latency percentiles per policy and class. Progress goes"
+                + " to stderr.",
         sortOptions = false)
 public final class SimulateCommand implements Callable<Integer> {
 
@@ -101,7 +100,8 @@ public final class SimulateCommand implements Callable<Integer> {
             + " reference load in a sweep; 'none' to skip (default: ${DEFAULT-VALUE}).")
     String referencePolicy;
 
-    @Option(names = "--reference-attainment", defaultValue = "0.8", description = "(default: ${DEFAULT-VALUE}).")
+    @Option(names = "--reference-attainment", defaultValue = "0.8", description = "Attainment of the reference policy"
+            + " that defines the reference load (default: ${DEFAULT-VALUE}).")
     double referenceAttainment;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seeds class assignment and Poisson arrivals"
