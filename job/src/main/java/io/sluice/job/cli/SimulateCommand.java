@@ -11,6 +11,7 @@ import io.sluice.job.sim.EstimatorProfile;
 import io.sluice.job.sim.Mix;
 import io.sluice.job.sim.Plots;
 import io.sluice.job.sim.PolicyReport;
+import io.sluice.job.sim.RooflineCostModel;
 import io.sluice.job.sim.ServiceClass;
 import io.sluice.job.sim.SimulationStudy;
 import io.sluice.job.sim.Simulator;
@@ -44,11 +45,10 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "simulate",
         mixinStandardHelpOptions = true,
-        description = {
-            "Replays a request trace through the production scheduling policies on simulated instances",
-            "(roofline cost model of a model on a device, or a profile of the real engine) and reports SLO",
-            "attainment, goodput, weighted gain and latency percentiles per policy and class."
-        },
+        description = "Replays a request trace through the production scheduling policies on simulated instances"
+                + " (a roofline cost model of a model on a device, or a profile of the real engine) and reports SLO"
+                + " attainment, goodput, weighted gain and latency percentiles per policy and class. Progress goes"
+                + " to stderr.",
         sortOptions = false)
 public final class SimulateCommand implements Callable<Integer> {
 
@@ -100,7 +100,8 @@ public final class SimulateCommand implements Callable<Integer> {
             + " reference load in a sweep; 'none' to skip (default: ${DEFAULT-VALUE}).")
     String referencePolicy;
 
-    @Option(names = "--reference-attainment", defaultValue = "0.8", description = "(default: ${DEFAULT-VALUE}).")
+    @Option(names = "--reference-attainment", defaultValue = "0.8", description = "Attainment of the reference policy"
+            + " that defines the reference load (default: ${DEFAULT-VALUE}).")
     double referenceAttainment;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seeds class assignment and Poisson arrivals"
@@ -192,9 +193,11 @@ public final class SimulateCommand implements Callable<Integer> {
         }
         SimulationStudy.Outcome outcome = new SimulationStudy(simulator, records, assigned, progress)
                 .run(policies, rateScale, sweep, target, ref, referenceAttainment, plot != null);
-        progress.printf(Locale.ROOT, "simulated %d requests (%d batches) in %.1f s: %.0f requests/s, %.0f batches/s%n",
-                outcome.simulatedRequests(), outcome.simulatedBatches(), outcome.wallSeconds(),
-                outcome.simulatedRequests() / outcome.wallSeconds(), outcome.simulatedBatches() / outcome.wallSeconds());
+        progress.printf(Locale.ROOT, "simulated %d requests (%d batches) in %.1f s wall, %.1f s CPU: %.0f requests/s wall,"
+                        + " %.0f requests/s and %.0f batches/s of CPU%n",
+                outcome.simulatedRequests(), outcome.simulatedBatches(), outcome.wallSeconds(), outcome.cpuSeconds(),
+                outcome.simulatedRequests() / outcome.wallSeconds(), outcome.simulatedRequests() / outcome.cpuSeconds(),
+                outcome.simulatedBatches() / outcome.cpuSeconds());
 
         if (plot != null) {
             writePlot(outcome, classes, cost, topology);
@@ -211,7 +214,7 @@ public final class SimulateCommand implements Callable<Integer> {
     }
 
     private PolicyOptions policyOptions(CostModel cost) {
-        double memoryGib = cost instanceof io.sluice.job.sim.RooflineCostModel r ? r.device().memoryBytes() / GIB : 0;
+        double memoryGib = cost instanceof RooflineCostModel r ? r.device().memoryBytes() / GIB : 0;
         PolicyOptions o = PolicyOptions.forDeviceMemory(memoryGib);
         if (maxBatchTokens != null || maxSeqs != null) {
             o = o.withBatchLimits(maxBatchTokens != null ? maxBatchTokens : o.maxBatchTokens(),
@@ -281,7 +284,9 @@ public final class SimulateCommand implements Callable<Integer> {
         root.put("simulated_requests", outcome.simulatedRequests());
         root.put("wall_seconds", outcome.wallSeconds());
         root.put("simulated_batches", outcome.simulatedBatches());
+        root.put("cpu_seconds", outcome.cpuSeconds());
         root.put("requests_per_second", outcome.simulatedRequests() / outcome.wallSeconds());
+        root.put("requests_per_cpu_second", outcome.simulatedRequests() / outcome.cpuSeconds());
         ArrayNode arr = root.putArray("policies");
         for (SimulationStudy.Entry e : outcome.entries()) {
             ObjectNode p = mapper.valueToTree(e.report());
@@ -306,15 +311,15 @@ public final class SimulateCommand implements Callable<Integer> {
 
     private void printTables(PrintWriter out, SimulationStudy.Outcome outcome, Mix classes, String ref) {
         List<ServiceClass> cls = classes.classes();
-        out.printf(Locale.ROOT, "%nload x%s%n", SimulationStudyFormat.scale(rateScale));
+        out.printf(Locale.ROOT, "%nload x%s%n", scale(rateScale));
         printSummary(out, cls, outcome.entries().stream().map(SimulationStudy.Entry::report).toList(), true);
         if (ref != null && outcome.referenceScale() != null) {
             out.printf(Locale.ROOT, "%nat the reference load x%s (%s attains %.0f %%)%n",
-                    SimulationStudyFormat.scale(outcome.referenceScale()), ref, 100 * referenceAttainment);
+                    scale(outcome.referenceScale()), ref, 100 * referenceAttainment);
             printSummary(out, cls, outcome.entries().stream().map(SimulationStudy.Entry::atReference).toList(), false);
         }
         out.printf(Locale.ROOT, "%nlatency at load x%s (ms): TTFT p50/p90/p99 | TPOT p50/p90/p99%n",
-                SimulationStudyFormat.scale(rateScale));
+                scale(rateScale));
         for (SimulationStudy.Entry e : outcome.entries()) {
             for (ClassReport c : e.report().classes()) {
                 out.printf(Locale.ROOT, "%-14s %-12s %9s %9s %9s | %7s %7s %7s%n", e.report().policy(), c.name(),
@@ -345,7 +350,7 @@ public final class SimulateCommand implements Callable<Integer> {
             row.append(String.format(Locale.ROOT, " %9.2f %9.1f %5.1f%% %9.0f %8d %8d %10d", r.goodput(), r.gain(),
                     100 * r.gainShare(), r.tokensPerSecond(), r.preemptions(), r.rejections(), r.infeasible()));
             if (withCapacity && r.capacity() != null) {
-                row.append(String.format(Locale.ROOT, " %9s", SimulationStudyFormat.scale(r.capacity())));
+                row.append(String.format(Locale.ROOT, " %9s", scale(r.capacity())));
             }
             out.println(row);
         }
@@ -355,10 +360,7 @@ public final class SimulateCommand implements Callable<Integer> {
         return v == null ? "-" : String.format(Locale.ROOT, "%.1f", v);
     }
 
-    /** Number formatting shared by the tables. */
-    private static final class SimulationStudyFormat {
-        static String scale(double s) {
-            return String.format(Locale.ROOT, "%.4g", s);
-        }
+    private static String scale(double s) {
+        return String.format(Locale.ROOT, "%.4g", s);
     }
 }

@@ -1,6 +1,8 @@
 package io.sluice.job.sim;
 
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,7 +23,7 @@ public final class SimulationStudy {
 
     /** The whole study; {@code referenceScale} is null when no reference load was searched. */
     public record Outcome(List<Entry> entries, Double referenceScale, long simulatedRequests, long simulatedBatches,
-            double wallSeconds) {}
+            double wallSeconds, double cpuSeconds) {}
 
     private final Simulator simulator;
     private final List<TraceRecord> trace;
@@ -29,6 +31,8 @@ public final class SimulationStudy {
     private final PrintWriter progress;
     private long simulatedRequests;
     private long simulatedBatches;
+    private double simulatedCpuSeconds;
+    private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
 
     public SimulationStudy(Simulator simulator, List<TraceRecord> trace, int[] classes, PrintWriter progress) {
         this.simulator = simulator;
@@ -86,7 +90,7 @@ public final class SimulationStudy {
             entries.add(new Entry(report, capacity, atRef, List.copyOf(points.values()), ttft));
         }
         return new Outcome(entries, referenceScale, simulatedRequests, simulatedBatches,
-                (System.nanoTime() - start) / 1e9);
+                (System.nanoTime() - start) / 1e9, simulatedCpuSeconds);
     }
 
     /** A sweep point: stops the run once the target can no longer be reached. */
@@ -98,16 +102,21 @@ public final class SimulationStudy {
 
     private Simulator.Result simulate(String policy, double scale, boolean keepTtft, long maxMisses) {
         long t0 = System.nanoTime();
+        long cpu0 = CPU.getCurrentThreadCpuTime();
         Simulator.Result r = simulator.run(policy, trace, classes, scale, keepTtft, null, maxMisses);
         // Throughput counts the requests actually simulated: a run stopped early did not get through all.
         long simulated = r.stoppedEarly() ? r.report().requests() : trace.size();
         simulatedRequests += simulated;
         double wall = (System.nanoTime() - t0) / 1e9;
+        // CPU time too: on a shared machine wall time measures the neighbours as much as the simulator.
+        double cpu = (CPU.getCurrentThreadCpuTime() - cpu0) / 1e9;
         simulatedBatches += r.batches();
+        simulatedCpuSeconds += cpu;
         progress.printf(Locale.ROOT,
-                "  %-13s x%-9s attainment %s%5.1f %%  (%d requests, %d batches, %.2f s: %.0f req/s, %.0f batches/s)%s%n",
+                "  %-13s x%-9s attainment %s%5.1f %%  (%d requests, %d batches, %.2f s wall, %.2f s CPU: "
+                        + "%.0f req/s, %.0f batches/s of CPU)%s%n",
                 policy, fmt(scale), r.stoppedEarly() ? "<=" : "  ", 100 * r.attainmentBound(trace.size()), simulated,
-                r.batches(), wall, simulated / wall, r.batches() / wall,
+                r.batches(), wall, cpu, simulated / cpu, r.batches() / cpu,
                 r.stalled() > 0 ? "  " + r.stalled() + " stalled" : "");
         progress.flush();
         return r;

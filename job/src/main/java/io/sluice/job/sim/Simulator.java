@@ -83,6 +83,7 @@ public final class Simulator {
     private static final int ARRIVAL = 0;
     private static final int BATCH_END = 1;
     private static final int HANDOFF = 2;
+    private static final int MAX_EMPTY_PLANS = 1000;
 
     /** A scheduled event; {@code seq} breaks ties so equal times run in scheduling order. */
     private record Event(double timeMs, long seq, int kind, int instance, int index, Request request, BatchPlan plan,
@@ -240,25 +241,28 @@ public final class Simulator {
 
         /** Starts a batch on {@code inst} if it is idle and its policy has work for it. */
         private void kick(InstanceState inst) {
-            if (inst.busy() || inst.isIdle()) {
-                return;
-            }
             int id = inst.id();
-            BatchPlan plan = policies[id].plan(inst, now);
-            if (plan.isEmpty() && plan.preempted().isEmpty() && plan.dropped().isEmpty()) {
-                return;
+            // A plan of only preemptions or drops changes the queues: ask again, but not forever.
+            for (int attempt = 0; attempt < MAX_EMPTY_PLANS; attempt++) {
+                if (inst.busy() || inst.isIdle()) {
+                    return;
+                }
+                BatchPlan plan = policies[id].plan(inst, now);
+                if (plan.isEmpty() && plan.preempted().isEmpty() && plan.dropped().isEmpty()) {
+                    return;
+                }
+                for (Request r : inst.apply(plan, now)) {
+                    done(r);
+                }
+                if (!plan.isEmpty()) {
+                    double ms = config.cost().stepMs(shapeOf(plan));
+                    batches++;
+                    push(now + ms, BATCH_END, id, -1, null, plan, now);
+                    return;
+                }
             }
-            for (Request r : inst.apply(plan, now)) {
-                done(r);
-            }
-            if (plan.isEmpty()) {
-                // Only drops or preemptions: the policy may have more to say right away.
-                kick(inst);
-                return;
-            }
-            double ms = config.cost().stepMs(shapeOf(plan));
-            batches++;
-            push(now + ms, BATCH_END, id, -1, null, plan, now);
+            throw new IllegalStateException("policy " + policyName + " returned " + MAX_EMPTY_PLANS
+                    + " plans in a row that only preempt or drop on instance " + id + " at " + now + " ms");
         }
 
         /**
@@ -303,7 +307,8 @@ public final class Simulator {
                 }
             }
             placeHandoffs();
-            if (!router.rebalance(now).isEmpty()) {
+            // Role flips exist only between prefill and decode pools.
+            if (config.topology().separated() && !router.rebalance(now).isEmpty()) {
                 // A flipped instance may have work for its new role at once.
                 for (InstanceState other : instances) {
                     kick(other);

@@ -14,6 +14,7 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
 import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoField;
+import java.time.temporal.TemporalAccessor;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -30,11 +31,17 @@ import java.util.SplittableRandom;
  */
 public final class TraceReader {
 
-    /** Azure's {@code 2023-11-16 18:15:46.6805900}: up to 9 fraction digits, or none. */
+    /**
+     * Azure's {@code 2023-11-16 18:15:46.6805900} (2023) or {@code 2024-05-10 00:00:00.009930+00:00}
+     * (2024): up to 9 fraction digits or none, an optional UTC offset.
+     */
     private static final DateTimeFormatter AZURE_TIME = new DateTimeFormatterBuilder()
             .appendPattern("yyyy-MM-dd[ ]['T']HH:mm:ss")
             .optionalStart()
             .appendFraction(ChronoField.NANO_OF_SECOND, 0, 9, true)
+            .optionalEnd()
+            .optionalStart()
+            .appendOffset("+HH:MM", "Z")
             .optionalEnd()
             .toFormatter(Locale.ROOT);
 
@@ -226,8 +233,10 @@ public final class TraceReader {
 
     private static double azureTimeMs(String s, Path file, int lineNo) {
         try {
-            LocalDateTime t = LocalDateTime.parse(s, AZURE_TIME);
-            return t.toEpochSecond(ZoneOffset.UTC) * 1000.0 + t.getNano() / 1e6;
+            TemporalAccessor parsed = AZURE_TIME.parse(s);
+            LocalDateTime t = LocalDateTime.from(parsed);
+            ZoneOffset offset = parsed.isSupported(ChronoField.OFFSET_SECONDS) ? ZoneOffset.from(parsed) : ZoneOffset.UTC;
+            return t.toEpochSecond(offset) * 1000.0 + t.getNano() / 1e6;
         } catch (DateTimeParseException e) {
             // Some exports write seconds since the start instead of a date.
             try {

@@ -147,7 +147,7 @@ class SimulatorTest {
         List<TraceRecord> trace = randomTrace(600, 12, 4400, 5);
         Mix mix = Mix.parse(Mix.DEFAULT);
         int[] classes = mix.assign(trace.size(), 5);
-        for (String topology : List.of("2", "1:1")) {
+        for (String topology : List.of("2", "2:2")) {
             Recorder rec = new Recorder();
             Simulator.Result r = simulator(A100, mix, topology).run(policy, trace, classes, 1.0, false, rec);
             assertThat(rec.endings).as("%s on %s: every request ends", policy, topology).hasSize(trace.size());

@@ -40,6 +40,17 @@ class TraceReaderTest {
     }
 
     @Test
+    void readsAzure2024TimestampsWithOffset() throws Exception {
+        Path f = file("azure2024.csv", """
+                TIMESTAMP,ContextTokens,GeneratedTokens
+                2024-05-10 00:00:00.009930+00:00,2162,5
+                2024-05-10 02:00:01.5+02:00,100,7
+                """);
+        List<TraceRecord> t = TraceReader.read(f, TraceFormat.AZURE, 0, 1);
+        assertThat(t.get(1).arrivalMs()).as("02:00:01.5 at +02:00 is 00:00:01.5 UTC").isCloseTo(1490.07, within(1e-3));
+    }
+
+    @Test
     void readsMooncakeJsonLines() throws Exception {
         Path f = file("m.jsonl", """
                 {"timestamp": 0, "input_length": 1024, "output_length": 6, "hash_ids": [0, 1]}
