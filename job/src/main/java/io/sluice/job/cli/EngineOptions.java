@@ -5,6 +5,7 @@ import io.sluice.gpu.model.ModelConfig;
 import io.sluice.job.pipeline.JobSettings;
 import io.sluice.job.pipeline.LatencyProfiles;
 import io.sluice.job.pipeline.Topics;
+import io.sluice.operators.InstanceConfig;
 import io.sluice.operators.ingest.RequestFormat;
 import io.sluice.scheduling.Policies;
 import io.sluice.scheduling.PolicyOptions;
@@ -42,6 +43,11 @@ public final class EngineOptions {
                     + "decode steps). separate and hybrid are not implemented yet.")
     String pd;
 
+    @Option(names = "--engine", defaultValue = "cpu",
+            description = "cpu (the model on the CPU engine) or noop (no model arithmetic, tokens from seed and "
+                    + "position: measures the pipeline alone) (default: ${DEFAULT-VALUE}).")
+    String engine;
+
     @Option(names = "--profile", description = "Latency profile written by `sluice profile` for this model on "
             + "this hardware (default: a rough prior from the model's size, refitted online).")
     Path profile;
@@ -69,6 +75,14 @@ public final class EngineOptions {
         }
     }
 
+    private InstanceConfig.Engine engine() {
+        try {
+            return InstanceConfig.Engine.valueOf(engine.toUpperCase());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--engine must be cpu or noop, got '" + engine + "'");
+        }
+    }
+
     JobSettings settings(String bootstrap, Topics topics, RequestFormat format, Properties kafka, String groupId)
             throws IOException {
         if (model == null || tokenizer == null) {
@@ -87,6 +101,7 @@ public final class EngineOptions {
         String tenantSpec = tenants.startsWith("@") ? Files.readString(Path.of(tenants.substring(1))) : tenants;
         return new JobSettings(bootstrap, topics, format, kafka, groupId, model.toAbsolutePath().toString(),
                 tokenizer.toAbsolutePath().toString(), instances, engineThreads, kvBlocks, policy,
-                PolicyOptions.defaults(), latency, tenantSpec, statusIntervalMs, sloWindowMs, bufferTimeoutMs);
+                PolicyOptions.defaults(), latency, tenantSpec, statusIntervalMs, sloWindowMs, bufferTimeoutMs,
+                engine());
     }
 }

@@ -80,7 +80,8 @@ public final class InferenceJob {
                 .keyBy(r -> InstanceKeys.keyFor(r.instance, instances, MAX_PARALLELISM))
                 .process(new InstanceFunction(new InstanceConfig(settings.modelPath(), settings.tokenizerPath(),
                         settings.threadsPerInstance(), settings.kvBlocks(), settings.policy(),
-                        settings.policyOptions(), settings.latency(), settings.statusIntervalMs())))
+                        settings.policyOptions(), settings.latency(), settings.statusIntervalMs())
+                        .withEngine(settings.engine())))
                 .name("Instance: " + settings.policy() + " + engine")
                 .uid("instance")
                 .setParallelism(instances);

@@ -1,5 +1,6 @@
 package io.sluice.job.pipeline;
 
+import io.sluice.operators.InstanceConfig;
 import io.sluice.operators.ingest.RequestFormat;
 import io.sluice.scheduling.PolicyOptions;
 import java.io.Serializable;
@@ -22,6 +23,7 @@ import java.util.Properties;
  * @param statusIntervalMs  how often instances report their load
  * @param sloWindowMs       length of the SLO report windows
  * @param bufferTimeoutMs   network buffer timeout of the keyed exchanges (latency vs throughput)
+ * @param engine            the instances' engine: the CPU model, or a no-op one to measure the pipeline alone
  */
 public record JobSettings(
         String bootstrap,
@@ -40,7 +42,18 @@ public record JobSettings(
         String tenantSpec,
         long statusIntervalMs,
         long sloWindowMs,
-        long bufferTimeoutMs) implements Serializable {
+        long bufferTimeoutMs,
+        InstanceConfig.Engine engine) implements Serializable {
+
+    /** Settings with the CPU engine. */
+    public JobSettings(String bootstrap, Topics topics, RequestFormat format, Properties kafkaProperties,
+            String groupId, String modelPath, String tokenizerPath, int instances, int threadsPerInstance,
+            int kvBlocks, String policy, PolicyOptions policyOptions, double[] latency, String tenantSpec,
+            long statusIntervalMs, long sloWindowMs, long bufferTimeoutMs) {
+        this(bootstrap, topics, format, kafkaProperties, groupId, modelPath, tokenizerPath, instances,
+                threadsPerInstance, kvBlocks, policy, policyOptions, latency, tenantSpec, statusIntervalMs,
+                sloWindowMs, bufferTimeoutMs, InstanceConfig.Engine.CPU);
+    }
 
     public JobSettings {
         if (bootstrap == null || bootstrap.isBlank()) {
@@ -61,6 +74,9 @@ public record JobSettings(
         }
         if (latency == null || latency.length != 8) {
             throw new IllegalArgumentException("the latency model needs 8 coefficients (c0..c4, b0..b2)");
+        }
+        if (engine == null) {
+            throw new IllegalArgumentException("the instances need an engine (CPU or NOOP)");
         }
         kafkaProperties = (Properties) kafkaProperties.clone();
         latency = latency.clone();
