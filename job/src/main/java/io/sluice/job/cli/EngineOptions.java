@@ -83,16 +83,22 @@ public final class EngineOptions {
         }
     }
 
-    JobSettings settings(String bootstrap, Topics topics, RequestFormat format, Properties kafka, String groupId)
-            throws IOException {
-        if (model == null || tokenizer == null) {
-            throw new IllegalArgumentException("--model and --tokenizer are required");
-        }
+    /** Checks the flags that need no file, so a typo fails before anything starts. */
+    void validate() {
         if (!"colocated".equals(pd)) {
             throw new IllegalArgumentException("--pd " + pd + " is not implemented yet; use --pd colocated");
         }
         if (!Policies.names().contains(policy)) {
             throw new IllegalArgumentException("unknown --policy '" + policy + "'; one of " + Policies.names());
+        }
+        engine();
+    }
+
+    JobSettings settings(String bootstrap, Topics topics, RequestFormat format, Properties kafka, String groupId)
+            throws IOException {
+        validate();
+        if (model == null || tokenizer == null) {
+            throw new IllegalArgumentException("--model and --tokenizer are required");
         }
         ModelConfig config = CheckpointLoader.load(model).config();
         int cores = Runtime.getRuntime().availableProcessors();

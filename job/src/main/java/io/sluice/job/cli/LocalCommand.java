@@ -52,6 +52,7 @@ public final class LocalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        engine.validate();
         if (engine.model == null) {
             engine.model = DemoModel.checkpoint(System.err);
             if (engine.tokenizer == null) {

@@ -32,7 +32,16 @@ public final class SluiceCli implements Runnable {
 
     /** Builds the command line; tests call this to run commands in-process. */
     public static CommandLine commandLine() {
-        return new CommandLine(new SluiceCli());
+        CommandLine cli = new CommandLine(new SluiceCli());
+        // A bad value a user can fix is a message and exit code 2 (as for a bad flag), not a stack trace.
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof IllegalArgumentException) { // CheckpointException (a bad model file) included
+                commandLine.getErr().println("sluice " + commandLine.getCommandName() + ": " + e.getMessage());
+                return 2;
+            }
+            throw e;
+        });
+        return cli;
     }
 
     public static void main(String[] args) {
