@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.HdrHistogram.Histogram;
 
 /**
  * What a load run measured: per priority class the SLO attainment and TTFT/TPOT percentiles (from
@@ -21,14 +22,18 @@ public final class LoadReport {
 
     private final Map<String, SloStats> classes = new LinkedHashMap<>();
     private final SloStats overall = new SloStats();
+    private final Histogram clientTtftMicros = new Histogram(3);
     private final long requests;
     private final double seconds;
 
     /**
      * @param classOrder classes in the order to report them (those of the mix)
+     * @param clientTtftMs per request, from its send to its first token reaching the client (the
+     *     job's metrics stop at the token's emission; this includes the way back through Kafka)
      * @param seconds    from the first send to the last final event
      */
-    public LoadReport(List<String> classOrder, long requests, List<RequestMetrics> metrics, double seconds) {
+    public LoadReport(List<String> classOrder, long requests, List<RequestMetrics> metrics, List<Double> clientTtftMs,
+            double seconds) {
         this.requests = requests;
         this.seconds = seconds;
         classOrder.forEach(c -> classes.put(c, new SloStats()));
@@ -36,6 +41,7 @@ public final class LoadReport {
             classes.computeIfAbsent(m.getPriorityClass(), c -> new SloStats()).add(m);
             overall.add(m);
         }
+        clientTtftMs.forEach(ms -> clientTtftMicros.recordValue(Math.max(0, Math.round(ms * 1000))));
     }
 
     public long requests() { return requests; }
@@ -50,6 +56,12 @@ public final class LoadReport {
         return seconds <= 0 ? 0 : overall.met() / seconds;
     }
 
+    /** Client-side TTFT percentile in ms, NaN when no token arrived. */
+    public double clientTtftMs(double percentile) {
+        return clientTtftMicros.getTotalCount() == 0 ? Double.NaN
+                : clientTtftMicros.getValueAtPercentile(percentile) / 1000.0;
+    }
+
     /** A table for people. */
     public void print(PrintStream out) {
         out.printf("%-12s %8s %8s %11s %9s %9s %9s %9s %9s %9s%n", "class", "finished", "met", "attainment",
@@ -58,6 +70,8 @@ public final class LoadReport {
             row(out, e.getKey(), e.getValue());
         }
         row(out, "all", overall);
+        out.printf("client-side TTFT (send to first token received): p50 %s, p90 %s, p99 %s ms%n",
+                ms(clientTtftMs(50)), ms(clientTtftMs(90)), ms(clientTtftMs(99)));
         out.printf("requests %d, finished %d, rejected %d, expired %d, goodput %.2f req/s over %.1f s%n",
                 requests, overall.finished(), overall.rejected(), overall.expired(), goodput(), seconds);
     }
@@ -83,6 +97,9 @@ public final class LoadReport {
         root.put("attainment", overall.attainment());
         root.put("goodput", goodput());
         root.put("seconds", seconds);
+        for (double p : new double[] {50, 90, 99}) {
+            putMs(root, "client_ttft_p" + (int) p + "_ms", clientTtftMs(p));
+        }
         ArrayNode array = root.putArray("classes");
         for (Map.Entry<String, SloStats> e : classes.entrySet()) {
             SloStats s = e.getValue();

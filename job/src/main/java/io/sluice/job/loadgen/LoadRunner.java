@@ -67,6 +67,9 @@ public final class LoadRunner {
         public final Map<String, RequestMetrics> metrics = new ConcurrentHashMap<>();
         /** Requests with a final event. */
         public final Set<String> finished = ConcurrentHashMap.newKeySet();
+        /** When each request was sent, and when its first event reached this client (epoch ms). */
+        public final Map<String, Long> sentAtMs = new ConcurrentHashMap<>();
+        public final Map<String, Long> firstEventAtMs = new ConcurrentHashMap<>();
         volatile long lastFinalAtMs;
     }
 
@@ -99,6 +102,7 @@ public final class LoadRunner {
                     Thread.sleep(Math.min(due - now, 200));
                     lastProgress = progress(progress, lastProgress, sent, plan.size(), results);
                 }
+                results.sentAtMs.put(p.requestId(), now);
                 producer.send(new ProducerRecord<>(topics.requests(), p.requestId(), encode(toRequest(p, now))));
                 sent++;
                 lastProgress = progress(progress, lastProgress, sent, plan.size(), results);
@@ -117,7 +121,15 @@ public final class LoadRunner {
             progress.println();
         }
         double seconds = Math.max(0, (Math.max(results.lastFinalAtMs, startMs) - startMs) / 1000.0);
-        return new Outcome(new LoadReport(classOrder, plan.size(), new ArrayList<>(results.metrics.values()), seconds),
+        List<Double> clientTtft = new ArrayList<>();
+        results.firstEventAtMs.forEach((id, at) -> {
+            TokenEvent first = results.events.get(id).get(0);
+            if (first.getTokenId() >= 0) { // a token, not a rejection or an expiry
+                clientTtft.add((double) (at - results.sentAtMs.get(id)));
+            }
+        });
+        return new Outcome(new LoadReport(classOrder, plan.size(), new ArrayList<>(results.metrics.values()),
+                clientTtft, seconds),
                 results);
     }
 
@@ -215,6 +227,7 @@ public final class LoadRunner {
                             TokenEvent e = decode(record.value(), TokenEvent.class);
                             if (e != null && ids.contains(e.getRequestId())) {
                                 results.events.computeIfAbsent(e.getRequestId(), k -> new ArrayList<>()).add(e);
+                                results.firstEventAtMs.putIfAbsent(e.getRequestId(), System.currentTimeMillis());
                                 if (e.getFinal$()) {
                                     results.finished.add(e.getRequestId());
                                     results.lastFinalAtMs = System.currentTimeMillis();

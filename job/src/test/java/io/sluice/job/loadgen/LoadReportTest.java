@@ -1,0 +1,58 @@
+package io.sluice.job.loadgen;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.schemas.FinishReason;
+import io.sluice.schemas.RequestMetrics;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The load report: per-class outcomes, totals, client-side TTFT, and its JSON. */
+class LoadReportTest {
+
+    private static RequestMetrics metrics(String cls, boolean met, FinishReason reason, Double ttft) {
+        return RequestMetrics.newBuilder().setRequestId(cls + Math.random()).setTenant("default")
+                .setPriorityClass(cls).setPriorityWeight(1).setPromptTokens(5).setGeneratedTokens(3)
+                .setTtftMs(ttft).setTpotMs(ttft == null ? null : 10.0).setE2eMs(100).setSloMet(met)
+                .setFinishReason(reason).setFinishedAt(Instant.EPOCH).build();
+    }
+
+    @Test
+    void reportsPerClassAndTotals() {
+        List<RequestMetrics> all = new ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            all.add(metrics("interactive", true, FinishReason.LENGTH, 20.0 + i));
+        }
+        all.add(metrics("interactive", false, FinishReason.EXPIRED, null));
+        all.add(metrics("batch", false, FinishReason.REJECTED, null));
+        LoadReport report = new LoadReport(List.of("interactive", "standard", "batch"), 12, all,
+                List.of(30.0, 40.0, 50.0), 2.0);
+
+        assertThat(report.requests()).isEqualTo(12);
+        assertThat(report.finished()).isEqualTo(11);
+        assertThat(report.expired()).isEqualTo(1);
+        assertThat(report.rejected()).isEqualTo(1);
+        assertThat(report.byClass("interactive").attainment()).isEqualTo(0.9);
+        assertThat(report.byClass("standard").finished()).isZero();
+        assertThat(report.goodput()).isEqualTo(4.5);
+        assertThat(report.clientTtftMs(50)).isCloseTo(40.0, within(0.1)); // HdrHistogram: 3 significant digits
+
+        JsonNode json = report.toJson();
+        assertThat(json.get("requests").asLong()).isEqualTo(12);
+        assertThat(json.get("finished").asLong()).isEqualTo(11);
+        assertThat(json.get("client_ttft_p50_ms").asDouble()).isCloseTo(40.0, within(0.1));
+        assertThat(json.get("classes")).hasSize(3);
+        assertThat(json.get("classes").get(1).get("ttft_p50_ms").isNull()).as("no made-up zero").isTrue();
+        assertThat(json.get("classes").get(0).get("ttft_p50_ms").asDouble()).isCloseTo(24.0, within(0.1));
+
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        report.print(new PrintStream(text, true));
+        assertThat(text.toString()).contains("interactive").contains("90.0%").contains("expired 1");
+    }
+}
