@@ -96,7 +96,12 @@ public final class CpuExecutor implements Executor {
     private final WorkerPool workers;
     private final int maxBlocksPerSequence;
 
-    // Activations: the current wave, for every token of the batch.
+    // Activations: the current wave, for every token of the batch. Rows are padded to whole vectors (the GEMM
+    // stores whole panels), hence the strides.
+    private final int dimStride;
+    private final int kvStride;
+    private final int hiddenStride;
+    private final int vocabStride;
     private final float[] x; // [tokens, dim] residual stream
     private final float[] xb; // [tokens, dim] normed input of a block / attention output / final normed rows
     private final float[] xb2; // [tokens, dim] output of a block, before the residual add
@@ -177,18 +182,22 @@ public final class CpuExecutor implements Executor {
 
         int n = options.maxBatchTokens();
         int m = options.maxBatchSequences();
-        this.x = new float[n * dim];
-        this.xb = new float[Math.max(n, m) * dim];
-        this.xb2 = new float[n * dim];
-        this.q = new float[n * dim];
-        this.k = new float[n * kvDim];
-        this.v = new float[n * kvDim];
-        this.hb = new float[n * hidden];
-        this.hb2 = new float[n * hidden];
+        this.dimStride = padded(dim);
+        this.kvStride = padded(kvDim);
+        this.hiddenStride = padded(hidden);
+        this.vocabStride = padded(c.vocabSize());
+        this.x = new float[n * dimStride];
+        this.xb = new float[Math.max(n, m) * dimStride];
+        this.xb2 = new float[n * dimStride];
+        this.q = new float[n * dimStride];
+        this.k = new float[n * kvStride];
+        this.v = new float[n * kvStride];
+        this.hb = new float[n * hiddenStride];
+        this.hb2 = new float[n * hiddenStride];
         // scores are computed a whole block at a time: room up to the end of the last block, plus a vector
         this.scoreStride = maxBlocksPerSequence * options.blockSize() + L;
         this.att = new float[options.threads()][c.heads() * scoreStride];
-        this.logits = new float[m * c.vocabSize()];
+        this.logits = new float[m * vocabStride];
         this.tokenId = new int[n];
         this.tokenPos = new int[n];
         this.tokenItem = new int[n];
@@ -314,13 +323,13 @@ public final class CpuExecutor implements Executor {
         int dim = c.dim();
         int n = tokens;
         for (int t = 0; t < n; t++) {
-            embedding.get(tokenId[t] * dim, x, t * dim, dim);
+            embedding.get(tokenId[t] * dim, x, t * dimStride, dim);
         }
         for (layer = 0; layer < c.layers(); layer++) {
             LayerWeights w = layers[layer];
             // attention: xb = rmsnorm(x); q, k, v = xb Wq, xb Wk, xb Wv; RoPE; k, v into the cache
             rows(rmsAttTask);
-            matmul(xb, dim, n, w.wq, q, w.wk, k, w.wv, v);
+            matmul(xb, dimStride, n, w.wq, q, w.wk, k, w.wv, v);
             rows(ropeTask);
             // xb = softmax(q k^T / sqrt(hs)) v over each token's own sequence, head by head
             // Many tokens: one unit per token, all heads (each KV block is read front to back once). Few tokens:
@@ -329,13 +338,13 @@ public final class CpuExecutor implements Executor {
             int unitsPerToken = (c.heads() + headsPerUnit - 1) / headsPerUnit;
             workers.run(attentionTask, tokens * unitsPerToken);
             // x += xb Wo
-            matmul(xb, dim, n, w.wo, xb2, null, null, null, null);
+            matmul(xb, dimStride, n, w.wo, xb2, null, null, null, null);
             rows(residualTask);
             // feed-forward: xb = rmsnorm(x); hb = silu(xb W1) * (xb W3); x += hb W2
             rows(rmsFfnTask);
-            matmul(xb, dim, n, w.w1, hb, w.w3, hb2, null, null);
+            matmul(xb, dimStride, n, w.w1, hb, w.w3, hb2, null, null);
             rows(swigluTask);
-            matmul(hb, c.hiddenDim(), n, w.w2, xb2, null, null, null, null);
+            matmul(hb, hiddenStride, n, w.w2, xb2, null, null, null, null);
             rows(residualTask);
         }
         // classifier, only for the rows that want output: xb[row] = rmsnorm(x[last token of its chunk])
@@ -344,10 +353,10 @@ public final class CpuExecutor implements Executor {
             for (int t = 0; t < n; t++) {
                 boolean last = t == n - 1 || tokenItem[t + 1] != tokenItem[t];
                 if (last && outputRow[tokenItem[t]] >= 0) {
-                    rmsnorm(xb, row++ * dim, x, t * dim, rmsFinal, dim);
+                    rmsnorm(xb, row++ * dimStride, x, t * dimStride, rmsFinal, dim);
                 }
             }
-            matmul(xb, dim, outputRows, classifier, logits, null, null, null, null);
+            matmul(xb, dimStride, outputRows, classifier, logits, null, null, null, null);
         }
     }
 
@@ -357,7 +366,7 @@ public final class CpuExecutor implements Executor {
             return new SequenceOutput(ch.sequenceId(), position, -1, null);
         }
         int vocab = c.vocabSize();
-        int offset = row * vocab;
+        int offset = row * vocabStride;
         float[] copy = ch.output() == Chunk.Output.TOKEN_AND_LOGITS
                 ? java.util.Arrays.copyOfRange(logits, offset, offset + vocab) : null;
         SamplingParams p = ch.sampling();
@@ -412,12 +421,12 @@ public final class CpuExecutor implements Executor {
         }
         PackedMatrix w = mmWeights[j];
         int from = unit * GROUP;
-        Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.rows, from, Math.min(from + GROUP, w.panels));
+        Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.panels * L, from, Math.min(from + GROUP, w.panels));
     }
 
     private void rmsRow(int t, boolean attention) {
         LayerWeights w = layers[layer];
-        rmsnorm(xb, t * c.dim(), x, t * c.dim(), attention ? w.rmsAtt : w.rmsFfn, c.dim());
+        rmsnorm(xb, t * dimStride, x, t * dimStride, attention ? w.rmsAtt : w.rmsFfn, c.dim());
     }
 
     /** Rotates q and k of token {@code t} by its position, then writes its k and v into its sequence's blocks. */
@@ -429,8 +438,8 @@ public final class CpuExecutor implements Executor {
         float[] keys = cache.keys(layer);
         float[] values = cache.values(layer);
         int pos = tokenPos[t];
-        int qo = t * dim;
-        int ko = t * kvDim;
+        int qo = t * dimStride;
+        int ko = t * kvStride;
         int rope = pos * hs / 2;
         for (int i = 0; i < dim; i += 2) {
             int j = rope + (i % hs) / 2;
@@ -468,7 +477,6 @@ public final class CpuExecutor implements Executor {
      * positions, and the scores of {@code L} positions accumulate without any horizontal sum.
      */
     private void attend(int t, int h0, int h1, float[] scores) {
-        int dim = c.dim();
         int kvDim = c.kvDim();
         int hs = c.headSize();
         int bs = options.blockSize();
@@ -481,7 +489,7 @@ public final class CpuExecutor implements Executor {
             int block = blockBase[bases + b];
             int n = Math.min(bs, pos + 1 - p);
             for (int h = h0; h < h1; h++) {
-                int qo = t * dim + h * hs;
+                int qo = t * dimStride + h * hs;
                 int kBase = block + (h / c.kvMul()) * hs * bs;
                 int so = (h - h0) * scoreStride + p;
                 if (bs % L == 0) {
@@ -509,7 +517,7 @@ public final class CpuExecutor implements Executor {
         }
         for (int h = h0; h < h1; h++) {
             softmax(scores, (h - h0) * scoreStride, pos + 1);
-            java.util.Arrays.fill(xb, t * dim + h * hs, t * dim + (h + 1) * hs, 0f);
+            java.util.Arrays.fill(xb, t * dimStride + h * hs, t * dimStride + (h + 1) * hs, 0f);
         }
         // xb[t, h] = sum_p scores[h][p] * v[p]
         for (int p = 0, b = 0; p <= pos; b++, p += bs) {
@@ -518,7 +526,7 @@ public final class CpuExecutor implements Executor {
             for (int h = h0; h < h1; h++) {
                 int vBase = block + (h / c.kvMul()) * hs;
                 int so = (h - h0) * scoreStride + p;
-                int out = t * dim + h * hs;
+                int out = t * dimStride + h * hs;
                 if (hs % L == 0) {
                     // Per block, the accumulators go through memory: vectors carried across the block loop would
                     // defeat C2's vector boxing elimination (JDK 17).
@@ -552,17 +560,15 @@ public final class CpuExecutor implements Executor {
 
     /** The residual connection: {@code x[t] += xb2[t]}. */
     private void residual(int t) {
-        int dim = c.dim();
-        for (int i = t * dim, end = i + dim; i < end; i++) {
+        for (int i = t * dimStride, end = i + c.dim(); i < end; i++) {
             x[i] += xb2[i];
         }
     }
 
     /** {@code hb[t] = silu(hb[t]) * hb2[t]}, {@code silu(x) = x * sigmoid(x)}; exp on whole vectors. */
     private void swiglu(int t) {
-        int hidden = c.hiddenDim();
-        int i = t * hidden;
-        int end = i + hidden;
+        int i = t * hiddenStride;
+        int end = i + c.hiddenDim();
         FloatVector one = FloatVector.broadcast(S, 1.0f);
         for (; i + L <= end; i += L) {
             FloatVector val = FloatVector.fromArray(S, hb, i);
@@ -616,6 +622,11 @@ public final class CpuExecutor implements Executor {
         for (; i < end; i++) {
             x[i] /= sum;
         }
+    }
+
+    /** {@code n} rounded up to whole vectors. */
+    private static int padded(int n) {
+        return (n + L - 1) / L * L;
     }
 
     private static float[] array(FloatBuffer b, int n) {
