@@ -102,25 +102,25 @@ public final class CpuExecutor implements Executor {
     private final int kvStride;
     private final int hiddenStride;
     private final int vocabStride;
-    private final float[] x; // [tokens, dim] residual stream
-    private final float[] xb; // [tokens, dim] normed input of a block / attention output / final normed rows
-    private final float[] xb2; // [tokens, dim] output of a block, before the residual add
-    private final float[] q; // [tokens, dim]
-    private final float[] k; // [tokens, kvDim]
-    private final float[] v; // [tokens, kvDim]
-    private final float[] hb; // [tokens, hidden]
-    private final float[] hb2; // [tokens, hidden]
+    private final float[] x; // [tokens, dimStride] residual stream
+    private final float[] xb; // [tokens, dimStride] normed input of a block / attention output / final normed rows
+    private final float[] xb2; // [tokens, dimStride] output of a block, before the residual add
+    private final float[] q; // [tokens, dimStride] queries
+    private final float[] k; // [tokens, kvStride] keys of the batch's tokens, before they go to the cache
+    private final float[] v; // [tokens, kvStride] values, likewise
+    private final float[] hb; // [tokens, hiddenStride] feed-forward hidden layer
+    private final float[] hb2; // [tokens, hiddenStride] its gate
     private final float[][] att; // [threads][heads * scoreStride] attention scores of the heads a worker is on
     private final int scoreStride; // room for one head's scores: whole blocks up to seq_len, plus a vector
     private int headsPerUnit; // heads one attention work unit covers
-    private final float[] logits; // [sequences, vocab]
+    private final float[] logits; // [sequences, vocabStride] one row per chunk that wants output
 
     // The batch being run.
     private final int[] tokenId; // [tokens]
     private final int[] tokenPos; // [tokens] position in its sequence
     private final int[] tokenItem; // [tokens] which chunk of the batch
     private final int[] blockBase; // [sequences, maxBlocksPerSequence] first float of each block in a layer's cache
-    private final int[] outputRow; // [sequences] the token whose logits each chunk wants, or -1
+    private final int[] outputRow; // [sequences] each chunk's row of logits, or -1 when it wants no output
     private int tokens;
     private int outputRows;
     private int layer;

@@ -12,7 +12,8 @@ import java.util.concurrent.locks.LockSupport;
  * cursor until none is left. Claiming (instead of a fixed share per thread) keeps a region short when a worker is
  * descheduled on a busy machine: the others take its units, and the caller only waits for units already started.
  * The cursor packs the region's generation and unit count with the next unit, so a late worker cannot claim a unit
- * of a region that has moved on, nor read one region's count with another's generation. Idle workers spin briefly, then park: an idle engine costs no CPU.
+ * of a region that has moved on, nor read one region's count with another's generation. Idle workers spin
+ * briefly, then park: an idle engine costs no CPU.
  *
  * <p>Not reentrant: one region at a time, driven from one thread.
  */
