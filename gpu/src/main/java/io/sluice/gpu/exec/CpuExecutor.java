@@ -492,17 +492,23 @@ public final class CpuExecutor implements Executor {
                 int qo = t * dimStride + h * hs;
                 int kBase = block + (h / c.kvMul()) * hs * bs;
                 int so = (h - h0) * scoreStride + p;
-                if (bs % L == 0) {
+                if (bs % L == 0 && hs % 4 == 0) {
                     for (int s = 0; s < n; s += L) {
-                        // two accumulators (even and odd channels) halve the dependency chain
+                        // four accumulators (channels mod 4) shorten the dependency chain
                         FloatVector a0 = FloatVector.zero(S);
                         FloatVector a1 = a0;
-                        for (int i = 0, ko = kBase + s; i < hs; i += 2, ko += 2 * bs) {
+                        FloatVector a2 = a0;
+                        FloatVector a3 = a0;
+                        for (int i = 0, ko = kBase + s; i < hs; i += 4, ko += 4 * bs) {
                             a0 = FloatVector.fromArray(S, keys, ko).fma(FloatVector.broadcast(S, q[qo + i]), a0);
                             a1 = FloatVector.fromArray(S, keys, ko + bs)
                                     .fma(FloatVector.broadcast(S, q[qo + i + 1]), a1);
+                            a2 = FloatVector.fromArray(S, keys, ko + 2 * bs)
+                                    .fma(FloatVector.broadcast(S, q[qo + i + 2]), a2);
+                            a3 = FloatVector.fromArray(S, keys, ko + 3 * bs)
+                                    .fma(FloatVector.broadcast(S, q[qo + i + 3]), a3);
                         }
-                        a0.add(a1).div(sqrtHeadSize).intoArray(scores, so + s); // lanes past pos are ignored
+                        a0.add(a1).add(a2.add(a3)).div(sqrtHeadSize).intoArray(scores, so + s); // lanes past pos ignored
                     }
                 } else {
                     for (int s = 0; s < n; s++) {
@@ -527,23 +533,13 @@ public final class CpuExecutor implements Executor {
                 int vBase = block + (h / c.kvMul()) * hs;
                 int so = (h - h0) * scoreStride + p;
                 int out = t * dimStride + h * hs;
-                if (hs % L == 0) {
-                    // Per block, the accumulators go through memory: vectors carried across the block loop would
-                    // defeat C2's vector boxing elimination (JDK 17).
+                if (hs == 4 * L) {
+                    accumulate4(values, vBase, kvDim, scores, so, n, xb, out);
+                } else if (hs == 3 * L) {
+                    accumulate3(values, vBase, kvDim, scores, so, n, xb, out);
+                } else if (hs % L == 0) {
                     for (int i = 0; i < hs; i += L) {
-                        FloatVector a0 = FloatVector.zero(S);
-                        FloatVector a1 = a0;
-                        int s = 0;
-                        for (int vo = vBase + i; s + 1 < n; s += 2, vo += 2 * kvDim) {
-                            a0 = FloatVector.fromArray(S, values, vo).fma(FloatVector.broadcast(S, scores[so + s]), a0);
-                            a1 = FloatVector.fromArray(S, values, vo + kvDim)
-                                    .fma(FloatVector.broadcast(S, scores[so + s + 1]), a1);
-                        }
-                        if (s < n) {
-                            a0 = FloatVector.fromArray(S, values, vBase + i + s * kvDim)
-                                    .fma(FloatVector.broadcast(S, scores[so + s]), a0);
-                        }
-                        FloatVector.fromArray(S, xb, out + i).add(a0.add(a1)).intoArray(xb, out + i);
+                        accumulate1(values, vBase + i, kvDim, scores, so, n, xb, out + i);
                     }
                 } else {
                     for (int s = 0; s < n; s++) {
@@ -556,6 +552,62 @@ public final class CpuExecutor implements Executor {
                 }
             }
         }
+    }
+
+    // Weighted sums of one block's values for one head: xb[out..] += sum_s scores[so + s] * values[vBase + s * kvDim ..].
+    // One accumulator per vector of the head, kept in registers across the block's positions (independent chains);
+    // per block, they go through memory: vectors carried across the block loop would defeat C2's vector boxing
+    // elimination (JDK 17).
+
+    private static void accumulate4(float[] values, int vBase, int kvDim, float[] scores, int so, int n, float[] xb,
+            int out) {
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = c0;
+        FloatVector c2 = c0;
+        FloatVector c3 = c0;
+        for (int s = 0, vo = vBase; s < n; s++, vo += kvDim) {
+            FloatVector a = FloatVector.broadcast(S, scores[so + s]);
+            c0 = FloatVector.fromArray(S, values, vo).fma(a, c0);
+            c1 = FloatVector.fromArray(S, values, vo + L).fma(a, c1);
+            c2 = FloatVector.fromArray(S, values, vo + 2 * L).fma(a, c2);
+            c3 = FloatVector.fromArray(S, values, vo + 3 * L).fma(a, c3);
+        }
+        FloatVector.fromArray(S, xb, out).add(c0).intoArray(xb, out);
+        FloatVector.fromArray(S, xb, out + L).add(c1).intoArray(xb, out + L);
+        FloatVector.fromArray(S, xb, out + 2 * L).add(c2).intoArray(xb, out + 2 * L);
+        FloatVector.fromArray(S, xb, out + 3 * L).add(c3).intoArray(xb, out + 3 * L);
+    }
+
+    private static void accumulate3(float[] values, int vBase, int kvDim, float[] scores, int so, int n, float[] xb,
+            int out) {
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = c0;
+        FloatVector c2 = c0;
+        for (int s = 0, vo = vBase; s < n; s++, vo += kvDim) {
+            FloatVector a = FloatVector.broadcast(S, scores[so + s]);
+            c0 = FloatVector.fromArray(S, values, vo).fma(a, c0);
+            c1 = FloatVector.fromArray(S, values, vo + L).fma(a, c1);
+            c2 = FloatVector.fromArray(S, values, vo + 2 * L).fma(a, c2);
+        }
+        FloatVector.fromArray(S, xb, out).add(c0).intoArray(xb, out);
+        FloatVector.fromArray(S, xb, out + L).add(c1).intoArray(xb, out + L);
+        FloatVector.fromArray(S, xb, out + 2 * L).add(c2).intoArray(xb, out + 2 * L);
+    }
+
+    private static void accumulate1(float[] values, int vBase, int kvDim, float[] scores, int so, int n, float[] xb,
+            int out) {
+        // two accumulators (even and odd positions) halve the dependency chain
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = c0;
+        int s = 0;
+        for (int vo = vBase; s + 1 < n; s += 2, vo += 2 * kvDim) {
+            c0 = FloatVector.fromArray(S, values, vo).fma(FloatVector.broadcast(S, scores[so + s]), c0);
+            c1 = FloatVector.fromArray(S, values, vo + kvDim).fma(FloatVector.broadcast(S, scores[so + s + 1]), c1);
+        }
+        if (s < n) {
+            c0 = FloatVector.fromArray(S, values, vBase + s * kvDim).fma(FloatVector.broadcast(S, scores[so + s]), c0);
+        }
+        FloatVector.fromArray(S, xb, out).add(c0.add(c1)).intoArray(xb, out);
     }
 
     /** The residual connection: {@code x[t] += xb2[t]}. */
