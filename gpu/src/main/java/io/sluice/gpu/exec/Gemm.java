@@ -21,9 +21,6 @@ final class Gemm {
     private Gemm() {
     }
 
-    /** Columns per K block: a group's slice of weights (4 panels x 128 columns, 32 KB) stays in L1. */
-    static final int K_BLOCK = 128;
-
     /**
      * Computes panels {@code [panelFrom, panelTo)} of the output for tokens {@code [0, n)}: {@code x} rows start
      * every {@code xStride} floats, {@code out} rows every {@code outStride} (padded to whole panels).
@@ -34,37 +31,28 @@ final class Gemm {
             throw new IllegalArgumentException("output rows of " + outStride + " floats do not hold " + w.panels
                     + " whole panels");
         }
-        // Blocks of tokens, then panel groups, then K blocks, then 4-token tiles: the tiles of a block reuse a
-        // group's K block from L1 while the next one streams in. The accumulators go through the output between
-        // K blocks (a float stored and reloaded is the same float, so the sum is as if never interrupted).
-        // With fewer than 4 tokens nothing is reused: one K block.
+        // Blocks of tokens outside, panel groups, then 4-token tiles: a block of inputs and a group of weights
+        // (4 panels x cols) stay in L2 together while every tile of the block passes over the group. (Blocking the
+        // columns as well, to reuse weights from L1, measured no faster here.)
         int block = tokenBlock(w.cols);
-        int kBlock = n < 4 ? w.cols : K_BLOCK;
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
             for (int p = panelFrom; p < panelTo; p += 4) {
-                int panels = Math.min(4, panelTo - p);
-                for (int t = t0; t < t1; t++) {
-                    java.util.Arrays.fill(out, t * outStride + p * L, t * outStride + (p + panels) * L, 0f);
-                }
-                for (int k0 = 0; k0 < w.cols; k0 += kBlock) {
-                    int k1 = Math.min(w.cols, k0 + kBlock);
-                    int t = t0;
-                    if (panels == 4) {
-                        for (; t + 4 <= t1; t += 4) {
-                            tile4x4(w, p, k0, k1, x, t * xStride, xStride, out, t * outStride, outStride);
+                int t = t0;
+                if (p + 4 <= panelTo) {
+                    for (; t + 4 <= t1; t += 4) {
+                        tile4x4(w, p, x, t * xStride, xStride, out, t * outStride, outStride);
+                    }
+                    for (; t < t1; t++) {
+                        tile1x4(w, p, x, t * xStride, out, t * outStride);
+                    }
+                } else {
+                    for (int q = p; q < panelTo; q++) {
+                        for (t = t0; t + 4 <= t1; t += 4) {
+                            tile4x1(w, q, x, t * xStride, xStride, out, t * outStride, outStride);
                         }
                         for (; t < t1; t++) {
-                            tile1x4(w, p, k0, k1, x, t * xStride, out, t * outStride);
-                        }
-                    } else {
-                        for (int q = p; q < p + panels; q++) {
-                            for (t = t0; t + 4 <= t1; t += 4) {
-                                tile4x1(w, q, k0, k1, x, t * xStride, xStride, out, t * outStride, outStride);
-                            }
-                            for (; t < t1; t++) {
-                                tile1x1(w, q, k0, k1, x, t * xStride, out, t * outStride);
-                            }
+                            tile1x1(w, q, x, t * xStride, out, t * outStride);
                         }
                     }
                 }
@@ -77,7 +65,7 @@ final class Gemm {
         return Math.max(4, Math.min(256, (128 * 1024 / (cols * Float.BYTES)) & ~3));
     }
 
-    private static void tile4x4(PackedMatrix m, int p, int k0, int k1, float[] x, int x0, int xs, float[] out,
+    private static void tile4x4(PackedMatrix m, int p, float[] x, int x0, int xs, float[] out,
             int o0, int os) {
         float[] w = m.data;
         int ps = m.cols * L; // floats between consecutive panels
@@ -86,26 +74,26 @@ final class Gemm {
         int o2 = o1 + os;
         int o3 = o2 + os;
         int col = p * L;
-        FloatVector c00 = FloatVector.fromArray(S, out, o0 + col);
-        FloatVector c01 = FloatVector.fromArray(S, out, o0 + col + L);
-        FloatVector c02 = FloatVector.fromArray(S, out, o0 + col + 2 * L);
-        FloatVector c03 = FloatVector.fromArray(S, out, o0 + col + 3 * L);
-        FloatVector c10 = FloatVector.fromArray(S, out, o1 + col);
-        FloatVector c11 = FloatVector.fromArray(S, out, o1 + col + L);
-        FloatVector c12 = FloatVector.fromArray(S, out, o1 + col + 2 * L);
-        FloatVector c13 = FloatVector.fromArray(S, out, o1 + col + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, out, o2 + col);
-        FloatVector c21 = FloatVector.fromArray(S, out, o2 + col + L);
-        FloatVector c22 = FloatVector.fromArray(S, out, o2 + col + 2 * L);
-        FloatVector c23 = FloatVector.fromArray(S, out, o2 + col + 3 * L);
-        FloatVector c30 = FloatVector.fromArray(S, out, o3 + col);
-        FloatVector c31 = FloatVector.fromArray(S, out, o3 + col + L);
-        FloatVector c32 = FloatVector.fromArray(S, out, o3 + col + 2 * L);
-        FloatVector c33 = FloatVector.fromArray(S, out, o3 + col + 3 * L);
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = FloatVector.zero(S);
+        FloatVector c02 = FloatVector.zero(S);
+        FloatVector c03 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S);
+        FloatVector c11 = FloatVector.zero(S);
+        FloatVector c12 = FloatVector.zero(S);
+        FloatVector c13 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S);
+        FloatVector c21 = FloatVector.zero(S);
+        FloatVector c22 = FloatVector.zero(S);
+        FloatVector c23 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S);
+        FloatVector c31 = FloatVector.zero(S);
+        FloatVector c32 = FloatVector.zero(S);
+        FloatVector c33 = FloatVector.zero(S);
         int x1 = x0 + xs;
         int x2 = x1 + xs;
         int x3 = x2 + xs;
-        for (int i = k0; i < k1; i++) {
+        for (int i = 0; i < m.cols; i++) {
             int wi = w0 + i * L;
             FloatVector a0 = FloatVector.fromArray(S, w, wi);
             FloatVector a1 = FloatVector.fromArray(S, w, wi + ps);
@@ -150,16 +138,16 @@ final class Gemm {
         c33.intoArray(out, o3 + col + 3 * L);
     }
 
-    private static void tile1x4(PackedMatrix m, int p, int k0, int k1, float[] x, int x0, float[] out, int o0) {
+    private static void tile1x4(PackedMatrix m, int p, float[] x, int x0, float[] out, int o0) {
         float[] w = m.data;
         int ps = m.cols * L;
         int w0 = p * ps;
         int col = o0 + p * L;
-        FloatVector c0 = FloatVector.fromArray(S, out, col);
-        FloatVector c1 = FloatVector.fromArray(S, out, col + L);
-        FloatVector c2 = FloatVector.fromArray(S, out, col + 2 * L);
-        FloatVector c3 = FloatVector.fromArray(S, out, col + 3 * L);
-        for (int i = k0; i < k1; i++) {
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = FloatVector.zero(S);
+        FloatVector c2 = FloatVector.zero(S);
+        FloatVector c3 = FloatVector.zero(S);
+        for (int i = 0; i < m.cols; i++) {
             int wi = w0 + i * L;
             FloatVector b = FloatVector.broadcast(S, x[x0 + i]);
             c0 = FloatVector.fromArray(S, w, wi).fma(b, c0);
@@ -173,19 +161,19 @@ final class Gemm {
         c3.intoArray(out, col + 3 * L);
     }
 
-    private static void tile4x1(PackedMatrix m, int p, int k0, int k1, float[] x, int x0, int xs, float[] out,
+    private static void tile4x1(PackedMatrix m, int p, float[] x, int x0, int xs, float[] out,
             int o0, int os) {
         float[] w = m.data;
         int w0 = p * m.cols * L;
         int col = p * L;
-        FloatVector c0 = FloatVector.fromArray(S, out, o0 + col);
-        FloatVector c1 = FloatVector.fromArray(S, out, o0 + os + col);
-        FloatVector c2 = FloatVector.fromArray(S, out, o0 + 2 * os + col);
-        FloatVector c3 = FloatVector.fromArray(S, out, o0 + 3 * os + col);
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = FloatVector.zero(S);
+        FloatVector c2 = FloatVector.zero(S);
+        FloatVector c3 = FloatVector.zero(S);
         int x1 = x0 + xs;
         int x2 = x1 + xs;
         int x3 = x2 + xs;
-        for (int i = k0; i < k1; i++) {
+        for (int i = 0; i < m.cols; i++) {
             FloatVector a = FloatVector.fromArray(S, w, w0 + i * L);
             c0 = a.fma(FloatVector.broadcast(S, x[x0 + i]), c0);
             c1 = a.fma(FloatVector.broadcast(S, x[x1 + i]), c1);
@@ -198,12 +186,12 @@ final class Gemm {
         c3.intoArray(out, o0 + 3 * os + col);
     }
 
-    private static void tile1x1(PackedMatrix m, int p, int k0, int k1, float[] x, int x0, float[] out, int o0) {
+    private static void tile1x1(PackedMatrix m, int p, float[] x, int x0, float[] out, int o0) {
         float[] w = m.data;
         int w0 = p * m.cols * L;
         int col = o0 + p * L;
-        FloatVector c = FloatVector.fromArray(S, out, col);
-        for (int i = k0; i < k1; i++) {
+        FloatVector c = FloatVector.zero(S);
+        for (int i = 0; i < m.cols; i++) {
             c = FloatVector.fromArray(S, w, w0 + i * L).fma(FloatVector.broadcast(S, x[x0 + i]), c);
         }
         c.intoArray(out, col);
