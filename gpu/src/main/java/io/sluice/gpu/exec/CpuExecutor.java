@@ -95,26 +95,31 @@ public final class CpuExecutor implements Executor {
     private final WorkerPool workers;
     private final int maxBlocksPerSequence;
 
-    // Activations: the current wave, for every token of the batch.
-    private final float[] x; // [tokens, dim] residual stream
-    private final float[] xb; // [tokens, dim] normed input of a block / attention output / final normed rows
-    private final float[] xb2; // [tokens, dim] output of a block, before the residual add
-    private final float[] q; // [tokens, dim]
-    private final float[] k; // [tokens, kvDim]
-    private final float[] v; // [tokens, kvDim]
-    private final float[] hb; // [tokens, hidden]
-    private final float[] hb2; // [tokens, hidden]
+    // Activations: the current wave, for every token of the batch. Rows are padded to whole vectors (the GEMM
+    // stores whole panels), hence the strides.
+    private final int dimStride;
+    private final int kvStride;
+    private final int hiddenStride;
+    private final int vocabStride;
+    private final float[] x; // [tokens, dimStride] residual stream
+    private final float[] xb; // [tokens, dimStride] normed input of a block / attention output / final normed rows
+    private final float[] xb2; // [tokens, dimStride] output of a block, before the residual add
+    private final float[] q; // [tokens, dimStride] queries
+    private final float[] k; // [tokens, kvStride] keys of the batch's tokens, before they go to the cache
+    private final float[] v; // [tokens, kvStride] values, likewise
+    private final float[] hb; // [tokens, hiddenStride] feed-forward hidden layer
+    private final float[] hb2; // [tokens, hiddenStride] its gate
     private final float[][] att; // [threads][heads * scoreStride] attention scores of the heads a worker is on
     private final int scoreStride; // room for one head's scores: whole blocks up to seq_len, plus a vector
     private int headsPerUnit; // heads one attention work unit covers
-    private final float[] logits; // [sequences, vocab]
+    private final float[] logits; // [sequences, vocabStride] one row per chunk that wants output
 
     // The batch being run.
     private final int[] tokenId; // [tokens]
     private final int[] tokenPos; // [tokens] position in its sequence
     private final int[] tokenItem; // [tokens] which chunk of the batch
     private final int[] blockBase; // [sequences, maxBlocksPerSequence] first float of each block in a layer's cache
-    private final int[] outputRow; // [sequences] the token whose logits each chunk wants, or -1
+    private final int[] outputRow; // [sequences] each chunk's row of logits, or -1 when it wants no output
     private int tokens;
     private int outputRows;
     private int layer;
@@ -176,18 +181,22 @@ public final class CpuExecutor implements Executor {
 
         int n = options.maxBatchTokens();
         int m = options.maxBatchSequences();
-        this.x = new float[n * dim];
-        this.xb = new float[Math.max(n, m) * dim];
-        this.xb2 = new float[n * dim];
-        this.q = new float[n * dim];
-        this.k = new float[n * kvDim];
-        this.v = new float[n * kvDim];
-        this.hb = new float[n * hidden];
-        this.hb2 = new float[n * hidden];
+        this.dimStride = padded(dim);
+        this.kvStride = padded(kvDim);
+        this.hiddenStride = padded(hidden);
+        this.vocabStride = padded(c.vocabSize());
+        this.x = new float[n * dimStride];
+        this.xb = new float[Math.max(n, m) * dimStride];
+        this.xb2 = new float[n * dimStride];
+        this.q = new float[n * dimStride];
+        this.k = new float[n * kvStride];
+        this.v = new float[n * kvStride];
+        this.hb = new float[n * hiddenStride];
+        this.hb2 = new float[n * hiddenStride];
         // scores are computed a whole block at a time: room up to the end of the last block, plus a vector
         this.scoreStride = maxBlocksPerSequence * options.blockSize() + L;
         this.att = new float[options.threads()][c.heads() * scoreStride];
-        this.logits = new float[m * c.vocabSize()];
+        this.logits = new float[m * vocabStride];
         this.tokenId = new int[n];
         this.tokenPos = new int[n];
         this.tokenItem = new int[n];
@@ -313,13 +322,13 @@ public final class CpuExecutor implements Executor {
         int dim = c.dim();
         int n = tokens;
         for (int t = 0; t < n; t++) {
-            embedding.get(tokenId[t] * dim, x, t * dim, dim);
+            embedding.get(tokenId[t] * dim, x, t * dimStride, dim);
         }
         for (layer = 0; layer < c.layers(); layer++) {
             LayerWeights w = layers[layer];
             // attention: xb = rmsnorm(x); q, k, v = xb Wq, xb Wk, xb Wv; RoPE; k, v into the cache
             rows(rmsAttTask);
-            matmul(xb, dim, n, w.wq, q, w.wk, k, w.wv, v);
+            matmul(xb, dimStride, n, w.wq, q, w.wk, k, w.wv, v);
             rows(ropeTask);
             // xb = softmax(q k^T / sqrt(hs)) v over each token's own sequence, head by head
             // Many tokens: one unit per token, all heads (each KV block is read front to back once). Few tokens:
@@ -328,13 +337,13 @@ public final class CpuExecutor implements Executor {
             int unitsPerToken = (c.heads() + headsPerUnit - 1) / headsPerUnit;
             workers.run(attentionTask, tokens * unitsPerToken);
             // x += xb Wo
-            matmul(xb, dim, n, w.wo, xb2, null, null, null, null);
+            matmul(xb, dimStride, n, w.wo, xb2, null, null, null, null);
             rows(residualTask);
             // feed-forward: xb = rmsnorm(x); hb = silu(xb W1) * (xb W3); x += hb W2
             rows(rmsFfnTask);
-            matmul(xb, dim, n, w.w1, hb, w.w3, hb2, null, null);
+            matmul(xb, dimStride, n, w.w1, hb, w.w3, hb2, null, null);
             rows(swigluTask);
-            matmul(hb, c.hiddenDim(), n, w.w2, xb2, null, null, null, null);
+            matmul(hb, hiddenStride, n, w.w2, xb2, null, null, null, null);
             rows(residualTask);
         }
         // classifier, only for the rows that want output: xb[row] = rmsnorm(x[last token of its chunk])
@@ -343,10 +352,10 @@ public final class CpuExecutor implements Executor {
             for (int t = 0; t < n; t++) {
                 boolean last = t == n - 1 || tokenItem[t + 1] != tokenItem[t];
                 if (last && outputRow[tokenItem[t]] >= 0) {
-                    rmsnorm(xb, row++ * dim, x, t * dim, rmsFinal, dim);
+                    rmsnorm(xb, row++ * dimStride, x, t * dimStride, rmsFinal, dim);
                 }
             }
-            matmul(xb, dim, outputRows, classifier, logits, null, null, null, null);
+            matmul(xb, dimStride, outputRows, classifier, logits, null, null, null, null);
         }
     }
 
@@ -356,7 +365,7 @@ public final class CpuExecutor implements Executor {
             return new SequenceOutput(ch.sequenceId(), position, -1, null);
         }
         int vocab = c.vocabSize();
-        int offset = row * vocab;
+        int offset = row * vocabStride;
         float[] copy = ch.output() == Chunk.Output.TOKEN_AND_LOGITS
                 ? java.util.Arrays.copyOfRange(logits, offset, offset + vocab) : null;
         SamplingParams p = ch.sampling();
@@ -411,12 +420,12 @@ public final class CpuExecutor implements Executor {
         }
         PackedMatrix w = mmWeights[j];
         int from = unit * GROUP;
-        Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.rows, from, Math.min(from + GROUP, w.panels));
+        Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.panels * L, from, Math.min(from + GROUP, w.panels));
     }
 
     private void rmsRow(int t, boolean attention) {
         LayerWeights w = layers[layer];
-        rmsnorm(xb, t * c.dim(), x, t * c.dim(), attention ? w.rmsAtt : w.rmsFfn, c.dim());
+        rmsnorm(xb, t * dimStride, x, t * dimStride, attention ? w.rmsAtt : w.rmsFfn, c.dim());
     }
 
     /** Rotates q and k of token {@code t} by its position, then writes its k and v into its sequence's blocks. */
@@ -428,8 +437,8 @@ public final class CpuExecutor implements Executor {
         float[] keys = cache.keys(layer);
         float[] values = cache.values(layer);
         int pos = tokenPos[t];
-        int qo = t * dim;
-        int ko = t * kvDim;
+        int qo = t * dimStride;
+        int ko = t * kvStride;
         int rope = pos * hs / 2;
         for (int i = 0; i < dim; i += 2) {
             int j = rope + (i % hs) / 2;
@@ -467,7 +476,6 @@ public final class CpuExecutor implements Executor {
      * positions, and the scores of {@code L} positions accumulate without any horizontal sum.
      */
     private void attend(int t, int h0, int h1, float[] scores) {
-        int dim = c.dim();
         int kvDim = c.kvDim();
         int hs = c.headSize();
         int bs = options.blockSize();
@@ -480,20 +488,26 @@ public final class CpuExecutor implements Executor {
             int block = blockBase[bases + b];
             int n = Math.min(bs, pos + 1 - p);
             for (int h = h0; h < h1; h++) {
-                int qo = t * dim + h * hs;
+                int qo = t * dimStride + h * hs;
                 int kBase = block + (h / c.kvMul()) * hs * bs;
                 int so = (h - h0) * scoreStride + p;
-                if (bs % L == 0) {
+                if (bs % L == 0 && hs % 4 == 0) {
                     for (int s = 0; s < n; s += L) {
-                        // two accumulators (even and odd channels) halve the dependency chain
+                        // four accumulators (channels mod 4) shorten the dependency chain
                         FloatVector a0 = FloatVector.zero(S);
                         FloatVector a1 = a0;
-                        for (int i = 0, ko = kBase + s; i < hs; i += 2, ko += 2 * bs) {
+                        FloatVector a2 = a0;
+                        FloatVector a3 = a0;
+                        for (int i = 0, ko = kBase + s; i < hs; i += 4, ko += 4 * bs) {
                             a0 = FloatVector.fromArray(S, keys, ko).fma(FloatVector.broadcast(S, q[qo + i]), a0);
                             a1 = FloatVector.fromArray(S, keys, ko + bs)
                                     .fma(FloatVector.broadcast(S, q[qo + i + 1]), a1);
+                            a2 = FloatVector.fromArray(S, keys, ko + 2 * bs)
+                                    .fma(FloatVector.broadcast(S, q[qo + i + 2]), a2);
+                            a3 = FloatVector.fromArray(S, keys, ko + 3 * bs)
+                                    .fma(FloatVector.broadcast(S, q[qo + i + 3]), a3);
                         }
-                        a0.add(a1).div(sqrtHeadSize).intoArray(scores, so + s); // lanes past pos are ignored
+                        a0.add(a1).add(a2.add(a3)).div(sqrtHeadSize).intoArray(scores, so + s); // lanes past pos ignored
                     }
                 } else {
                     for (int s = 0; s < n; s++) {
@@ -508,7 +522,7 @@ public final class CpuExecutor implements Executor {
         }
         for (int h = h0; h < h1; h++) {
             softmax(scores, (h - h0) * scoreStride, pos + 1);
-            java.util.Arrays.fill(xb, t * dim + h * hs, t * dim + (h + 1) * hs, 0f);
+            java.util.Arrays.fill(xb, t * dimStride + h * hs, t * dimStride + (h + 1) * hs, 0f);
         }
         // xb[t, h] = sum_p scores[h][p] * v[p]
         for (int p = 0, b = 0; p <= pos; b++, p += bs) {
@@ -517,24 +531,14 @@ public final class CpuExecutor implements Executor {
             for (int h = h0; h < h1; h++) {
                 int vBase = block + (h / c.kvMul()) * hs;
                 int so = (h - h0) * scoreStride + p;
-                int out = t * dim + h * hs;
-                if (hs % L == 0) {
-                    // Per block, the accumulators go through memory: vectors carried across the block loop would
-                    // defeat C2's vector boxing elimination (JDK 17).
+                int out = t * dimStride + h * hs;
+                if (hs == 4 * L) {
+                    accumulate4(values, vBase, kvDim, scores, so, n, xb, out);
+                } else if (hs == 3 * L) {
+                    accumulate3(values, vBase, kvDim, scores, so, n, xb, out);
+                } else if (hs % L == 0) {
                     for (int i = 0; i < hs; i += L) {
-                        FloatVector a0 = FloatVector.zero(S);
-                        FloatVector a1 = a0;
-                        int s = 0;
-                        for (int vo = vBase + i; s + 1 < n; s += 2, vo += 2 * kvDim) {
-                            a0 = FloatVector.fromArray(S, values, vo).fma(FloatVector.broadcast(S, scores[so + s]), a0);
-                            a1 = FloatVector.fromArray(S, values, vo + kvDim)
-                                    .fma(FloatVector.broadcast(S, scores[so + s + 1]), a1);
-                        }
-                        if (s < n) {
-                            a0 = FloatVector.fromArray(S, values, vBase + i + s * kvDim)
-                                    .fma(FloatVector.broadcast(S, scores[so + s]), a0);
-                        }
-                        FloatVector.fromArray(S, xb, out + i).add(a0.add(a1)).intoArray(xb, out + i);
+                        accumulate1(values, vBase + i, kvDim, scores, so, n, xb, out + i);
                     }
                 } else {
                     for (int s = 0; s < n; s++) {
@@ -549,19 +553,73 @@ public final class CpuExecutor implements Executor {
         }
     }
 
+    // Weighted sums of one block's values for one head: xb[out..] += sum_s scores[so + s] * values[vBase + s * kvDim ..].
+    // One accumulator per vector of the head, kept in registers across the block's positions (independent chains);
+    // per block, they go through memory: vectors carried across the block loop would defeat C2's vector boxing
+    // elimination (JDK 17).
+
+    private static void accumulate4(float[] values, int vBase, int kvDim, float[] scores, int so, int n, float[] xb,
+            int out) {
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = c0;
+        FloatVector c2 = c0;
+        FloatVector c3 = c0;
+        for (int s = 0, vo = vBase; s < n; s++, vo += kvDim) {
+            FloatVector a = FloatVector.broadcast(S, scores[so + s]);
+            c0 = FloatVector.fromArray(S, values, vo).fma(a, c0);
+            c1 = FloatVector.fromArray(S, values, vo + L).fma(a, c1);
+            c2 = FloatVector.fromArray(S, values, vo + 2 * L).fma(a, c2);
+            c3 = FloatVector.fromArray(S, values, vo + 3 * L).fma(a, c3);
+        }
+        FloatVector.fromArray(S, xb, out).add(c0).intoArray(xb, out);
+        FloatVector.fromArray(S, xb, out + L).add(c1).intoArray(xb, out + L);
+        FloatVector.fromArray(S, xb, out + 2 * L).add(c2).intoArray(xb, out + 2 * L);
+        FloatVector.fromArray(S, xb, out + 3 * L).add(c3).intoArray(xb, out + 3 * L);
+    }
+
+    private static void accumulate3(float[] values, int vBase, int kvDim, float[] scores, int so, int n, float[] xb,
+            int out) {
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = c0;
+        FloatVector c2 = c0;
+        for (int s = 0, vo = vBase; s < n; s++, vo += kvDim) {
+            FloatVector a = FloatVector.broadcast(S, scores[so + s]);
+            c0 = FloatVector.fromArray(S, values, vo).fma(a, c0);
+            c1 = FloatVector.fromArray(S, values, vo + L).fma(a, c1);
+            c2 = FloatVector.fromArray(S, values, vo + 2 * L).fma(a, c2);
+        }
+        FloatVector.fromArray(S, xb, out).add(c0).intoArray(xb, out);
+        FloatVector.fromArray(S, xb, out + L).add(c1).intoArray(xb, out + L);
+        FloatVector.fromArray(S, xb, out + 2 * L).add(c2).intoArray(xb, out + 2 * L);
+    }
+
+    private static void accumulate1(float[] values, int vBase, int kvDim, float[] scores, int so, int n, float[] xb,
+            int out) {
+        // two accumulators (even and odd positions) halve the dependency chain
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = c0;
+        int s = 0;
+        for (int vo = vBase; s + 1 < n; s += 2, vo += 2 * kvDim) {
+            c0 = FloatVector.fromArray(S, values, vo).fma(FloatVector.broadcast(S, scores[so + s]), c0);
+            c1 = FloatVector.fromArray(S, values, vo + kvDim).fma(FloatVector.broadcast(S, scores[so + s + 1]), c1);
+        }
+        if (s < n) {
+            c0 = FloatVector.fromArray(S, values, vBase + s * kvDim).fma(FloatVector.broadcast(S, scores[so + s]), c0);
+        }
+        FloatVector.fromArray(S, xb, out).add(c0.add(c1)).intoArray(xb, out);
+    }
+
     /** The residual connection: {@code x[t] += xb2[t]}. */
     private void residual(int t) {
-        int dim = c.dim();
-        for (int i = t * dim, end = i + dim; i < end; i++) {
+        for (int i = t * dimStride, end = i + c.dim(); i < end; i++) {
             x[i] += xb2[i];
         }
     }
 
     /** {@code hb[t] = silu(hb[t]) * hb2[t]}, {@code silu(x) = x * sigmoid(x)}; exp on whole vectors ({@link Exp}). */
     private void swiglu(int t) {
-        int hidden = c.hiddenDim();
-        int i = t * hidden;
-        int end = i + hidden;
+        int i = t * hiddenStride;
+        int end = i + c.hiddenDim();
         FloatVector one = FloatVector.broadcast(S, 1.0f);
         for (; i + L <= end; i += L) {
             FloatVector val = FloatVector.fromArray(S, hb, i);
@@ -615,6 +673,11 @@ public final class CpuExecutor implements Executor {
         for (; i < end; i++) {
             x[i] /= sum;
         }
+    }
+
+    /** {@code n} rounded up to whole vectors. */
+    private static int padded(int n) {
+        return (n + L - 1) / L * L;
     }
 
     private static float[] array(FloatBuffer b, int n) {

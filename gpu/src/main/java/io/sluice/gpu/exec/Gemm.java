@@ -7,8 +7,11 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code out[t, o] = sum_i W[o, i] * x[t, i]} over a {@link PackedMatrix}: the register-blocked kernel of the
  * CPU engine. A 4-token x 4-panel tile keeps 16 accumulators in registers; each step loads 4 weight vectors and
  * broadcasts 4 inputs for 16 fused multiply-adds, so the weights stream once per 4 tokens and compute, not
- * memory, bounds a large batch. Every output accumulates over {@code i} in order, whatever the tile, so results do
- * not depend on batch composition.
+ * memory, bounds a large batch. Every output accumulates over {@code i} in order, whatever the tile or block, so
+ * results do not depend on batch composition.
+ *
+ * <p>Output rows must be padded to whole panels ({@code outStride >= panels * L}): tiles store whole vectors, and
+ * the padding lanes take the (zero-weight) results of the padding rows.
  */
 final class Gemm {
 
@@ -20,32 +23,38 @@ final class Gemm {
 
     /**
      * Computes panels {@code [panelFrom, panelTo)} of the output for tokens {@code [0, n)}: {@code x} rows start
-     * every {@code xStride} floats, {@code out} rows every {@code outStride}.
+     * every {@code xStride} floats, {@code out} rows every {@code outStride} (padded to whole panels).
      */
     static void matmul(PackedMatrix w, float[] x, int xStride, int n, float[] out, int outStride,
             int panelFrom, int panelTo) {
+        if (outStride < w.panels * L) {
+            throw new IllegalArgumentException("output rows of " + outStride + " floats do not hold " + w.panels
+                    + " whole panels");
+        }
         // Blocks of tokens outside, panel groups, then 4-token tiles: a block of inputs and a group of weights
-        // (4 panels x cols) stay in L2 together while every tile of the block passes over the group.
+        // (4 panels x cols) stay in L2 together while every tile of the block passes over the group. (Blocking the
+        // columns as well, to reuse weights from L1, measured no faster here.)
         int block = tokenBlock(w.cols);
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
-            int p = panelFrom;
-            for (; p + 4 <= panelTo; p += 4) {
+            for (int p = panelFrom; p < panelTo; p += 4) {
                 int t = t0;
-                for (; t + 4 <= t1; t += 4) {
-                    tile4x4(w, p, x, t * xStride, xStride, out, t * outStride, outStride);
-                }
-                for (; t < t1; t++) {
-                    tile1x4(w, p, x, t * xStride, out, t * outStride);
-                }
-            }
-            for (; p < panelTo; p++) {
-                int t = t0;
-                for (; t + 4 <= t1; t += 4) {
-                    tile4x1(w, p, x, t * xStride, xStride, out, t * outStride, outStride);
-                }
-                for (; t < t1; t++) {
-                    tile1x1(w, p, x, t * xStride, out, t * outStride);
+                if (p + 4 <= panelTo) {
+                    for (; t + 4 <= t1; t += 4) {
+                        tile4x4(w, p, x, t * xStride, xStride, out, t * outStride, outStride);
+                    }
+                    for (; t < t1; t++) {
+                        tile1x4(w, p, x, t * xStride, out, t * outStride);
+                    }
+                } else {
+                    for (int q = p; q < panelTo; q++) {
+                        for (t = t0; t + 4 <= t1; t += 4) {
+                            tile4x1(w, q, x, t * xStride, xStride, out, t * outStride, outStride);
+                        }
+                        for (; t < t1; t++) {
+                            tile1x1(w, q, x, t * xStride, out, t * outStride);
+                        }
+                    }
                 }
             }
         }
@@ -56,19 +65,35 @@ final class Gemm {
         return Math.max(4, Math.min(256, (128 * 1024 / (cols * Float.BYTES)) & ~3));
     }
 
-    private static void tile4x4(PackedMatrix m, int p, float[] x, int x0, int xs, float[] out, int o0, int os) {
+    private static void tile4x4(PackedMatrix m, int p, float[] x, int x0, int xs, float[] out,
+            int o0, int os) {
         float[] w = m.data;
-        int cols = m.cols;
-        int ps = cols * L; // floats between consecutive panels
+        int ps = m.cols * L; // floats between consecutive panels
         int w0 = p * ps;
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
-        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
-        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        int o1 = o0 + os;
+        int o2 = o1 + os;
+        int o3 = o2 + os;
+        int col = p * L;
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = FloatVector.zero(S);
+        FloatVector c02 = FloatVector.zero(S);
+        FloatVector c03 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S);
+        FloatVector c11 = FloatVector.zero(S);
+        FloatVector c12 = FloatVector.zero(S);
+        FloatVector c13 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S);
+        FloatVector c21 = FloatVector.zero(S);
+        FloatVector c22 = FloatVector.zero(S);
+        FloatVector c23 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S);
+        FloatVector c31 = FloatVector.zero(S);
+        FloatVector c32 = FloatVector.zero(S);
+        FloatVector c33 = FloatVector.zero(S);
         int x1 = x0 + xs;
         int x2 = x1 + xs;
         int x3 = x2 + xs;
-        for (int i = 0; i < cols; i++) {
+        for (int i = 0; i < m.cols; i++) {
             int wi = w0 + i * L;
             FloatVector a0 = FloatVector.fromArray(S, w, wi);
             FloatVector a1 = FloatVector.fromArray(S, w, wi + ps);
@@ -95,36 +120,34 @@ final class Gemm {
             c32 = a2.fma(b, c32);
             c33 = a3.fma(b, c33);
         }
-        int rows = m.rows;
-        int col = p * L;
-        store(c00, out, o0 + col, rows - col);
-        store(c01, out, o0 + col + L, rows - col - L);
-        store(c02, out, o0 + col + 2 * L, rows - col - 2 * L);
-        store(c03, out, o0 + col + 3 * L, rows - col - 3 * L);
-        o0 += os;
-        store(c10, out, o0 + col, rows - col);
-        store(c11, out, o0 + col + L, rows - col - L);
-        store(c12, out, o0 + col + 2 * L, rows - col - 2 * L);
-        store(c13, out, o0 + col + 3 * L, rows - col - 3 * L);
-        o0 += os;
-        store(c20, out, o0 + col, rows - col);
-        store(c21, out, o0 + col + L, rows - col - L);
-        store(c22, out, o0 + col + 2 * L, rows - col - 2 * L);
-        store(c23, out, o0 + col + 3 * L, rows - col - 3 * L);
-        o0 += os;
-        store(c30, out, o0 + col, rows - col);
-        store(c31, out, o0 + col + L, rows - col - L);
-        store(c32, out, o0 + col + 2 * L, rows - col - 2 * L);
-        store(c33, out, o0 + col + 3 * L, rows - col - 3 * L);
+        c00.intoArray(out, o0 + col);
+        c01.intoArray(out, o0 + col + L);
+        c02.intoArray(out, o0 + col + 2 * L);
+        c03.intoArray(out, o0 + col + 3 * L);
+        c10.intoArray(out, o1 + col);
+        c11.intoArray(out, o1 + col + L);
+        c12.intoArray(out, o1 + col + 2 * L);
+        c13.intoArray(out, o1 + col + 3 * L);
+        c20.intoArray(out, o2 + col);
+        c21.intoArray(out, o2 + col + L);
+        c22.intoArray(out, o2 + col + 2 * L);
+        c23.intoArray(out, o2 + col + 3 * L);
+        c30.intoArray(out, o3 + col);
+        c31.intoArray(out, o3 + col + L);
+        c32.intoArray(out, o3 + col + 2 * L);
+        c33.intoArray(out, o3 + col + 3 * L);
     }
 
     private static void tile1x4(PackedMatrix m, int p, float[] x, int x0, float[] out, int o0) {
         float[] w = m.data;
-        int cols = m.cols;
-        int ps = cols * L;
+        int ps = m.cols * L;
         int w0 = p * ps;
-        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
-        for (int i = 0; i < cols; i++) {
+        int col = o0 + p * L;
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = FloatVector.zero(S);
+        FloatVector c2 = FloatVector.zero(S);
+        FloatVector c3 = FloatVector.zero(S);
+        for (int i = 0; i < m.cols; i++) {
             int wi = w0 + i * L;
             FloatVector b = FloatVector.broadcast(S, x[x0 + i]);
             c0 = FloatVector.fromArray(S, w, wi).fma(b, c0);
@@ -132,58 +155,45 @@ final class Gemm {
             c2 = FloatVector.fromArray(S, w, wi + 2 * ps).fma(b, c2);
             c3 = FloatVector.fromArray(S, w, wi + 3 * ps).fma(b, c3);
         }
-        int rows = m.rows;
-        int col = p * L;
-        store(c0, out, o0 + col, rows - col);
-        store(c1, out, o0 + col + L, rows - col - L);
-        store(c2, out, o0 + col + 2 * L, rows - col - 2 * L);
-        store(c3, out, o0 + col + 3 * L, rows - col - 3 * L);
+        c0.intoArray(out, col);
+        c1.intoArray(out, col + L);
+        c2.intoArray(out, col + 2 * L);
+        c3.intoArray(out, col + 3 * L);
     }
 
-    private static void tile4x1(PackedMatrix m, int p, float[] x, int x0, int xs, float[] out, int o0, int os) {
+    private static void tile4x1(PackedMatrix m, int p, float[] x, int x0, int xs, float[] out,
+            int o0, int os) {
         float[] w = m.data;
-        int cols = m.cols;
-        int w0 = p * cols * L;
-        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
+        int w0 = p * m.cols * L;
+        int col = p * L;
+        FloatVector c0 = FloatVector.zero(S);
+        FloatVector c1 = FloatVector.zero(S);
+        FloatVector c2 = FloatVector.zero(S);
+        FloatVector c3 = FloatVector.zero(S);
         int x1 = x0 + xs;
         int x2 = x1 + xs;
         int x3 = x2 + xs;
-        for (int i = 0; i < cols; i++) {
+        for (int i = 0; i < m.cols; i++) {
             FloatVector a = FloatVector.fromArray(S, w, w0 + i * L);
             c0 = a.fma(FloatVector.broadcast(S, x[x0 + i]), c0);
             c1 = a.fma(FloatVector.broadcast(S, x[x1 + i]), c1);
             c2 = a.fma(FloatVector.broadcast(S, x[x2 + i]), c2);
             c3 = a.fma(FloatVector.broadcast(S, x[x3 + i]), c3);
         }
-        int valid = m.rows - p * L;
-        int col = p * L;
-        store(c0, out, o0 + col, valid);
-        store(c1, out, o0 + os + col, valid);
-        store(c2, out, o0 + 2 * os + col, valid);
-        store(c3, out, o0 + 3 * os + col, valid);
+        c0.intoArray(out, o0 + col);
+        c1.intoArray(out, o0 + os + col);
+        c2.intoArray(out, o0 + 2 * os + col);
+        c3.intoArray(out, o0 + 3 * os + col);
     }
 
     private static void tile1x1(PackedMatrix m, int p, float[] x, int x0, float[] out, int o0) {
         float[] w = m.data;
-        int cols = m.cols;
-        int w0 = p * cols * L;
+        int w0 = p * m.cols * L;
+        int col = o0 + p * L;
         FloatVector c = FloatVector.zero(S);
-        for (int i = 0; i < cols; i++) {
+        for (int i = 0; i < m.cols; i++) {
             c = FloatVector.fromArray(S, w, w0 + i * L).fma(FloatVector.broadcast(S, x[x0 + i]), c);
         }
-        store(c, out, o0 + p * L, m.rows - p * L);
-    }
-
-    /**
-     * Stores the first {@code valid} lanes of {@code v} (all of them when {@code valid >= L}). Kept this small on
-     * purpose: inlined 16 times into the 4x4 tile, anything more exhausts C2's inlining budget and the vector
-     * operations fall back to (boxed, 100x slower) Java code.
-     */
-    private static void store(FloatVector v, float[] out, int at, int valid) {
-        if (valid >= L) {
-            v.intoArray(out, at);
-        } else if (valid > 0) {
-            v.intoArray(out, at, S.indexInRange(0, valid));
-        }
+        c.intoArray(out, col);
     }
 }

@@ -6,8 +6,8 @@ package io.sluice.gpu.kv;
  * attention scores need no horizontal sums), values position-major (one position's head is contiguous):
  *
  * <pre>
- *   keys[layer]:   [blocks][kvDim][blockSize]   key of (block, slot, channel)   at block*blockSize*kvDim + channel*blockSize + slot
- *   values[layer]: [blocks][blockSize][kvDim]   value of (block, slot, channel) at block*blockSize*kvDim + slot*kvDim + channel
+ *   keys[layer]:   [blocks][kvDim][blockSize]   (block, slot, channel) at block*bs*kvDim + channel*bs + slot
+ *   values[layer]: [blocks][blockSize][kvDim]   (block, slot, channel) at block*bs*kvDim + slot*kvDim + channel
  * </pre>
  *
  * The pool decides which blocks are in use; this class only stores their contents.

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** The fast executor against the scalar reference, and its batching, chunking, paging and out-of-blocks behaviour. */
 class CpuExecutorTest {
 
     @TempDir

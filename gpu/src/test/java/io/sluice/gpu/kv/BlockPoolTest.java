@@ -8,6 +8,7 @@ import java.util.OptionalInt;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
+/** Block pool, block tables and the paged cache layout. */
 class BlockPoolTest {
 
     @Test

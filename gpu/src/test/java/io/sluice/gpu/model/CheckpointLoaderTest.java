@@ -13,6 +13,7 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** Loading llama2.c checkpoints, and the errors bad files give. */
 class CheckpointLoaderTest {
 
     @TempDir

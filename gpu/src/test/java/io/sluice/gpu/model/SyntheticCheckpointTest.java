@@ -13,6 +13,7 @@ import java.util.HexFormat;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** Synthetic checkpoints follow the shared recipe byte for byte. */
 class SyntheticCheckpointTest {
 
     @TempDir

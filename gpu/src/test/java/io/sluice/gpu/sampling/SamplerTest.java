@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
+/** Samplers and the (seed, position) randomness. */
 class SamplerTest {
 
     @Test

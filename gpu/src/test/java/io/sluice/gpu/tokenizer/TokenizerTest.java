@@ -17,6 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+/** The llama2.c tokenizer: encoding as run.c does, decoding, and bad files. */
 class TokenizerTest {
 
     static Tokenizer llama;

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
+/** The engine commands run in-process: gen-model, generate, bench engine. */
 class EngineCommandsTest {
 
     @TempDir
