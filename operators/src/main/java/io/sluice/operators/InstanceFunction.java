@@ -2,6 +2,7 @@ package io.sluice.operators;
 
 import io.sluice.gpu.exec.Chunk;
 import io.sluice.gpu.exec.CpuExecutor;
+import io.sluice.gpu.exec.WarmUp;
 import io.sluice.gpu.exec.Executor;
 import io.sluice.gpu.exec.SequenceOutput;
 import io.sluice.gpu.exec.StepResult;
@@ -86,6 +87,9 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
     static final long EMPTY_ROUND_BACKOFF_MS = 2;
     private static final long NONE = Long.MIN_VALUE;
     private static final int LATENCY_WINDOW = 512;
+    /** Time spent in open() compiling the engine's kernels (see {@link WarmUp}). */
+    private static final long WARM_UP_MS = 1500;
+    private static final int WARM_UP_ROUNDS = 20;
     private static final int LATENCY_REFIT_EVERY = 32;
 
     private final InstanceConfig config;
@@ -173,6 +177,10 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
                 ? new NoopExecutor(model, options.kvBlocks(), options.blockSize(), options.maxBatchTokens(),
                         options.maxBatchSequences())
                 : new CpuExecutor(weights, options);
+        if (config.engine() == InstanceConfig.Engine.CPU) {
+            int rounds = WarmUp.run(executor, WARM_UP_MS, WARM_UP_ROUNDS);
+            LOG.info("instance engine warmed up in {} rounds", rounds);
+        }
         tokenizer = config.tokenizerPath() == null ? null
                 : Tokenizer.load(Path.of(config.tokenizerPath()), model.vocabSize());
         // The scheduler counts exactly the engine's blocks, and there is no host tier: when the scheduler
