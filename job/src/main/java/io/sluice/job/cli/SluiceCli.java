@@ -36,6 +36,19 @@ public final class SluiceCli implements Runnable {
     }
 
     public static void main(String[] args) {
+        if (SluiceCli.class.getClassLoader() != ClassLoader.getSystemClassLoader()) {
+            // Loaded from a job jar by Flink (`flink run`, a REST jar run): the JVM is Flink's
+            // client or JobManager, not ours to exit; Flink reports a failure it sees thrown.
+            int code = commandLine()
+                    .setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+                        throw e;
+                    })
+                    .execute(args);
+            if (code != 0) {
+                throw new IllegalArgumentException("sluice " + String.join(" ", args) + " failed with exit code " + code);
+            }
+            return;
+        }
         System.exit(commandLine().execute(args));
     }
 }
