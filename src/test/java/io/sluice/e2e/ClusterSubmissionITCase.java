@@ -1,6 +1,7 @@
 package io.sluice.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.sluice.gpu.exec.CpuExecutor;
 import io.sluice.gpu.exec.Generator;
@@ -73,12 +74,21 @@ class ClusterSubmissionITCase {
             cluster.awaitReady(Duration.ofSeconds(60));
 
             String jarId = cluster.uploadJar(jar);
-            String jobId = cluster.runJar(jarId, List.of("run",
+            List<String> args = List.of("run",
                     "--bootstrap", kafka.bootstrapServers(),
                     "--model", model.toString(),
                     "--tokenizer", tokenizerFile.toString(),
                     "--instances", "1", "--threads", "1", "--kv-blocks", "64",
-                    "--group-id", "cluster-it", "--job-name", "sluice-cluster-it"), 1);
+                    "--group-id", "cluster-it", "--job-name", "sluice-cluster-it");
+            // A bad flag fails the submission with the CLI's message, and the JobManager (in whose
+            // JVM the CLI's main runs) lives on.
+            List<String> badArgs = new ArrayList<>(args);
+            badArgs.addAll(List.of("--policy", "no-such-policy"));
+            assertThatThrownBy(() -> cluster.runJar(jarId, badArgs, 1))
+                    .hasMessageContaining("unknown --policy 'no-such-policy'");
+            assertThat(cluster.processes()).allMatch(ProcessHandle::isAlive);
+
+            String jobId = cluster.runJar(jarId, args, 1);
             assertThat(FlinkRest.awaitAllTasksRunning(cluster.restPort(), jobId, Duration.ofSeconds(60)))
                     .as("every task of job %s runs\n%s", jobId, cluster.logs()).isTrue();
 
