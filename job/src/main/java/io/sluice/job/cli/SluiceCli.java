@@ -1,5 +1,6 @@
 package io.sluice.job.cli;
 
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -45,6 +46,25 @@ public final class SluiceCli implements Runnable {
     }
 
     public static void main(String[] args) {
+        if (SluiceCli.class.getClassLoader() != ClassLoader.getSystemClassLoader()) {
+            // Loaded from a job jar by Flink (`flink run`, a REST jar run): the JVM is Flink's
+            // client or JobManager, not ours to exit; Flink reports a failure it sees thrown.
+            AtomicReference<Exception> failure = new AtomicReference<>();
+            int code = commandLine()
+                    .setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+                        failure.set(e);
+                        return commandLine.getCommandSpec().exitCodeOnExecutionException();
+                    })
+                    .execute(args);
+            if (failure.get() != null) {
+                throw new IllegalStateException("sluice " + String.join(" ", args) + ": " + failure.get().getMessage(),
+                        failure.get());
+            }
+            if (code != 0) {
+                throw new IllegalArgumentException("sluice " + String.join(" ", args) + " failed with exit code " + code);
+            }
+            return;
+        }
         System.exit(commandLine().execute(args));
     }
 }
