@@ -4,8 +4,9 @@ package io.sluice.scheduling;
  * SlideBatching, as xLLM implements it. Deadlines: a prefill's is its TTFT SLO from arrival, a
  * decode's is its actual first-token time plus generated tokens x TPOT SLO. Each round:
  * <ol>
- * <li>estimate every request alone; budget B = max(smallest remaining time among requests that can
- *     still make their deadline, budgetFloor x smallest TPOT present), at most maxBudgetMs;</li>
+ * <li>estimate every request alone; budget B = max(min(smallest remaining time among requests that
+ *     can still make their deadline, smallest TPOT among decodes) / (1 + the estimator's overrun
+ *     margin), budgetFloor x smallest TPOT present), at most maxBudgetMs;</li>
  * <li>load L = (sum of estimates) x B / (B - c0): the backlog inflated by the per-batch overhead a
  *     budget of B pays;</li>
  * <li>a request is urgent when its remaining time is under lambda x L, starved when it is later than
@@ -24,7 +25,11 @@ package io.sluice.scheduling;
  * arXiv lengths at overload: starved prefills may take at most {@link #STARVED_SHARE} of each
  * batch's budget (one chunk at least), because serving every starved request first made every later
  * request late too (attainment 0.52 against 0.72 with the cap at 2.5x the load fcfs holds); and
- * admission and eviction follow {@link OrderedFillPolicy} (no recompute eviction to admit).
+ * admission and eviction follow {@link OrderedFillPolicy} (no recompute eviction to admit). The
+ * budget is capped by the tightest decode pace, late decodes included (without it, excluding late
+ * requests from the budget let batches grow past overload and made every decode later), and
+ * shrunk by {@link LatencyModel#overrunMargin()} (with a fit of a nonlinear device within a few
+ * percent, budgets sized exactly to a 50 ms TPOT put interactive decodes just over it).
  */
 final class SlideBatchingPolicy extends OrderedFillPolicy {
 
@@ -97,6 +102,7 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
         double sumEst = 0;
         double minRemaining = Double.POSITIVE_INFINITY;
         double minPace = Double.POSITIVE_INFINITY;
+        double minDecodePace = Double.POSITIVE_INFINITY;
         for (int i = 0; i < n; i++) {
             Request r = cand[i];
             boolean decode = r.isDecodePhase();
@@ -115,17 +121,29 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
             if (!isLost && remaining >= est && (!prefillOnly || !decode)) {
                 minRemaining = Math.min(minRemaining, remaining);
             }
-            minPace = Math.min(minPace, Deadlines.pace(r, options));
+            double pace = Deadlines.pace(r, options);
+            minPace = Math.min(minPace, pace);
+            if (decode && !prefillOnly) {
+                minDecodePace = Math.min(minDecodePace, pace);
+            }
         }
         if (minPace == Double.POSITIVE_INFINITY) {
             minPace = options.defaultTpotMs();
         }
+        // Budgets end batches at deadlines, so an estimate that undershoots makes the batch late:
+        // shrink them by the estimator's recent overrun.
+        double safety = 1 + m.overrunMargin();
         double budget;
         if (prefillOnly) {
             double oneChunk = m.prefillChunkMs(options.minChunkTokens(), 0);
-            budget = minRemaining == Double.POSITIVE_INFINITY ? options.maxBudgetMs() : Math.max(minRemaining, oneChunk);
+            budget = minRemaining == Double.POSITIVE_INFINITY ? options.maxBudgetMs()
+                    : Math.max(minRemaining / safety, oneChunk);
         } else {
-            budget = Math.max(minRemaining == Double.POSITIVE_INFINITY ? 0 : minRemaining, options.budgetFloor() * minPace);
+            // Every decode in the batch gets one token from it, so a batch longer than the tightest
+            // decode pace makes that decode fall behind, whether or not it is already behind.
+            double deadlineBudget = Math.min(minRemaining, minDecodePace) / safety;
+            budget = Math.max(deadlineBudget == Double.POSITIVE_INFINITY ? 0 : deadlineBudget,
+                    options.budgetFloor() * minPace);
         }
         budget = Math.min(budget, options.maxBudgetMs());
         double c0 = m.c0();
