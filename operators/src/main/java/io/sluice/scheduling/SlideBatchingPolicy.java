@@ -14,7 +14,8 @@ package io.sluice.scheduling;
  * <li>order: urgent decodes (starved first, then value density = weight / estimate), starved
  *     prefills (in the order they became starved), urgent prefills (density), then the rest earliest deadline
  *     first, then requests that can no longer meet their SLO (best effort, or dropped with
- *     dropLate);</li>
+ *     dropLate; a decode that can no longer meet it stays in deadline order: it holds KV blocks
+ *     until it finishes);</li>
  * <li>fill greedily within B; the prefill that does not fit gets the largest chunk that does.</li>
  * </ol>
  * At low load nothing is urgent and the order is pure EDF; as load rises more requests turn urgent
@@ -165,7 +166,10 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
                     b.drop(r);
                     continue;
                 }
-                ranking.set(i, GROUP_LOST, remaining, 0);
+                // A lost decode still holds its KV blocks until it finishes, and finishing costs one
+                // token's work a step: left behind every prefill it would hold memory indefinitely
+                // under load and stall admissions, so it keeps its deadline place among the rest.
+                ranking.set(i, decode ? GROUP_NORMAL : GROUP_LOST, remaining, 0);
             } else if (starved || remaining < urgentBelow) {
                 // Density first (highest first), equal densities by deadline; starved ones ahead of all.
                 if (starved && decode) {
