@@ -15,6 +15,12 @@ import java.util.SplittableRandom;
  * batch costs c0 + prefill work + b1*B + b2*sum(ctx). Fitted by non-negative least squares from
  * profile samples ({@link #fit}); refitted online from observed batch times over a bounded window
  * ({@link #observe}). Not thread-safe: one per instance, or read-only once shared.
+ *
+ * <p>The online refit keeps the window's normal-equation sums (X^T X, X^T y) up to date as samples
+ * enter and leave, so an observation costs O(features^2) and a refit solves only the 8x8 system;
+ * the sums are rebuilt from the window once per window length, so rounding from the subtractions
+ * cannot accumulate. Each observation also updates a running measure of how far the estimates
+ * undershoot ({@link #overrunMargin}), which deadline-sized batches use as a safety margin.
  */
 public final class LatencyModel {
 
@@ -29,13 +35,33 @@ public final class LatencyModel {
     // large enough that a window of identical batch shapes cannot swing unidentified terms.
     private static final double ONLINE_RIDGE = 1e-3;
 
+    // Weight of one observation in the running overrun statistics (~ the last 200 batches).
+    private static final double ERROR_DECAY = 0.005;
+    // The margin is the mean relative overrun plus this many standard deviations of it.
+    private static final double MARGIN_SIGMAS = 2.0;
+    // Upper bound of the margin: it shrinks budgets, and a run of wild estimates must not shrink them
+    // to nothing. 0.3 was binding on the Mooncake-shaped load (prefill MAPE 14 %): interactive TPOT
+    // p99 172 ms against a 50 ms SLO; at 0.5, 47 ms.
+    private static final double MAX_MARGIN = 0.5;
+
     private final double[] c = new double[COEFFICIENTS];
-    private final Sample[] window;
+    // Ring of the window's samples: COEFFICIENTS features, then the time, per slot.
+    private final double[] window;
+    private final int capacity;
     private final int refitEvery;
+    private final double[][] xtx = new double[COEFFICIENTS][COEFFICIENTS];
+    private final double[] xty = new double[COEFFICIENTS];
+    // Samples in the window with a nonzero feature j: exact, unlike a diagonal that sums and subtracts.
+    private final int[] nonzero = new int[COEFFICIENTS];
+    private final boolean[] live = new boolean[COEFFICIENTS];
+    private final double[] scratch = new double[COEFFICIENTS];
     private int windowSize;
     private int windowNext;
     private int sinceRefit;
+    private int sinceRebuild;
     private long observed;
+    private double errMean;
+    private double errSq;
 
     /**
      * One observed batch: its features and its time. A prefill-only, decode-only or mixed batch.
@@ -87,9 +113,21 @@ public final class LatencyModel {
         }
 
         double[] features() {
+            double[] f = new double[COEFFICIENTS];
+            features(f);
+            return f;
+        }
+
+        void features(double[] f) {
             boolean hasPrefill = chunks > 0;
-            return new double[] {hasPrefill ? 1 : 0, sumNew, sumNewSq, sumNewCached, sumCached,
-                    hasPrefill ? 0 : 1, decodeBatch, sumContext};
+            f[0] = hasPrefill ? 1 : 0;
+            f[1] = sumNew;
+            f[2] = sumNewSq;
+            f[3] = sumNewCached;
+            f[4] = sumCached;
+            f[5] = hasPrefill ? 0 : 1;
+            f[6] = decodeBatch;
+            f[7] = sumContext;
         }
     }
 
@@ -121,13 +159,14 @@ public final class LatencyModel {
             throw new IllegalArgumentException("refit window and interval must be >= 1, got " + window + ", " + refitEvery);
         }
         System.arraycopy(coefficients, 0, c, 0, COEFFICIENTS);
-        this.window = new Sample[window];
+        this.capacity = window;
+        this.window = new double[window * (COEFFICIENTS + 1)];
         this.refitEvery = refitEvery;
     }
 
     /** A copy with the same coefficients and an empty observation window. */
     public LatencyModel copy() {
-        return new LatencyModel(c, window.length, refitEvery);
+        return new LatencyModel(c, capacity, refitEvery);
     }
 
     /** Coefficients c0..c4, b0..b2 (a copy). */
@@ -137,6 +176,18 @@ public final class LatencyModel {
 
     public double c0() { return c[0]; }
     public double b0() { return c[5]; }
+
+    /**
+     * How much longer than estimated a batch may run, as a fraction of the estimate: the running mean
+     * plus two standard deviations of the relative overrun (actual - estimate) / estimate over recent
+     * observations, at least 0 and at most 0.5; 0 before any observation. A batch sized to end by a
+     * deadline should be sized to deadline / (1 + margin).
+     */
+    public double overrunMargin() {
+        double var = Math.max(0, errSq - errMean * errMean);
+        double m = errMean + MARGIN_SIGMAS * Math.sqrt(var);
+        return Math.min(MAX_MARGIN, Math.max(0, m));
+    }
 
     /** Batches observed so far. */
     public long observed() {
@@ -222,19 +273,109 @@ public final class LatencyModel {
         if (plan.isEmpty()) {
             return;
         }
-        observe(Sample.of(plan, actualMs));
+        if (!(actualMs >= 0) || Double.isInfinite(actualMs)) {
+            throw new IllegalArgumentException("batch time must be a finite number >= 0 ms, got " + actualMs);
+        }
+        // Features straight from the plan, as Sample.of computes them, without allocating.
+        double sn = 0, sn2 = 0, snp = 0, sp = 0, ctx = 0;
+        List<Chunk> chunks = plan.prefill();
+        for (int i = 0, k = chunks.size(); i < k; i++) {
+            Chunk ch = chunks.get(i);
+            double d = ch.tokens();
+            double p = ch.cachedTokens();
+            sn += d;
+            sn2 += d * d;
+            snp += d * p;
+            sp += p;
+        }
+        List<Request> decodes = plan.decode();
+        for (int i = 0, k = decodes.size(); i < k; i++) {
+            ctx += decodes.get(i).contextTokens();
+        }
+        double[] f = scratch;
+        boolean hasPrefill = !chunks.isEmpty();
+        f[0] = hasPrefill ? 1 : 0;
+        f[1] = sn;
+        f[2] = sn2;
+        f[3] = snp;
+        f[4] = sp;
+        f[5] = hasPrefill ? 0 : 1;
+        f[6] = decodes.size();
+        f[7] = ctx;
+        record(f, actualMs);
     }
 
     /** Records a measured sample; refits every few observations over the bounded window. */
     public void observe(Sample s) {
-        window[windowNext] = s;
-        windowNext = (windowNext + 1) % window.length;
-        windowSize = Math.min(windowSize + 1, window.length);
+        s.features(scratch);
+        record(scratch, s.ms());
+    }
+
+    private void record(double[] f, double ms) {
+        double est = 0;
+        for (int j = 0; j < COEFFICIENTS; j++) {
+            est += c[j] * f[j];
+        }
+        if (est > 0) {
+            // Clamped so that one wild sample (a stall, a cold start) moves the margin only a little.
+            double rel = Math.max(-1, Math.min(1, (ms - est) / est));
+            double a = observed == 0 ? 1 : ERROR_DECAY;
+            errMean += a * (rel - errMean);
+            errSq += a * (rel * rel - errSq);
+        }
+        int slot = windowNext * (COEFFICIENTS + 1);
+        if (windowSize == capacity) {
+            accumulate(window, slot, -1);
+        } else {
+            windowSize++;
+        }
+        System.arraycopy(f, 0, window, slot, COEFFICIENTS);
+        window[slot + COEFFICIENTS] = ms;
+        windowNext = (windowNext + 1) % capacity;
         observed++;
+        if (++sinceRebuild >= capacity) {
+            sinceRebuild = 0;
+            rebuildSums();
+        } else {
+            accumulate(window, slot, 1);
+        }
         if (++sinceRefit >= refitEvery) {
             sinceRefit = 0;
-            double[] fitted = solve(Arrays.asList(window).subList(0, windowSize), c, ONLINE_RIDGE);
+            for (int j = 0; j < COEFFICIENTS; j++) {
+                live[j] = nonzero[j] > 0;
+            }
+            double[] fitted = Nnls.solveGram(xtx, xty, live, c, ONLINE_RIDGE);
             System.arraycopy(fitted, 0, c, 0, COEFFICIENTS);
+        }
+    }
+
+    /** Adds ({@code sign} 1) or removes (-1) the sample at {@code slot} to or from the window's sums. */
+    private void accumulate(double[] ring, int slot, int sign) {
+        double y = ring[slot + COEFFICIENTS];
+        for (int j = 0; j < COEFFICIENTS; j++) {
+            double fj = ring[slot + j];
+            if (fj == 0) {
+                continue;
+            }
+            nonzero[j] += sign;
+            double sfj = sign * fj;
+            xty[j] += sfj * y;
+            double[] row = xtx[j];
+            for (int k = 0; k < COEFFICIENTS; k++) {
+                row[k] += sfj * ring[slot + k];
+            }
+        }
+    }
+
+    /** Recomputes the sums from the window, discarding the rounding the subtractions left. */
+    private void rebuildSums() {
+        for (double[] row : xtx) {
+            Arrays.fill(row, 0);
+        }
+        Arrays.fill(xty, 0);
+        Arrays.fill(nonzero, 0);
+        for (int i = 0; i < windowSize; i++) {
+            accumulate(window, i * (COEFFICIENTS + 1), 1);
         }
     }
 

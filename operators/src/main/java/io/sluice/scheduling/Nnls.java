@@ -19,46 +19,60 @@ final class Nnls {
      */
     static double[] solve(double[][] rows, double[] b, double[] prior, double rho) {
         int n = prior.length;
-        double[] norm = new double[n];
-        for (double[] row : rows) {
+        double[][] ata = new double[n][n];
+        double[] atb = new double[n];
+        boolean[] live = new boolean[n];
+        for (int i = 0; i < rows.length; i++) {
+            double[] row = rows[i];
             for (int j = 0; j < n; j++) {
-                norm[j] += row[j] * row[j];
+                if (row[j] == 0) {
+                    continue;
+                }
+                live[j] = true;
+                atb[j] += row[j] * b[i];
+                for (int k = 0; k < n; k++) {
+                    ata[j][k] += row[j] * row[k];
+                }
             }
         }
-        boolean[] live = new boolean[n];
+        return solveGram(ata, atb, live, prior, rho);
+    }
+
+    /**
+     * The same problem given its normal-equation sums: {@code ata} = A^T A, {@code atb} = A^T b, and
+     * {@code live[j]} true when column j has a nonzero entry (a column that has none keeps its prior
+     * value; the caller knows this exactly, where a diagonal that sums and subtracts may not be 0).
+     * The inputs are not modified.
+     */
+    static double[] solveGram(double[][] ata, double[] atb, boolean[] live, double[] prior, double rho) {
+        int n = prior.length;
+        double[] norm = new double[n];
+        boolean[] use = new boolean[n];
         for (int j = 0; j < n; j++) {
-            norm[j] = Math.sqrt(norm[j]);
-            live[j] = norm[j] > 0;
+            norm[j] = Math.sqrt(Math.max(0, ata[j][j]));
+            use[j] = live[j] && norm[j] > 0;
         }
         // Normal equations in scaled space: G = S A^T A S, h = S A^T b, with S = diag(1/norm).
         double[][] g = new double[n][n];
         double[] h = new double[n];
-        for (int i = 0; i < rows.length; i++) {
-            double[] row = rows[i];
-            for (int j = 0; j < n; j++) {
-                if (!live[j] || row[j] == 0) {
-                    continue;
-                }
-                double aj = row[j] / norm[j];
-                h[j] += aj * b[i];
-                for (int k = 0; k < n; k++) {
-                    if (live[k]) {
-                        g[j][k] += aj * row[k] / norm[k];
-                    }
-                }
-            }
-        }
         for (int j = 0; j < n; j++) {
-            if (live[j]) {
-                // Ridge toward the prior, in scaled units (the prior of y_j = x_j * norm_j).
-                g[j][j] += rho;
-                h[j] += rho * Math.max(0, prior[j]) * norm[j];
+            if (!use[j]) {
+                continue;
             }
+            h[j] = atb[j] / norm[j];
+            for (int k = 0; k < n; k++) {
+                if (use[k]) {
+                    g[j][k] = ata[j][k] / (norm[j] * norm[k]);
+                }
+            }
+            // Ridge toward the prior, in scaled units (the prior of y_j = x_j * norm_j).
+            g[j][j] += rho;
+            h[j] += rho * Math.max(0, prior[j]) * norm[j];
         }
-        double[] y = solveNormal(g, h, live);
+        double[] y = solveNormal(g, h, use);
         double[] x = new double[n];
         for (int j = 0; j < n; j++) {
-            x[j] = live[j] ? y[j] / norm[j] : Math.max(0, prior[j]);
+            x[j] = use[j] ? y[j] / norm[j] : Math.max(0, prior[j]);
         }
         return x;
     }

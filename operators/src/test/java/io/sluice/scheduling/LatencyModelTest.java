@@ -92,6 +92,49 @@ class LatencyModelTest {
     }
 
     @Test
+    void slidingWindowForgetsEvictedSamplesAndFollowsADrift() {
+        // Half as fast after a change: once the window holds only new samples, the fit is the new truth.
+        double[] slow = TRUE.clone();
+        for (int i = 0; i < slow.length; i++) {
+            slow[i] *= 2;
+        }
+        LatencyModel slowTruth = new LatencyModel(slow, 512, 32);
+        LatencyModel m = new LatencyModel(TRUE, 100, 10);
+        for (int round = 0; round < 5; round++) {
+            for (LatencyModel.Sample s : samples(truth(), 0.0, 10 + round)) {
+                m.observe(s);
+            }
+        }
+        for (int round = 0; round < 5; round++) {
+            for (LatencyModel.Sample s : samples(slowTruth, 0.0, 20 + round)) {
+                m.observe(s);
+            }
+        }
+        List<LatencyModel.Sample> test = samples(slowTruth, 0.0, 30);
+        assertThat(m.mape(test, false)).isLessThan(1.0);
+        assertThat(m.mape(test, true)).isLessThan(1.0);
+    }
+
+    @Test
+    void overrunMarginTracksHowFarEstimatesUndershoot() {
+        LatencyModel m = new LatencyModel(TRUE, 512, 1_000_000);
+        assertThat(m.overrunMargin()).isZero();
+        // Every batch 10 % slower than estimated (the refit is held off): margin ~0.1.
+        for (LatencyModel.Sample s : samples(truth(), 0.0, 6)) {
+            m.observe(new LatencyModel.Sample(s.chunks(), s.sumNew(), s.sumNewSq(), s.sumNewCached(), s.sumCached(),
+                    s.decodeBatch(), s.sumContext(), 1.1 * m.estimate(s)));
+        }
+        assertThat(m.overrunMargin()).isCloseTo(0.1, within(0.01));
+        // Estimates that overshoot need no margin.
+        LatencyModel fast = new LatencyModel(TRUE, 512, 1_000_000);
+        for (LatencyModel.Sample s : samples(truth(), 0.0, 7)) {
+            fast.observe(new LatencyModel.Sample(s.chunks(), s.sumNew(), s.sumNewSq(), s.sumNewCached(), s.sumCached(),
+                    s.decodeBatch(), s.sumContext(), 0.8 * fast.estimate(s)));
+        }
+        assertThat(fast.overrunMargin()).isZero();
+    }
+
+    @Test
     void mixedBatchPaysOneOverhead() {
         LatencyModel m = new LatencyModel(10, 0.05, 0, 0, 0, 8, 0.5, 0.001);
         Request pre = new Request("p", "t", "c", 1, Slo.NONE, 100, 5, 0);
