@@ -75,9 +75,20 @@ public final class ProfileCommand implements Callable<Integer> {
         result.put("held_out", fit.heldOutSamples());
         result.put("mape_prefill", fit.mapePrefill());
         result.put("mape_decode", fit.mapeDecode());
+        // The measurements themselves, so a fit can be checked or redone elsewhere.
+        var measured = result.putArray("measurements");
+        for (LatencyModel.Sample sample : profile.samples()) {
+            measured.addObject()
+                    .put("chunks", sample.chunks()).put("new_tokens", sample.sumNew())
+                    .put("new_tokens_sq", sample.sumNewSq()).put("new_x_cached", sample.sumNewCached())
+                    .put("cached_tokens", sample.sumCached()).put("decodes", sample.decodeBatch())
+                    .put("decode_context", sample.sumContext()).put("ms", sample.ms())
+                    .put("estimate_ms", fit.model().estimate(sample));
+        }
         mapper.writerWithDefaultPrettyPrinter().writeValue(out.toFile(), result);
 
         if (json) {
+            result.remove("measurements");
             System.out.println(mapper.writeValueAsString(result));
         } else {
             System.out.printf("profile of %s (%d threads, %d samples, %d held out) -> %s%n",

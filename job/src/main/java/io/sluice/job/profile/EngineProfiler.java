@@ -3,6 +3,7 @@ package io.sluice.job.profile;
 import io.sluice.gpu.exec.Chunk;
 import io.sluice.gpu.exec.Executor;
 import io.sluice.gpu.exec.StepResult;
+import io.sluice.gpu.exec.WarmUp;
 import io.sluice.gpu.kv.BlockTable;
 import io.sluice.gpu.model.ModelConfig;
 import io.sluice.gpu.sampling.SamplingParams;
@@ -38,6 +39,9 @@ public final class EngineProfiler {
     /** The measured samples and the fit. */
     public record Profile(List<Sample> samples, FitReport fit) {}
 
+    private static final long WARM_UP_MS = 3000;
+    private static final int WARM_UP_ROUNDS = 50;
+
     private final Executor executor;
     private final Consumer<String> progress;
     private final SplittableRandom random;
@@ -54,7 +58,7 @@ public final class EngineProfiler {
         ModelConfig config = executor.config();
         int context = config.seqLen();
         int maxTokens = Math.min(executor.maxBatchTokens(), context - 1);
-        warmUp(Math.min(64, maxTokens));
+        warmUp();
 
         List<Sample> samples = new ArrayList<>();
         List<int[]> prefillShapes = new ArrayList<>(); // {chunks, newTokens each, cached each}
@@ -69,6 +73,11 @@ public final class EngineProfiler {
                     prefillShapes.add(new int[] {k, d, d < context / 4 ? context / 4 : 0});
                 }
             }
+        }
+        // One untimed pass over every shape first: a shape's first run can pay for JIT compilation
+        // of code paths the warm-up did not take (larger tiles, more chunks).
+        for (int[] shape : prefillShapes) {
+            measurePrefill(shape[0], shape[1], shape[2]);
         }
         int done = 0;
         for (int[] shape : prefillShapes) {
@@ -91,17 +100,9 @@ public final class EngineProfiler {
         return new Profile(samples, LatencyModel.fitWithHoldout(samples, options.holdoutFraction(), options.seed()));
     }
 
-    /** A few untimed batches, so the JIT has compiled the hot loops before anything is measured. */
-    private void warmUp(int tokens) {
-        for (int i = 0; i < 5; i++) {
-            BlockTable table = newTable();
-            try {
-                run(List.of(chunk(table, tokens)));
-                run(List.of(chunk(table, 1)));
-            } finally {
-                executor.release(table);
-            }
-        }
+    /** Untimed batches until the JIT has compiled the hot loops, before anything is measured. */
+    private void warmUp() {
+        WarmUp.run(executor, WARM_UP_MS, WARM_UP_ROUNDS);
     }
 
     /** Time of one prefill batch of {@code chunks} chunks, in milliseconds. */
@@ -136,7 +137,7 @@ public final class EngineProfiler {
                 tables.add(newTable());
             }
             for (int target : new int[] {context / 16, context / 4, context / 2, 3 * context / 4}) {
-                if (target < 1 || target + repeats >= context) {
+                if (target < 1 || target + repeats + 1 >= context) {
                     continue;
                 }
                 for (BlockTable table : tables) {
@@ -147,6 +148,12 @@ public final class EngineProfiler {
                         grow -= n;
                     }
                 }
+                // One untimed step first: a new batch size or context length can recompile code.
+                List<Chunk> untimed = new ArrayList<>();
+                for (BlockTable table : tables) {
+                    untimed.add(chunk(table, 1));
+                }
+                run(untimed);
                 double[] ms = new double[repeats];
                 long sumContext = 0;
                 for (int r = 0; r < repeats; r++) {
