@@ -102,7 +102,7 @@ class ClusterSubmissionITCase {
             try (CpuExecutor reference = new CpuExecutor(weights,
                     CpuExecutor.Options.defaults(weights.config()).withThreads(1))) {
                 for (PlannedRequest p : plan) {
-                    checkTokens(p, outcome.results().events.get(p.requestId()), tokenizer, reference);
+                    TokenChecks.check(p, outcome.results().events.get(p.requestId()), tokenizer, reference);
                 }
             }
             assertThat(outcome.report().finished()).isEqualTo(plan.size());
@@ -116,36 +116,6 @@ class ClusterSubmissionITCase {
                 .doesNotExist();
         try (Stream<Path> left = Files.list(kafkaDir)) {
             assertThat(left).as("the broker's folder is gone").isEmpty();
-        }
-    }
-
-    /** One final event, last; indices 0..n-1; and the tokens the engine produces for the request alone. */
-    private static void checkTokens(PlannedRequest p, List<TokenEvent> events, Tokenizer tokenizer,
-            CpuExecutor reference) {
-        assertThat(events).as("events of %s", p.requestId()).isNotEmpty();
-        assertThat(events).filteredOn(TokenEvent::getFinal$).as("final events of %s", p.requestId()).hasSize(1);
-        TokenEvent last = events.get(events.size() - 1);
-        assertThat(last.getFinal$()).as("the final event of %s comes last", p.requestId()).isTrue();
-        for (int i = 0; i < events.size(); i++) {
-            assertThat(events.get(i).getIndex()).as("index of event %d of %s", i, p.requestId()).isEqualTo(i);
-        }
-        int[] prompt = tokenizer.encode(p.prompt());
-        int[] ids = Generator.generate(reference, prompt, prompt.length - 1 + p.maxNewTokens(),
-                new SamplingParams(p.temperature(), 1f, p.seed()), t -> { }).ids();
-        List<Integer> expected = new ArrayList<>();
-        for (int i = prompt.length - 1; i < ids.length; i++) {
-            expected.add(ids[i]);
-        }
-        List<Integer> got = new ArrayList<>();
-        for (TokenEvent e : events) {
-            if (!(e.getFinal$() && e.getFinishReason() == FinishReason.EOS)) {
-                got.add(e.getTokenId());
-            }
-        }
-        assertThat(got).as("tokens of %s (finish %s: %s)", p.requestId(), last.getFinishReason(),
-                last.getReasonDetail()).isEqualTo(expected);
-        if (last.getFinishReason() == FinishReason.LENGTH) {
-            assertThat(got).hasSize(p.maxNewTokens());
         }
     }
 }

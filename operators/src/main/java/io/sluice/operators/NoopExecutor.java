@@ -1,5 +1,6 @@
 package io.sluice.operators;
 
+import io.sluice.gpu.exec.BlockReservation;
 import io.sluice.gpu.exec.Chunk;
 import io.sluice.gpu.exec.Executor;
 import io.sluice.gpu.exec.SequenceOutput;
@@ -52,19 +53,8 @@ final class NoopExecutor implements Executor {
     @Override
     public StepResult execute(List<Chunk> chunks) {
         long start = System.nanoTime();
-        int[] keep = new int[chunks.size()];
-        List<Long> outOfBlocks = new ArrayList<>();
-        for (int i = 0; i < chunks.size(); i++) {
-            Chunk ch = chunks.get(i);
-            keep[i] = ch.table().blockCount();
-            if (!ch.table().reserve(pool, ch.startPosition() + ch.tokens().length)) {
-                outOfBlocks.add(ch.sequenceId());
-            }
-        }
+        List<Long> outOfBlocks = BlockReservation.reserveAll(chunks, pool);
         if (!outOfBlocks.isEmpty()) {
-            for (int i = 0; i < chunks.size(); i++) {
-                chunks.get(i).table().shrinkTo(pool, keep[i]);
-            }
             return new StepResult(List.of(), outOfBlocks, System.nanoTime() - start);
         }
         List<SequenceOutput> outputs = new ArrayList<>(chunks.size());

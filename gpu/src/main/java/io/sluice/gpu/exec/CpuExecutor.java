@@ -233,21 +233,9 @@ public final class CpuExecutor implements Executor {
     public synchronized StepResult execute(List<Chunk> chunks) {
         long start = System.nanoTime();
         validate(chunks);
-        BlockPool pool = cache.pool();
         // Reserve every block first, all or nothing: running out is a result, not a half-run batch.
-        int[] keep = new int[chunks.size()];
-        List<Long> outOfBlocks = new ArrayList<>();
-        for (int i = 0; i < chunks.size(); i++) {
-            Chunk ch = chunks.get(i);
-            keep[i] = ch.table().blockCount();
-            if (!ch.table().reserve(pool, ch.startPosition() + ch.tokens().length)) {
-                outOfBlocks.add(ch.sequenceId());
-            }
-        }
+        List<Long> outOfBlocks = BlockReservation.reserveAll(chunks, cache.pool());
         if (!outOfBlocks.isEmpty()) {
-            for (int i = 0; i < chunks.size(); i++) {
-                chunks.get(i).table().shrinkTo(pool, keep[i]);
-            }
             return new StepResult(List.of(), outOfBlocks, System.nanoTime() - start);
         }
         layOut(chunks);
