@@ -3,8 +3,8 @@ package io.sluice.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.job.local.Folders;
+import io.sluice.job.local.Ports;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -61,10 +61,10 @@ final class StandaloneFlinkCluster implements AutoCloseable {
         Files.createDirectories(dir);
         Path conf = Files.createDirectories(dir.resolve("conf"));
         Path tmp = Files.createDirectories(dir.resolve("tmp"));
-        int restPort = freePort();
+        int restPort = Ports.free();
         Configuration config = new Configuration(base);
         config.setString("jobmanager.rpc.address", "localhost");
-        config.setString("jobmanager.rpc.port", Integer.toString(freePort()));
+        config.setString("jobmanager.rpc.port", Integer.toString(Ports.free()));
         config.setString("jobmanager.bind-host", "localhost");
         config.setString("taskmanager.bind-host", "localhost");
         config.setString("taskmanager.host", "localhost");
@@ -296,11 +296,5 @@ final class StandaloneFlinkCluster implements AutoCloseable {
         List<String> all = new ArrayList<>(a);
         all.addAll(b);
         return all;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }

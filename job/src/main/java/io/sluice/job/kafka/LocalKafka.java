@@ -1,9 +1,9 @@
 package io.sluice.job.kafka;
 
 import io.sluice.job.local.Folders;
+import io.sluice.job.local.Ports;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,8 +45,8 @@ public final class LocalKafka implements AutoCloseable {
      * @param workDir a folder of the caller's; the broker's own folder is created inside it
      */
     public static LocalKafka start(Path workDir, int port) throws IOException, InterruptedException {
-        int brokerPort = port == 0 ? freePort() : port;
-        int controllerPort = freePort();
+        int brokerPort = port == 0 ? Ports.free() : port;
+        int controllerPort = Ports.free();
         Files.createDirectories(workDir);
         Path dir = Files.createTempDirectory(workDir, "kafka-");
         Path config = dir.resolve("server.properties");
@@ -197,12 +197,6 @@ public final class LocalKafka implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("process.log").toFile()))
                 .start();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 
     private static String tail(Path file) {

@@ -1,65 +1,54 @@
 package io.sluice.job.kafka;
 
+import io.sluice.job.local.Folders;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
-/** A real single-node KRaft Kafka broker for a test class, with small produce/consume helpers. */
+/**
+ * The broker of local mode ({@link LocalKafka}, a real KRaft broker in a child JVM) for a test
+ * class, with small produce/consume helpers.
+ */
 public final class KafkaTestBroker implements BeforeAllCallback, AfterAllCallback {
 
-    private KafkaClusterTestKit cluster;
+    private Path dir;
+    private LocalKafka broker;
 
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
-        cluster = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder()
-                        .setCombined(true)
-                        .setNumBrokerNodes(1)
-                        .setNumControllerNodes(1)
-                        .build())
-                .setConfigProp("offsets.topic.replication.factor", "1")
-                .setConfigProp("transaction.state.log.replication.factor", "1")
-                .setConfigProp("group.initial.rebalance.delay.ms", "0")
-                .build();
-        cluster.format();
-        cluster.startup();
-        cluster.waitForReadyBrokers();
+        dir = Files.createTempDirectory("sluice-test-kafka-");
+        broker = LocalKafka.start(dir, 0);
     }
 
     @Override
     public void afterAll(ExtensionContext context) throws Exception {
-        if (cluster != null) {
-            cluster.close();
+        if (broker != null) {
+            broker.close();
+        }
+        if (dir != null) {
+            Folders.deleteRecursively(dir);
         }
     }
 
     public String bootstrapServers() {
-        return cluster.bootstrapServers();
+        return broker.bootstrapServers();
     }
 
     public void createTopics(int partitions, String... topics) throws Exception {
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers()))) {
-            List<NewTopic> newTopics = new ArrayList<>();
-            for (String topic : topics) {
-                newTopics.add(new NewTopic(topic, partitions, (short) 1));
-            }
-            admin.createTopics(newTopics).all().get();
-        }
+        broker.createTopics(partitions, List.of(topics));
     }
 
     /** Sends values (no keys) and waits until all are acknowledged. */
