@@ -25,6 +25,14 @@ public final class InstanceInput {
         return in;
     }
 
+    /** A routed request, to instance {@code instance} of its operator (hybrid: a decode instance's index). */
+    public static InstanceInput of(AdmittedRequest request, int instance) {
+        InstanceInput in = new InstanceInput();
+        in.instance = instance;
+        in.request = request;
+        return in;
+    }
+
     /** A handoff, to the decode instance it names. */
     public static InstanceInput of(KvHandoff handoff) {
         InstanceInput in = new InstanceInput();

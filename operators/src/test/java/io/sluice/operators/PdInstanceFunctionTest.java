@@ -165,6 +165,30 @@ class PdInstanceFunctionTest {
     }
 
     @Test
+    void decodeInstanceServesAHybridPrefillBesideItsHandoffs() throws Exception {
+        List<KvHandoff> handoffs;
+        AdmittedRequest handed;
+        try (InstanceHarness p = InstanceHarness.start(prefill(1, false))) {
+            handed = request("h", prompt(14, 8), 25, 0f, 8, p.now);
+            p.add(handed);
+            p.runUntilIdle(500);
+            handoffs = p.handoffs();
+        }
+        try (InstanceHarness d = InstanceHarness.start(decode())) {
+            AdmittedRequest routed = request("short", prompt(6, 9), 20, 0.8f, 9, d.now);
+            d.add(routed); // routed here by the hybrid router: prefilled and decoded on the decode instance
+            d.add(handoffs.get(0));
+            d.runUntilIdle(2000);
+            assertThat(tokens(d.events("short"))).containsExactly(reference(routed));
+            assertThat(tokens(d.events("h"))).containsExactly(
+                    java.util.Arrays.copyOfRange(reference(handed), 1, reference(handed).length));
+            assertThat(d.metrics()).hasSize(2);
+            assertThat(d.harness.numKeyedStateEntries()).isZero();
+            assertThat(d.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
     void hostTierBringsPreemptedSequencesBackWithTheirTokens() throws Exception {
         // As the recompute test: 20 device blocks for four sequences that grow to 11 blocks each, so fcfs must
         // preempt; with 40 host blocks a decoding victim's KV goes to host memory and comes back.

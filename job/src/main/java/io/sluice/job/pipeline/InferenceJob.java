@@ -89,7 +89,8 @@ public final class InferenceJob {
         int instances = settings.prefillInstances();
         SingleOutputStreamOperator<AdmittedRequest> routed = admitted
                 .connect(statusFeedback.broadcast(RouterFunction.STATUS))
-                .process(new RouterFunction(instances, settings.latency()))
+                .process(new RouterFunction(instances, settings.decodeInstances(), settings.latency(),
+                        settings.pd() == PdMode.HYBRID))
                 .name("Route to an instance")
                 .uid("router");
 
@@ -98,7 +99,11 @@ public final class InferenceJob {
                 settings.latency(), settings.statusIntervalMs())
                 .withEngine(settings.engine())
                 .withHostKvBlocks(settings.hostKvBlocks());
-        DataStream<InstanceInput> requestsIn = routed.map(InstanceInput::of).returns(InstanceInput.class)
+        // Hybrid routing may place a short prefill on a decode instance (ids P..P+D-1); the rest go to the pool
+        // that prefills.
+        DataStream<InstanceInput> requestsIn = routed
+                .filter(r -> r.instance < instances).name("To prefilling instances").uid("to-prefill")
+                .map(InstanceInput::of).returns(InstanceInput.class)
                 .name("Instance input").uid("instance-input");
         DataStream<TokenEvent> tokens;
         DataStream<RequestMetrics> instanceMetrics;
@@ -126,10 +131,15 @@ public final class InferenceJob {
                     .name("Prefill instance: " + settings.policy() + " + engine")
                     .uid("prefill-instance")
                     .setParallelism(instances);
+            DataStream<InstanceInput> hybridPrefills = routed
+                    .filter(r -> r.instance >= instances).name("Hybrid prefills").uid("to-decode")
+                    .map(r -> InstanceInput.of(r, r.instance - instances)).returns(InstanceInput.class)
+                    .name("Decode instance input").uid("decode-instance-input");
             SingleOutputStreamOperator<TokenEvent> decoding = prefill.getSideOutput(InstanceFunction.HANDOFFS)
                     .map(InstanceInput::of).returns(InstanceInput.class)
                     .name("KV handoff").uid("kv-handoff")
                     .setParallelism(instances)
+                    .union(hybridPrefills)
                     .keyBy(in -> InstanceKeys.keyFor(in.instance, decode, MAX_PARALLELISM))
                     .process(new InstanceFunction(instanceConfig.withRole(Role.DECODE, instances, 0, false)))
                     .name("Decode instance: " + settings.policy() + " + engine")
