@@ -428,6 +428,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
      * plan schedules it, its record (with the clocks TTFT and TPOT come from) in state.
      */
     private void accept(Lane lane, KvHandoff h, long now, Context ctx, Collector<TokenEvent> out) {
+        metrics.handoffReceived(Math.max(0, now - h.sentAtMs));
         RequestRecord record = h.record;
         AdmittedRequest r = record.request;
         if (live.containsKey(r.requestId)) {

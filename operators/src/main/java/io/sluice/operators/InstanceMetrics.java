@@ -34,6 +34,7 @@ final class InstanceMetrics {
     private final Counter sloMet;
     private final Counter handoffs;
     private final Counter handoffBytes;
+    private final Histogram handoffMs;
 
     InstanceMetrics(MetricGroup group) {
         group.gauge("queueLength", (Gauge<Integer>) () -> queueLength);
@@ -51,6 +52,7 @@ final class InstanceMetrics {
         sloMet = group.counter("requestsSloMet");
         handoffs = group.counter("kvHandoffs");
         handoffBytes = group.counter("kvHandoffBytes");
+        handoffMs = group.histogram("kvHandoffMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         group.gauge("sloAttainment", (Gauge<Double>) () -> {
             long n = finished.getCount();
             return n == 0 ? Double.NaN : (double) sloMet.getCount() / n;
@@ -75,6 +77,11 @@ final class InstanceMetrics {
     void handoff(long bytes) {
         handoffs.inc();
         handoffBytes.inc(bytes);
+    }
+
+    /** A decode instance received a handoff {@code ms} after the prefill instance sent it. */
+    void handoffReceived(long ms) {
+        handoffMs.update(ms);
     }
 
     void token() {

@@ -24,6 +24,7 @@ import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.java.typeutils.PojoTypeInfo;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -115,6 +116,51 @@ class PdInstanceFunctionTest {
             });
             assertThat(statuses.get(statuses.size() - 1).getFreeKvBlocks()).isEqualTo(256);
             assertThat(d.harness.numKeyedStateEntries()).as("state of the decode instance").isZero();
+            assertThat(d.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void restoredDecodeInstanceRecomputesTheHandedOverKvAndContinuesTheSameTokens() throws Exception {
+        List<AdmittedRequest> sent;
+        List<KvHandoff> handoffs;
+        List<TokenEvent> first;
+        try (InstanceHarness p = InstanceHarness.start(prefill(1, false))) {
+            sent = requests(p.now).subList(2, 5);
+            for (AdmittedRequest r : sent) {
+                p.add(r);
+            }
+            p.runUntilIdle(2000);
+            handoffs = p.handoffs();
+            first = p.events();
+        }
+        List<TokenEvent> before;
+        OperatorSubtaskState snapshot;
+        long at;
+        try (InstanceHarness d = InstanceHarness.start(decode())) {
+            for (KvHandoff h : handoffs) {
+                d.add(h);
+            }
+            d.advance(6);
+            before = d.events();
+            assertThat(before).as("some tokens before the checkpoint").isNotEmpty();
+            snapshot = d.harness.snapshot(1, d.now);
+            at = d.now;
+        }
+        try (InstanceHarness d = InstanceHarness.restore(decode(), snapshot, at + 5)) {
+            d.runUntilIdle(5000);
+            for (AdmittedRequest r : sent) {
+                List<TokenEvent> all = new ArrayList<>();
+                for (List<TokenEvent> part : List.of(first, before, d.events())) {
+                    all.addAll(part.stream().filter(e -> e.getRequestId().equals(r.requestId)).toList());
+                }
+                assertThat(all.stream().map(TokenEvent::getIndex).toList()).as("indices of %s", r.requestId)
+                        .containsExactlyElementsOf(IntStream.range(0, all.size()).boxed().toList());
+                assertThat(all.get(all.size() - 1).getFinal$()).isTrue();
+                assertThat(tokens(all)).as("tokens of %s across the restore", r.requestId)
+                        .containsExactly(reference(r));
+            }
+            assertThat(d.harness.numKeyedStateEntries()).isZero();
             assertThat(d.harness.numProcessingTimeTimers()).isZero();
         }
     }
