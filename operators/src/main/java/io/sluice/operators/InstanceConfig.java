@@ -3,6 +3,7 @@ package io.sluice.operators;
 import io.sluice.scheduling.LatencyModel;
 import io.sluice.scheduling.Policies;
 import io.sluice.scheduling.PolicyOptions;
+import io.sluice.scheduling.Role;
 import java.io.Serializable;
 
 /**
@@ -19,10 +20,16 @@ import java.io.Serializable;
  * @param statusIntervalMs    how often a busy instance reports its load
  * @param idleStatusMs        how often an idle instance reports it; 0 = only when it becomes idle
  * @param engine              the real CPU engine, or a no-op one that measures the operator and scheduler alone
+ * @param role                MIXED (colocated), or PREFILL / DECODE under PD separation
+ * @param firstInstanceId     global id of subtask 0 (decode instances are numbered after the prefill ones)
+ * @param decodeInstances     decode instances a PREFILL instance hands over to; 0 otherwise
+ * @param hostKvBlocks        host-tier KV blocks preempted sequences can swap to; 0 = recompute only
+ * @param hybrid              a PREFILL instance keeps and decodes a sequence itself when no decode instance admits
  */
 public record InstanceConfig(String modelPath, String tokenizerPath, int threads, int kvBlocks, String policy,
                              PolicyOptions policyOptions, double[] latencyCoefficients, long statusIntervalMs,
-                             long idleStatusMs, Engine engine) implements Serializable {
+                             long idleStatusMs, Engine engine, Role role, int firstInstanceId, int decodeInstances,
+                             int hostKvBlocks, boolean hybrid) implements Serializable {
 
     /** Which executor runs the batches. */
     public enum Engine {
@@ -69,6 +76,23 @@ public record InstanceConfig(String modelPath, String tokenizerPath, int threads
         if (engine == null) {
             engine = Engine.CPU;
         }
+        if (role == null) {
+            role = Role.MIXED;
+        }
+        if (firstInstanceId < 0 || decodeInstances < 0 || hostKvBlocks < 0) {
+            throw new IllegalArgumentException("instance ids, decode instances and host KV blocks must be >= 0");
+        }
+        if (role == Role.PREFILL && decodeInstances < 1) {
+            throw new IllegalArgumentException("a prefill instance needs at least one decode instance to hand over to");
+        }
+    }
+
+    /** A colocated instance without a host tier. */
+    public InstanceConfig(String modelPath, String tokenizerPath, int threads, int kvBlocks, String policy,
+                          PolicyOptions policyOptions, double[] latencyCoefficients, long statusIntervalMs,
+                          long idleStatusMs, Engine engine) {
+        this(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions, latencyCoefficients,
+                statusIntervalMs, idleStatusMs, engine, Role.MIXED, 0, 0, 0, false);
     }
 
     /** The contract's form: idle instances report every {@link #DEFAULT_IDLE_STATUS_MS}. */
@@ -87,12 +111,31 @@ public record InstanceConfig(String modelPath, String tokenizerPath, int threads
     /** The same instance with another idle reporting interval. */
     public InstanceConfig withIdleStatusMs(long ms) {
         return new InstanceConfig(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions,
-                latencyCoefficients, statusIntervalMs, ms, engine);
+                latencyCoefficients, statusIntervalMs, ms, engine, role, firstInstanceId, decodeInstances,
+                hostKvBlocks, hybrid);
     }
 
     /** The same instance on another engine. */
     public InstanceConfig withEngine(Engine e) {
         return new InstanceConfig(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions,
-                latencyCoefficients, statusIntervalMs, idleStatusMs, e);
+                latencyCoefficients, statusIntervalMs, idleStatusMs, e, role, firstInstanceId, decodeInstances,
+                hostKvBlocks, hybrid);
+    }
+
+    /**
+     * The same instance in a PD role: {@code firstId} is the global id of its subtask 0, {@code decode} the decode
+     * instances a prefill instance hands over to, {@code keepWhenFull} the hybrid rule.
+     */
+    public InstanceConfig withRole(Role r, int firstId, int decode, boolean keepWhenFull) {
+        return new InstanceConfig(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions,
+                latencyCoefficients, statusIntervalMs, idleStatusMs, engine, r, firstId, decode, hostKvBlocks,
+                keepWhenFull);
+    }
+
+    /** The same instance with a host tier of {@code blocks} KV blocks. */
+    public InstanceConfig withHostKvBlocks(int blocks) {
+        return new InstanceConfig(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions,
+                latencyCoefficients, statusIntervalMs, idleStatusMs, engine, role, firstInstanceId, decodeInstances,
+                blocks, hybrid);
     }
 }

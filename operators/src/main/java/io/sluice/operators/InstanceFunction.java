@@ -8,12 +8,14 @@ import io.sluice.gpu.exec.SequenceOutput;
 import io.sluice.gpu.exec.StepResult;
 import io.sluice.gpu.kv.BlockPool;
 import io.sluice.gpu.kv.BlockTable;
+import io.sluice.gpu.kv.KvSnapshot;
 import io.sluice.gpu.model.CheckpointLoader;
 import io.sluice.gpu.model.ModelConfig;
 import io.sluice.gpu.model.Weights;
 import io.sluice.gpu.sampling.SamplingParams;
 import io.sluice.gpu.tokenizer.Tokenizer;
 import io.sluice.operators.ingest.AdmittedRequest;
+import io.sluice.operators.route.DecodePlacement;
 import io.sluice.scheduling.BatchPlan;
 import io.sluice.scheduling.BatchPolicy;
 import io.sluice.scheduling.InstanceState;
@@ -23,6 +25,7 @@ import io.sluice.scheduling.Policies;
 import io.sluice.scheduling.Request;
 import io.sluice.scheduling.RequestState;
 import io.sluice.scheduling.Role;
+import io.sluice.scheduling.RouterOptions;
 import io.sluice.scheduling.Slo;
 import io.sluice.schemas.FinishReason;
 import io.sluice.schemas.InstanceRole;
@@ -38,6 +41,7 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.PriorityQueue;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
@@ -53,8 +57,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One model instance per key (= per subtask, see {@link InstanceKeys}), colocated: one pool of KV blocks, and
- * each round one batch that mixes prefill chunks and decode steps as the {@link BatchPolicy} decides.
+ * One model instance per key (= per subtask, see {@link InstanceKeys}). Colocated (role MIXED): one pool of KV
+ * blocks, and each round one batch that mixes prefill chunks and decode steps as the {@link BatchPolicy} decides.
+ * Under PD separation the same loop runs in a role: a PREFILL instance's policy plans prefills only (its
+ * prefill-only variant); when a request's prefill completes, the instance emits the first token, exports the
+ * sequence's KV and sends a {@link KvHandoff} on {@link #HANDOFFS} to the decode instance with the most free
+ * blocks that admits ({@link DecodePlacement}, fed the decode instances' statuses as {@link DecodeLoad} inputs).
+ * A DECODE instance takes handoffs as inputs: the request is queued in its decode phase with its KV kept in host
+ * memory, and the KV is imported into the pool when a plan first schedules it. With a host tier
+ * ({@link InstanceConfig#hostKvBlocks()}) a sequence preempted under block pressure is exported the same way and
+ * imported again before its next step, instead of being recomputed.
  *
  * <p>The loop (DESIGN §2): an arrival is queued and a round timer set at "now" if none is pending. A round
  * plans, applies the plan to the {@link InstanceState}, runs it on the engine, completes it, emits a
@@ -74,7 +86,7 @@ import org.slf4j.LoggerFactory;
  * <p>Normally a subtask holds exactly one key. If it holds several (a job restored at another parallelism),
  * they share the engine; each key keeps its own timer chain and its state is written in its own callbacks.
  */
-public final class InstanceFunction extends KeyedProcessFunction<Integer, AdmittedRequest, TokenEvent> {
+public final class InstanceFunction extends KeyedProcessFunction<Integer, InstanceInput, TokenEvent> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(InstanceFunction.class);
 
@@ -82,6 +94,8 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
     public static final OutputTag<RequestMetrics> METRICS = new OutputTag<>("request-metrics") {};
     /** The instance's load: every statusIntervalMs while it has work, when it goes idle, and every idleStatusMs. */
     public static final OutputTag<InstanceStatus> STATUS = new OutputTag<>("instance-status") {};
+    /** PREFILL instances: sequences whose prefill completed, with their KV, for a decode instance. */
+    public static final OutputTag<KvHandoff> HANDOFFS = new OutputTag<>("kv-handoffs") {};
 
     /** When a round found nothing it may run (e.g. paced decodes), it looks again this much later. */
     static final long EMPTY_ROUND_BACKOFF_MS = 2;
@@ -91,6 +105,8 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
     private static final long WARM_UP_MS = 1500;
     private static final int WARM_UP_ROUNDS = 20;
     private static final int LATENCY_REFIT_EVERY = 32;
+    /** Host-tier copy time the scheduler plans with: a block is a few KB to a few hundred KB of heap memcpy. */
+    private static final double HOST_COPY_MS_PER_BLOCK = 0.01;
 
     private final InstanceConfig config;
 
@@ -110,6 +126,11 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
     private transient long nextSequenceId;
     private transient long lastStatusAtMs;
     private transient long tokensSinceStatus;
+    private transient Role role;
+    /** PREFILL instances: where handoffs go. */
+    private transient DecodePlacement placement;
+    /** KV of sequences that hold no blocks now: handed over and not yet imported, or swapped to the host tier. */
+    private transient Map<Live, KvSnapshot> hostKv;
 
     public InstanceFunction(InstanceConfig config) {
         if (config == null) {
@@ -123,7 +144,8 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
         final String id;
         final int key;
         final Request schedule;
-        final BlockTable table;
+        /** Empty while the sequence's KV is in {@link #hostKv}; replaced by the table an import fills. */
+        BlockTable table;
         final SamplingParams sampling;
         /** Processing time at which it expires if it has not started; NONE without. */
         final long expiresAtMs;
@@ -183,16 +205,23 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
         }
         tokenizer = config.tokenizerPath() == null ? null
                 : Tokenizer.load(Path.of(config.tokenizerPath()), model.vocabSize());
-        // The scheduler counts exactly the engine's blocks, and there is no host tier: when the scheduler
-        // sees a block free, the engine has it.
+        // The scheduler counts exactly the engine's blocks: when the scheduler sees a block free, the engine has
+        // it. Host-tier copies are plain heap arrays; a copy takes well under a millisecond per block here.
         BlockPool pool = executor.blockPool();
-        KvBlockAccounting blocks = new KvBlockAccounting(pool.blockSize(), pool.capacity());
+        KvBlockAccounting blocks = new KvBlockAccounting(pool.blockSize(), pool.capacity(), config.hostKvBlocks(),
+                0.0, HOST_COPY_MS_PER_BLOCK);
         LatencyModel estimator = new LatencyModel(config.latencyCoefficients(), LATENCY_WINDOW, LATENCY_REFIT_EVERY);
         TaskInfo task = getRuntimeContext().getTaskInfo();
-        instanceId = task.getIndexOfThisSubtask();
-        homeKey = InstanceKeys.keyFor(instanceId, task.getNumberOfParallelSubtasks(),
+        instanceId = config.firstInstanceId() + task.getIndexOfThisSubtask();
+        homeKey = InstanceKeys.keyFor(task.getIndexOfThisSubtask(), task.getNumberOfParallelSubtasks(),
                 task.getMaxNumberOfParallelSubtasks());
-        instance = new InstanceState(instanceId, Role.MIXED, blocks, estimator);
+        role = config.role();
+        instance = new InstanceState(instanceId, role, blocks, estimator);
+        if (role == Role.PREFILL) {
+            RouterOptions thresholds = RouterOptions.defaults();
+            placement = new DecodePlacement(config.decodeInstances(), thresholds.freeStop(), thresholds.freeResume());
+        }
+        hostKv = new HashMap<>();
         policy = Policies.create(config.policy(), config.policyOptions());
         requests = getRuntimeContext().getMapState(new MapStateDescriptor<>("requests", Types.STRING,
                 TypeInformation.of(RequestRecord.class)));
@@ -202,9 +231,9 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
         lanes = new HashMap<>();
         expiries = new PriorityQueue<>(Comparator.comparingLong((Live l) -> l.expiresAtMs));
         lastStatusAtMs = NONE;
-        LOG.info("instance {}: {} on the {} engine, {} KV blocks of {} tokens, policy {}, {} engine threads",
-                instanceId, config.modelPath(), config.engine(), pool.capacity(), pool.blockSize(), policy.name(),
-                config.threads());
+        LOG.info("instance {} ({}): {} on the {} engine, {} KV blocks of {} tokens ({} on the host tier), policy {}, "
+                + "{} engine threads", instanceId, role, config.modelPath(), config.engine(), pool.capacity(),
+                pool.blockSize(), config.hostKvBlocks(), policy.name(), config.threads());
     }
 
     @Override
@@ -216,11 +245,21 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
     }
 
     @Override
-    public void processElement(AdmittedRequest request, Context ctx, Collector<TokenEvent> out) throws Exception {
+    public void processElement(InstanceInput in, Context ctx, Collector<TokenEvent> out) throws Exception {
+        if (in.load != null) {
+            if (placement != null) {
+                DecodeLoad d = in.load;
+                placement.report(d.decodeInstance, d.freeBlocks, d.totalBlocks, d.reportedAtMs);
+            }
+            return;
+        }
         long now = ctx.timerService().currentProcessingTime();
         Lane lane = enter(ctx.getCurrentKey(), now, ctx, out);
-        String problem = check(request);
-        if (problem != null) {
+        AdmittedRequest request = in.request;
+        String problem = in.handoff != null ? null : check(request);
+        if (in.handoff != null) {
+            accept(lane, in.handoff, now, ctx, out);
+        } else if (problem != null) {
             endUnserved(request, FinishReason.REJECTED, problem, now, ctx, out);
         } else if (live.containsKey(request.requestId)) {
             // A second request with a live id would interleave two token streams under one id: drop it.
@@ -290,8 +329,16 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
             end(bySchedule.get(r), FinishReason.REJECTED, "dropped: its SLO can no longer be met", now, ctx, out);
         }
         for (Request r : plan.preempted()) {
-            // Recompute preemption (there is no host tier): the KV goes; prompt + generated are prefilled again.
             Live l = bySchedule.get(r);
+            if (r.state() == RequestState.SWAPPED) {
+                // To the host tier: the KV is kept and imported again before the sequence's next step.
+                if (!hostKv.containsKey(l)) {
+                    hostKv.put(l, executor.exportKv(l.table));
+                }
+            } else {
+                // Recompute: the KV goes; prompt + generated are prefilled again.
+                hostKv.remove(l);
+            }
             executor.release(l.table);
             update(l, l.record.preempted());
         }
@@ -311,6 +358,10 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
         }
         for (Request r : plan.decode()) {
             Live l = bySchedule.get(r);
+            KvSnapshot kv = hostKv.remove(l);
+            if (kv != null) {
+                importKv(l, kv);
+            }
             chunks.add(engineChunk(l, r.contextTokens(), 1, true));
         }
         double estimateMs = instance.estimator().batchMs(plan);
@@ -328,6 +379,9 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
             Integer token = sampled.get(l.table.sequenceId());
             if (token != null) {
                 token(l, token, end, ctx, out);
+                if (l.schedule.state() == RequestState.TRANSFERRING && live.get(l.id) == l) {
+                    handOff(l, end, ctx);
+                }
             }
         }
         for (Request r : plan.decode()) {
@@ -335,6 +389,72 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
             token(l, sampled.get(l.table.sequenceId()), end, ctx, out);
         }
         return true;
+    }
+
+    /** Loads a sequence's KV from host memory into the pool, where the scheduler has counted its blocks. */
+    private void importKv(Live l, KvSnapshot kv) {
+        l.table = executor.importKv(l.table.sequenceId(), kv).orElseThrow(() -> new IllegalStateException(
+                "instance " + instanceId + ": no KV blocks to import " + l.id + " although the scheduler counted "
+                        + "them free (" + instance + ")"));
+    }
+
+    /**
+     * A PREFILL instance's sequence after its first token: its KV goes to a decode instance, or, in hybrid mode
+     * when no decode instance admits, stays here to be decoded locally.
+     */
+    private void handOff(Live l, long now, Context ctx) {
+        KvSnapshot kv = executor.exportKv(l.table);
+        executor.release(l.table);
+        // What the decode instance needs at once: the cached positions and the next one.
+        int blocks = executor.blockPool().blocksFor(kv.length() + 1);
+        OptionalInt target = placement.place(blocks, now);
+        if (target.isEmpty() && config.hybrid() && instance.enqueue(l.schedule, now)) {
+            hostKv.put(l, kv);
+            return;
+        }
+        int decode = target.isPresent() ? target.getAsInt() : placement.mostFree(blocks, now);
+        RequestRecord record = l.record.prefilledBy(instanceId);
+        ctx.output(HANDOFFS, KvHandoff.of(record, instanceId, decode, now, kv));
+        metrics.handoff(kv.bytes());
+        live.remove(l.id);
+        bySchedule.remove(l.schedule);
+        Lane lane = lanes.get(l.key);
+        lane.liveCount--;
+        lane.pendingWrites.add(new PendingWrite(l.id, null));
+    }
+
+    /**
+     * A DECODE instance takes a handed-over sequence: queued in its decode phase, its KV in host memory until a
+     * plan schedules it, its record (with the clocks TTFT and TPOT come from) in state.
+     */
+    private void accept(Lane lane, KvHandoff h, long now, Context ctx, Collector<TokenEvent> out) {
+        metrics.handoffReceived(Math.max(0, now - h.sentAtMs));
+        RequestRecord record = h.record;
+        AdmittedRequest r = record.request;
+        if (live.containsKey(r.requestId)) {
+            LOG.warn("instance {}: request id {} is already being served; dropping the duplicate handoff", instanceId,
+                    r.requestId);
+            return;
+        }
+        long arrival = r.submittedAtMs > 0 ? Math.min(r.submittedAtMs, now) : now;
+        Slo slo = new Slo(r.ttftSloMs > 0 ? r.ttftSloMs : Double.NaN, r.tpotSloMs > 0 ? r.tpotSloMs : Double.NaN,
+                r.deadlineMs > 0 ? (double) (r.deadlineMs - arrival) : Double.NaN);
+        Request schedule = Request.handedOver(r.requestId, r.tenant, r.priorityClass, r.weight, slo,
+                r.promptTokens.length, r.maxNewTokens, arrival, record.generated.length, record.firstTokenAtMs,
+                record.lastTokenAtMs);
+        Live l = new Live(r.requestId, lane.key, schedule, new BlockTable(nextSequenceId++),
+                new SamplingParams(r.temperature, r.topP, r.seed), NONE, record);
+        if (!instance.enqueue(schedule, now)) {
+            endUnserved(l, FinishReason.REJECTED, "prompt + max_new_tokens need "
+                    + instance.blocks().blocksFor((long) r.promptTokens.length + r.maxNewTokens)
+                    + " KV blocks; the decode instance has " + instance.blocks().totalBlocks(), now, ctx, out);
+            return;
+        }
+        live.put(l.id, l);
+        bySchedule.put(schedule, l);
+        lane.liveCount++;
+        hostKv.put(l, h.snapshot());
+        lane.pendingWrites.add(new PendingWrite(l.id, record));
     }
 
     /** Known tokens {@code [from, from + n)} of a request as an engine chunk; {@code last} asks for a token. */
@@ -380,7 +500,8 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
         if (stop) {
             // The stop token is part of no text: count it and end here with EOS, as run.c stops at BOS.
             update(l, l.record.withToken(token, now));
-            if (!l.schedule.state().isFinished()) {
+            // A finished prefill on a PREFILL instance has already left it (TRANSFERRING): nothing to cancel.
+            if (!l.schedule.state().isFinished() && l.schedule.state() != RequestState.TRANSFERRING) {
                 instance.cancel(l.schedule, RequestState.FINISHED_OK, now);
             }
             out.collect(event.setText("").setFinal$(true).setFinishReason(FinishReason.EOS).build());
@@ -510,6 +631,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
             out.collect(finalEvent(l.id, l.record.generated.length, reason, rejectionDetail, now));
         }
         executor.release(l.table);
+        hostKv.remove(l);
         live.remove(l.id);
         bySchedule.remove(l.schedule);
         Lane lane = lanes.get(l.key);
@@ -570,7 +692,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
                 .setQueueMs(rec.startedAtMs > 0 ? Math.max(0, rec.startedAtMs - r.submittedAtMs) : 0.0)
                 .setSloMet(met)
                 .setFinishReason(reason)
-                .setPrefillInstance(instanceId)
+                .setPrefillInstance(rec.prefillInstance >= 0 ? rec.prefillInstance : instanceId)
                 .setDecodeInstance(n > 1 ? instanceId : -1)
                 .setPreemptions(rec.preemptions)
                 .setFinishedAt(Instant.ofEpochMilli(now))
@@ -584,13 +706,13 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Admitt
         tokensSinceStatus = 0;
         return InstanceStatus.newBuilder()
                 .setInstance(instanceId)
-                .setRole(InstanceRole.MIXED)
+                .setRole(InstanceRole.valueOf(role.name()))
                 .setQueuedRequests(instance.waiting().size())
                 .setRunningSequences(instance.running().size())
                 .setBacklogMs(instance.backlogMs())
                 .setFreeKvBlocks(instance.blocks().freeBlocks())
                 .setTotalKvBlocks(instance.blocks().totalBlocks())
-                .setHostKvBlocks(0)
+                .setHostKvBlocks(instance.blocks().hostCapacityBlocks() - instance.blocks().hostFreeBlocks())
                 .setEstimatedTpotMs(instance.decodeStepMs())
                 .setTokensPerSecond(rate)
                 .setReportedAt(Instant.ofEpochMilli(now))

@@ -10,7 +10,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 /**
  * One instance's Flink metrics (shown per subtask in the web UI): queue and running-set sizes, free KV blocks,
- * last batch shape and time, estimator error, TTFT/TPOT histograms, tokens and SLO attainment. The gauges read
+ * last batch shape and time, estimator error, TTFT/TPOT histograms, tokens, SLO attainment and KV handoffs. The gauges read
  * volatile copies that the task thread refreshes, never the scheduler's own collections (reporters run on
  * other threads).
  */
@@ -32,6 +32,9 @@ final class InstanceMetrics {
     private final Meter tokensPerSecond;
     private final Counter finished;
     private final Counter sloMet;
+    private final Counter handoffs;
+    private final Counter handoffBytes;
+    private final Histogram handoffMs;
 
     InstanceMetrics(MetricGroup group) {
         group.gauge("queueLength", (Gauge<Integer>) () -> queueLength);
@@ -47,6 +50,9 @@ final class InstanceMetrics {
         tokensPerSecond = group.meter("tokensPerSecond", new MeterView(tokens));
         finished = group.counter("requestsFinished");
         sloMet = group.counter("requestsSloMet");
+        handoffs = group.counter("kvHandoffs");
+        handoffBytes = group.counter("kvHandoffBytes");
+        handoffMs = group.histogram("kvHandoffMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         group.gauge("sloAttainment", (Gauge<Double>) () -> {
             long n = finished.getCount();
             return n == 0 ? Double.NaN : (double) sloMet.getCount() / n;
@@ -65,6 +71,17 @@ final class InstanceMetrics {
         lastBatchTokens = batchTokens;
         estimatorErrorPercent = errorPercent;
         batchTimeUs.update(Math.round(ms * 1000));
+    }
+
+    /** A prefill instance handed a sequence's KV of {@code bytes} to a decode instance. */
+    void handoff(long bytes) {
+        handoffs.inc();
+        handoffBytes.inc(bytes);
+    }
+
+    /** A decode instance received a handoff {@code ms} after the prefill instance sent it. */
+    void handoffReceived(long ms) {
+        handoffMs.update(ms);
     }
 
     void token() {

@@ -6,9 +6,12 @@ import io.sluice.gpu.exec.Executor;
 import io.sluice.gpu.exec.SequenceOutput;
 import io.sluice.gpu.exec.StepResult;
 import io.sluice.gpu.kv.BlockPool;
+import io.sluice.gpu.kv.BlockTable;
+import io.sluice.gpu.kv.KvSnapshot;
 import io.sluice.gpu.model.ModelConfig;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * An engine that computes nothing, for measuring the operator and the scheduler alone (the "no-op engine"
@@ -65,6 +68,22 @@ final class NoopExecutor implements Executor {
             outputs.add(new SequenceOutput(ch.sequenceId(), length, token, null));
         }
         return new StepResult(outputs, List.of(), System.nanoTime() - start);
+    }
+
+    /** A snapshot of the length alone: there are no contents to copy, tokens depend on seed and position only. */
+    @Override
+    public KvSnapshot exportKv(BlockTable table) {
+        return new KvSnapshot(table.length(), 0, 0, new float[0], new float[0]);
+    }
+
+    @Override
+    public Optional<BlockTable> importKv(long sequenceId, KvSnapshot snapshot) {
+        BlockTable table = new BlockTable(sequenceId);
+        if (!table.reserve(pool, snapshot.length())) {
+            return Optional.empty();
+        }
+        table.setLength(snapshot.length(), pool.blockSize());
+        return Optional.of(table);
     }
 
     /** An id in [3, vocab): above UNK, BOS and EOS. */

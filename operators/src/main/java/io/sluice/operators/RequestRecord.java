@@ -20,6 +20,8 @@ public final class RequestRecord {
     /** Processing time of the latest token, 0 before. */
     public long lastTokenAtMs;
     public int preemptions;
+    /** The instance (global id) that ran the prefill when another one decodes it (PD separation); -1 otherwise. */
+    public int prefillInstance = -1;
 
     public RequestRecord() {}
 
@@ -37,6 +39,7 @@ public final class RequestRecord {
         r.firstTokenAtMs = firstTokenAtMs;
         r.lastTokenAtMs = lastTokenAtMs;
         r.preemptions = preemptions;
+        r.prefillInstance = prefillInstance;
         return r;
     }
 
@@ -54,6 +57,12 @@ public final class RequestRecord {
     RequestRecord started(long atMs) {
         RequestRecord r = copy();
         r.startedAtMs = atMs;
+        return r;
+    }
+
+    RequestRecord prefilledBy(int instance) {
+        RequestRecord r = copy();
+        r.prefillInstance = instance;
         return r;
     }
 

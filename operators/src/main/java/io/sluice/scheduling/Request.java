@@ -75,6 +75,27 @@ public final class Request {
         this.arrivalMs = arrivalMs;
     }
 
+    /**
+     * A request that a prefill instance (another process) has started: {@code generated} tokens sampled, the
+     * first at {@code firstTokenMs} and the latest at {@code lastTokenMs}, and the KV of every known token but
+     * the last in the cache it brings along. It continues in its decode phase, its TTFT and TPOT clocks
+     * carried over; {@link InstanceState#enqueue} queues it as TRANSFERRING.
+     */
+    public static Request handedOver(String id, String tenant, String priorityClass, double weight, Slo slo,
+                                     int promptTokens, int maxNewTokens, double arrivalMs, int generated,
+                                     double firstTokenMs, double lastTokenMs) {
+        Request r = new Request(id, tenant, priorityClass, weight, slo, promptTokens, maxNewTokens, arrivalMs);
+        if (generated < 1 || generated >= maxNewTokens) {
+            throw new IllegalArgumentException("request " + id + ": a handed-over request has generated 1.."
+                    + (maxNewTokens - 1) + " tokens, got " + generated);
+        }
+        r.generatedTokens = generated;
+        r.computedTokens = promptTokens + generated - 1;
+        r.firstTokenMs = firstTokenMs;
+        r.lastTokenMs = lastTokenMs;
+        return r;
+    }
+
     public String id() { return id; }
     public String tenant() { return tenant; }
     public String priorityClass() { return priorityClass; }

@@ -36,13 +36,15 @@ final class InstanceHarness implements AutoCloseable {
     /** A latency model of the right order for stories260K on a CPU core: ~1 ms per batch, tiny per token. */
     static final double[] LATENCY = {1.0, 0.01, 0.0, 0.0, 0.0, 0.5, 0.02, 0.0001};
 
-    final KeyedOneInputStreamOperatorTestHarness<Integer, AdmittedRequest, TokenEvent> harness;
+    final KeyedOneInputStreamOperatorTestHarness<Integer, InstanceInput, TokenEvent> harness;
     long now;
 
     private InstanceHarness(InstanceConfig config, KeySelector<AdmittedRequest, Integer> keys,
                             OperatorSubtaskState restoreFrom, long startMs) throws Exception {
+        int home = InstanceKeys.keyFor(0, 1, MAX_PARALLELISM);
+        KeySelector<InstanceInput, Integer> inputKeys = in -> in.request != null ? keys.getKey(in.request) : home;
         harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new InstanceFunction(config)),
-                keys, Types.INT, MAX_PARALLELISM, 1, 0);
+                inputKeys, Types.INT, MAX_PARALLELISM, 1, 0);
         now = startMs;
         harness.setProcessingTime(now);
         if (restoreFrom != null) {
@@ -130,7 +132,22 @@ final class InstanceHarness implements AutoCloseable {
     }
 
     void add(AdmittedRequest r) throws Exception {
-        harness.processElement(r, now);
+        harness.processElement(InstanceInput.of(r), now);
+    }
+
+    /** A sequence handed over by a prefill instance (a decode instance's input). */
+    void add(KvHandoff h) throws Exception {
+        harness.processElement(InstanceInput.of(h), now);
+    }
+
+    /** A decode instance's load as its status reports it (a prefill instance's input). */
+    void add(DecodeLoad load) throws Exception {
+        harness.processElement(InstanceInput.of(0, load), now);
+    }
+
+    List<KvHandoff> handoffs() {
+        var out = harness.getSideOutput(InstanceFunction.HANDOFFS);
+        return out == null ? List.of() : out.stream().map(StreamRecord::getValue).toList();
     }
 
     /** Advances processing time 1 ms at a time until no timer is left (or {@code maxMs} passed). */

@@ -2,6 +2,7 @@ package io.sluice.gpu.exec;
 
 import io.sluice.gpu.kv.BlockPool;
 import io.sluice.gpu.kv.BlockTable;
+import io.sluice.gpu.kv.KvSnapshot;
 import io.sluice.gpu.kv.PagedKvCache;
 import io.sluice.gpu.model.ModelConfig;
 import io.sluice.gpu.model.Weights;
@@ -10,6 +11,7 @@ import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -248,6 +250,26 @@ public final class CpuExecutor implements Executor {
             outputs.add(sample(ch, i, length));
         }
         return new StepResult(outputs, List.of(), System.nanoTime() - start);
+    }
+
+    @Override
+    public synchronized KvSnapshot exportKv(BlockTable table) {
+        return cache.export(table);
+    }
+
+    @Override
+    public synchronized Optional<BlockTable> importKv(long sequenceId, KvSnapshot snapshot) {
+        if (snapshot.layers() != c.layers() || snapshot.kvDim() != c.kvDim() || snapshot.length() > c.seqLen()) {
+            throw new IllegalArgumentException("a snapshot of " + snapshot.length() + " positions x "
+                    + snapshot.layers() + " layers x " + snapshot.kvDim() + " channels does not fit this model ("
+                    + c.seqLen() + " x " + c.layers() + " x " + c.kvDim() + "): another model");
+        }
+        BlockTable table = new BlockTable(sequenceId);
+        if (!table.reserve(cache.pool(), snapshot.length())) {
+            return Optional.empty();
+        }
+        cache.load(table, snapshot);
+        return Optional.of(table);
     }
 
     private void validate(List<Chunk> chunks) {

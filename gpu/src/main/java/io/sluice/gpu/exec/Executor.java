@@ -2,8 +2,10 @@ package io.sluice.gpu.exec;
 
 import io.sluice.gpu.kv.BlockPool;
 import io.sluice.gpu.kv.BlockTable;
+import io.sluice.gpu.kv.KvSnapshot;
 import io.sluice.gpu.model.ModelConfig;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Runs batches of a Llama model over a paged KV cache: the seam the schedulers drive. One call runs every chunk of
@@ -50,6 +52,20 @@ public interface Executor extends AutoCloseable {
     default void release(BlockTable table) {
         table.release(blockPool());
     }
+
+    /**
+     * Copies the KV of positions {@code [0, table.length())} of a sequence to host memory; the sequence keeps its
+     * blocks (release them to move it). With {@link #importKv} this moves a sequence between executors (a
+     * prefill-to-decode handoff) or out of the pool and back (the host tier).
+     */
+    KvSnapshot exportKv(BlockTable table);
+
+    /**
+     * Loads a snapshot of this model into freshly taken blocks: a new table of {@code sequenceId} that caches
+     * {@code snapshot.length()} positions, so the next chunk continues the sequence as if it had never moved.
+     * Empty (and nothing taken) when the pool has too few free blocks.
+     */
+    Optional<BlockTable> importKv(long sequenceId, KvSnapshot snapshot);
 
     @Override
     void close();

@@ -80,6 +80,55 @@ public final class PagedKvCache implements AutoCloseable {
         return table.block(position / bs) * bs * kvDim + (position % bs) * kvDim + channel;
     }
 
+    /** Copies positions {@code [0, table.length())} of a sequence out of the pool (see {@link KvSnapshot}). */
+    public KvSnapshot export(BlockTable table) {
+        float[][] k = open();
+        int n = table.length();
+        int bs = pool.blockSize();
+        float[] keysOut = new float[layers * n * kvDim];
+        float[] valuesOut = new float[layers * n * kvDim];
+        for (int l = 0; l < layers; l++) {
+            for (int p = 0; p < n; p++) {
+                int base = table.block(p / bs) * bs * kvDim;
+                int slot = p % bs;
+                int out = (l * n + p) * kvDim;
+                for (int ch = 0; ch < kvDim; ch++) {
+                    keysOut[out + ch] = k[l][base + ch * bs + slot];
+                }
+                System.arraycopy(values[l], base + slot * kvDim, valuesOut, out, kvDim);
+            }
+        }
+        return new KvSnapshot(n, layers, kvDim, keysOut, valuesOut);
+    }
+
+    /**
+     * Writes a snapshot into the blocks of {@code table}, which must already hold blocks for its length, and sets
+     * the table's length to it.
+     */
+    public void load(BlockTable table, KvSnapshot snapshot) {
+        float[][] k = open();
+        if (snapshot.layers() != layers || snapshot.kvDim() != kvDim) {
+            throw new IllegalArgumentException("a snapshot of " + snapshot.layers() + " layers x " + snapshot.kvDim()
+                    + " channels does not fit a cache of " + layers + " x " + kvDim + ": another model");
+        }
+        int n = snapshot.length();
+        int bs = pool.blockSize();
+        float[] keysIn = snapshot.keys();
+        float[] valuesIn = snapshot.values();
+        for (int l = 0; l < layers; l++) {
+            for (int p = 0; p < n; p++) {
+                int base = table.block(p / bs) * bs * kvDim;
+                int slot = p % bs;
+                int in = (l * n + p) * kvDim;
+                for (int ch = 0; ch < kvDim; ch++) {
+                    k[l][base + ch * bs + slot] = keysIn[in + ch];
+                }
+                System.arraycopy(valuesIn, in, values[l], base + slot * kvDim, kvDim);
+            }
+        }
+        table.setLength(n, bs);
+    }
+
     private float[][] open() {
         if (keys == null) {
             throw new IllegalStateException("the KV cache is closed");

@@ -4,6 +4,7 @@ import io.sluice.gpu.model.CheckpointLoader;
 import io.sluice.gpu.model.ModelConfig;
 import io.sluice.job.pipeline.JobSettings;
 import io.sluice.job.pipeline.LatencyProfiles;
+import io.sluice.job.pipeline.PdMode;
 import io.sluice.job.pipeline.Topics;
 import io.sluice.operators.InstanceConfig;
 import io.sluice.operators.ingest.RequestFormat;
@@ -24,8 +25,10 @@ public final class EngineOptions {
     @Option(names = "--tokenizer", description = "llama2.c tokenizer of the model.")
     Path tokenizer;
 
-    @Option(names = "--instances", defaultValue = "1", description = "Model instances (default: ${DEFAULT-VALUE}).")
-    int instances;
+    @Option(names = "--instances", defaultValue = "1",
+            description = "Model instances: N (colocated), or P:D prefill and decode instances with --pd separate or "
+                    + "hybrid (default: ${DEFAULT-VALUE}).")
+    String instances;
 
     @Option(names = "--threads", description = "Engine threads per instance (default: processors / instances).")
     Integer threads;
@@ -40,8 +43,15 @@ public final class EngineOptions {
 
     @Option(names = "--pd", defaultValue = "colocated",
             description = "Prefill/decode placement: colocated (one pool; the policy mixes prefill chunks into "
-                    + "decode steps). separate and hybrid are not implemented yet.")
+                    + "decode steps), separate (--instances P:D; finished prefills move to a decode instance with "
+                    + "their KV) or hybrid (as separate; a prefill instance decodes itself when every decode "
+                    + "instance is full) (default: ${DEFAULT-VALUE}).")
     String pd;
+
+    @Option(names = "--host-kv-blocks", defaultValue = "0",
+            description = "Host-memory KV blocks per instance: a sequence preempted under block pressure moves its KV "
+                    + "there and back instead of being recomputed; 0 = recompute only (default: ${DEFAULT-VALUE}).")
+    int hostKvBlocks;
 
     @Option(names = "--engine", defaultValue = "cpu",
             description = "cpu (the model on the CPU engine) or noop (no model arithmetic, tokens from seed and "
@@ -86,10 +96,45 @@ public final class EngineOptions {
         }
     }
 
+    /** All instances, prefill and decode. */
+    int instanceCount() {
+        int[] pd = pools();
+        return pd[0] + pd[1];
+    }
+
+    /** {prefill, decode} instances from --instances: N is {N, 0}, P:D is {P, D}. */
+    private int[] pools() {
+        String s = instances.trim();
+        int colon = s.indexOf(':');
+        try {
+            int[] pd = colon < 0 ? new int[] {Integer.parseInt(s), 0}
+                    : new int[] {Integer.parseInt(s.substring(0, colon).trim()),
+                            Integer.parseInt(s.substring(colon + 1).trim())};
+            if (pd[0] < 1 || pd[1] < 0 || (colon >= 0 && pd[1] < 1)) {
+                throw new IllegalArgumentException("--instances '" + instances
+                        + "': need at least one instance, and one of each pool with P:D");
+            }
+            return pd;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--instances '" + instances
+                    + "' must be N (colocated instances) or P:D (prefill:decode instances)");
+        }
+    }
+
     /** Checks the flags that need no file, so a typo fails before anything starts. */
     void validate() {
-        if (!"colocated".equals(pd)) {
-            throw new IllegalArgumentException("--pd " + pd + " is not implemented yet; use --pd colocated");
+        PdMode mode = PdMode.parse(pd);
+        boolean split = pools()[1] > 0;
+        if (mode.separated() && !split) {
+            throw new IllegalArgumentException("--pd " + pd + " needs a prefill and a decode pool: --instances P:D "
+                    + "(e.g. 1:1), got " + instances);
+        }
+        if (!mode.separated() && split) {
+            throw new IllegalArgumentException("--instances " + instances + " splits prefill and decode: add --pd "
+                    + "separate or --pd hybrid, or give --instances N for colocated instances");
+        }
+        if (hostKvBlocks < 0) {
+            throw new IllegalArgumentException("--host-kv-blocks must be >= 0 (0 = no host tier), got " + hostKvBlocks);
         }
         if (!Policies.names().contains(policy)) {
             throw new IllegalArgumentException("unknown --policy '" + policy + "'; one of " + Policies.names());
@@ -105,12 +150,13 @@ public final class EngineOptions {
         }
         ModelConfig config = CheckpointLoader.load(model).config();
         int cores = Runtime.getRuntime().availableProcessors();
-        int engineThreads = threads != null ? threads : Math.max(1, cores / Math.max(1, instances));
+        int total = instanceCount();
+        int engineThreads = threads != null ? threads : Math.max(1, cores / total);
         double[] latency = profile != null ? LatencyProfiles.load(profile) : LatencyProfiles.prior(config, engineThreads);
         String tenantSpec = tenants.startsWith("@") ? Files.readString(Path.of(tenants.substring(1))) : tenants;
         return new JobSettings(bootstrap, topics, format, kafka, groupId, model.toAbsolutePath().toString(),
-                tokenizer.toAbsolutePath().toString(), instances, engineThreads, kvBlocks, policy,
+                tokenizer.toAbsolutePath().toString(), total, engineThreads, kvBlocks, policy,
                 PolicyOptions.defaults(), latency, tenantSpec, statusIntervalMs, sloWindowMs, bufferTimeoutMs,
-                engine());
+                engine(), PdMode.parse(pd), pools()[1], hostKvBlocks);
     }
 }

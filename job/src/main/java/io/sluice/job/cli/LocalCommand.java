@@ -65,7 +65,7 @@ public final class LocalCommand implements Callable<Integer> {
         Path work = Files.createTempDirectory("sluice-local-");
         try (LocalKafka broker = LocalKafka.start(work, kafkaPort)) {
             System.err.println("sluice: Kafka at " + broker.bootstrapServers());
-            broker.createTopics(engine.instances, kafka.topics().all());
+            broker.createTopics(engine.instanceCount(), kafka.topics().all());
             JobSettings settings = engine.settings(broker.bootstrapServers(), kafka.topics(), kafka.format(),
                     kafka.properties(), "sluice-local");
 
@@ -76,7 +76,7 @@ public final class LocalCommand implements Callable<Integer> {
             conf.set(WebOptions.TMP_DIR, work.toString());
             conf.set(WebOptions.UPLOAD_DIR, work.toString());
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
-            env.setParallelism(engine.instances);
+            env.setParallelism(engine.instanceCount());
             InferenceJob.build(env, settings);
             JobClient job = env.executeAsync("sluice-local");
             System.err.println("sluice: Flink web UI at http://localhost:" + webPort + " (job " + job.getJobID() + ")");

@@ -5,13 +5,16 @@ import io.sluice.gpu.model.ModelConfig;
 import io.sluice.job.kafka.KafkaIo;
 import io.sluice.operators.InstanceConfig;
 import io.sluice.operators.InstanceFunction;
+import io.sluice.operators.InstanceInput;
 import io.sluice.operators.InstanceKeys;
 import io.sluice.operators.ingest.Admission;
 import io.sluice.operators.ingest.AdmittedRequest;
 import io.sluice.operators.ingest.IngestFunction;
 import io.sluice.operators.ingest.TenantTable;
 import io.sluice.operators.metrics.SloReportFunction;
+import io.sluice.operators.route.DecodeLoadFanOut;
 import io.sluice.operators.route.RouterFunction;
+import io.sluice.scheduling.Role;
 import io.sluice.schemas.DeadLetter;
 import io.sluice.schemas.InstanceStatus;
 import io.sluice.schemas.RequestMetrics;
@@ -36,6 +39,19 @@ import org.apache.flink.streaming.api.windowing.assigners.TumblingProcessingTime
  *                -> keyBy(instance) -> instance: SlideBatching + engine --> tokens, metrics, status
  * metrics -> keyBy(tenant, class) -> 10 s windows -> SLO reports
  * </pre>
+ *
+ * Under PD separation ({@code --pd separate|hybrid}, {@code --instances P:D}) the router places new requests on
+ * the P prefill instances only, and one more exchange carries finished prefills with their KV:
+ *
+ * <pre>
+ * routed + decode statuses (one copy per prefill instance)
+ *   -> keyBy(prefill instance) -> PREFILL instances: prefill-only batches --> first tokens
+ *        -> KV handoffs (side output; decode instance chosen by free blocks, dual thresholds)
+ *   -> keyBy(decode instance)  -> DECODE instances: continuous batching --> tokens, metrics, status
+ * </pre>
+ *
+ * Both pools are the same instance function in different roles; global instance ids are 0..P-1 for prefill and
+ * P..P+D-1 for decode (statuses, metrics).
  *
  * Every operator is named as the pipeline reads and has a stable uid, so savepoints survive
  * changes around it.
@@ -69,28 +85,78 @@ public final class InferenceJob {
                 .fromSource(statusSource(settings), WatermarkStrategy.noWatermarks(), "Kafka: " + topics.status())
                 .uid("status-source")
                 .setParallelism(1);
-        int instances = settings.instances();
+        // New requests go to the instances that prefill: all of them, or the prefill pool.
+        int instances = settings.prefillInstances();
         SingleOutputStreamOperator<AdmittedRequest> routed = admitted
                 .connect(statusFeedback.broadcast(RouterFunction.STATUS))
-                .process(new RouterFunction(instances, settings.latency()))
+                .process(new RouterFunction(instances, settings.decodeInstances(), settings.latency(),
+                        settings.pd() == PdMode.HYBRID))
                 .name("Route to an instance")
                 .uid("router");
 
-        SingleOutputStreamOperator<TokenEvent> tokens = routed
-                .keyBy(r -> InstanceKeys.keyFor(r.instance, instances, MAX_PARALLELISM))
-                .process(new InstanceFunction(new InstanceConfig(settings.modelPath(), settings.tokenizerPath(),
-                        settings.threadsPerInstance(), settings.kvBlocks(), settings.policy(),
-                        settings.policyOptions(), settings.latency(), settings.statusIntervalMs())
-                        .withEngine(settings.engine())))
-                .name("Instance: " + settings.policy() + " + engine")
-                .uid("instance")
-                .setParallelism(instances);
+        InstanceConfig instanceConfig = new InstanceConfig(settings.modelPath(), settings.tokenizerPath(),
+                settings.threadsPerInstance(), settings.kvBlocks(), settings.policy(), settings.policyOptions(),
+                settings.latency(), settings.statusIntervalMs())
+                .withEngine(settings.engine())
+                .withHostKvBlocks(settings.hostKvBlocks());
+        // Hybrid routing may place a short prefill on a decode instance (ids P..P+D-1); the rest go to the pool
+        // that prefills.
+        DataStream<InstanceInput> requestsIn = routed
+                .filter(r -> r.instance < instances).name("To prefilling instances").uid("to-prefill")
+                .map(InstanceInput::of).returns(InstanceInput.class)
+                .name("Instance input").uid("instance-input");
+        DataStream<TokenEvent> tokens;
+        DataStream<RequestMetrics> instanceMetrics;
+        DataStream<InstanceStatus> statuses;
+        if (!settings.pd().separated()) {
+            SingleOutputStreamOperator<TokenEvent> colocated = requestsIn
+                    .keyBy(in -> InstanceKeys.keyFor(in.instance, instances, MAX_PARALLELISM))
+                    .process(new InstanceFunction(instanceConfig))
+                    .name("Instance: " + settings.policy() + " + engine")
+                    .uid("instance")
+                    .setParallelism(instances);
+            tokens = colocated;
+            instanceMetrics = colocated.getSideOutput(InstanceFunction.METRICS);
+            statuses = colocated.getSideOutput(InstanceFunction.STATUS);
+        } else {
+            int decode = settings.decodeInstances();
+            boolean hybrid = settings.pd() == PdMode.HYBRID;
+            DataStream<InstanceInput> decodeLoads = statusFeedback
+                    .flatMap(new DecodeLoadFanOut(instances, decode))
+                    .name("Decode load to every prefill instance").uid("decode-load")
+                    .setParallelism(1);
+            SingleOutputStreamOperator<TokenEvent> prefill = requestsIn.union(decodeLoads)
+                    .keyBy(in -> InstanceKeys.keyFor(in.instance, instances, MAX_PARALLELISM))
+                    .process(new InstanceFunction(instanceConfig.withRole(Role.PREFILL, 0, decode, hybrid)))
+                    .name("Prefill instance: " + settings.policy() + " + engine")
+                    .uid("prefill-instance")
+                    .setParallelism(instances);
+            DataStream<InstanceInput> hybridPrefills = routed
+                    .filter(r -> r.instance >= instances).name("Hybrid prefills").uid("to-decode")
+                    .map(r -> InstanceInput.of(r, r.instance - instances)).returns(InstanceInput.class)
+                    .name("Decode instance input").uid("decode-instance-input");
+            SingleOutputStreamOperator<TokenEvent> decoding = prefill.getSideOutput(InstanceFunction.HANDOFFS)
+                    .map(InstanceInput::of).returns(InstanceInput.class)
+                    .name("KV handoff").uid("kv-handoff")
+                    .setParallelism(instances)
+                    .union(hybridPrefills)
+                    .keyBy(in -> InstanceKeys.keyFor(in.instance, decode, MAX_PARALLELISM))
+                    .process(new InstanceFunction(instanceConfig.withRole(Role.DECODE, instances, 0, false)))
+                    .name("Decode instance: " + settings.policy() + " + engine")
+                    .uid("decode-instance")
+                    .setParallelism(decode);
+            tokens = prefill.union(decoding);
+            instanceMetrics = prefill.getSideOutput(InstanceFunction.METRICS)
+                    .union(decoding.getSideOutput(InstanceFunction.METRICS));
+            statuses = prefill.getSideOutput(InstanceFunction.STATUS)
+                    .union(decoding.getSideOutput(InstanceFunction.STATUS));
+        }
 
         tokens.union(admitted.getSideOutput(IngestFunction.REJECTIONS))
                 .sinkTo(kafka.sink(topics.tokens(), TokenEvent.class, TokenEvent::getRequestId))
                 .name("Kafka: " + topics.tokens()).uid("tokens-sink");
 
-        DataStream<RequestMetrics> metrics = tokens.getSideOutput(InstanceFunction.METRICS)
+        DataStream<RequestMetrics> metrics = instanceMetrics
                 .union(admitted.getSideOutput(IngestFunction.REJECTION_METRICS));
         metrics.sinkTo(kafka.sink(topics.metrics(), RequestMetrics.class, RequestMetrics::getRequestId))
                 .name("Kafka: " + topics.metrics()).uid("metrics-sink");
@@ -101,7 +167,7 @@ public final class InferenceJob {
                 .sinkTo(kafka.sink(topics.slo(), SloReport.class, null))
                 .name("Kafka: " + topics.slo()).uid("slo-sink");
 
-        tokens.getSideOutput(InstanceFunction.STATUS)
+        statuses
                 .sinkTo(kafka.sink(topics.status(), InstanceStatus.class, null))
                 .name("Kafka: " + topics.status()).uid("status-sink");
         admitted.getSideOutput(IngestFunction.DEAD_LETTERS)

@@ -24,6 +24,9 @@ import java.util.Properties;
  * @param sloWindowMs       length of the SLO report windows
  * @param bufferTimeoutMs   network buffer timeout of the keyed exchanges (latency vs throughput)
  * @param engine            the instances' engine: the CPU model, or a no-op one to measure the pipeline alone
+ * @param pd                colocated, or a prefill and a decode pool (separate, hybrid)
+ * @param decodeInstances   instances of the decode pool (0 when colocated); the other instances prefill
+ * @param hostKvBlocks      host-tier KV blocks per instance for preempted sequences; 0 = recompute only
  */
 public record JobSettings(
         String bootstrap,
@@ -43,7 +46,10 @@ public record JobSettings(
         long statusIntervalMs,
         long sloWindowMs,
         long bufferTimeoutMs,
-        InstanceConfig.Engine engine) implements Serializable {
+        InstanceConfig.Engine engine,
+        PdMode pd,
+        int decodeInstances,
+        int hostKvBlocks) implements Serializable {
 
     /** Settings with the CPU engine. */
     public JobSettings(String bootstrap, Topics topics, RequestFormat format, Properties kafkaProperties,
@@ -53,6 +59,35 @@ public record JobSettings(
         this(bootstrap, topics, format, kafkaProperties, groupId, modelPath, tokenizerPath, instances,
                 threadsPerInstance, kvBlocks, policy, policyOptions, latency, tenantSpec, statusIntervalMs,
                 sloWindowMs, bufferTimeoutMs, InstanceConfig.Engine.CPU);
+    }
+
+    /** Colocated settings without a host tier. */
+    public JobSettings(String bootstrap, Topics topics, RequestFormat format, Properties kafkaProperties,
+            String groupId, String modelPath, String tokenizerPath, int instances, int threadsPerInstance,
+            int kvBlocks, String policy, PolicyOptions policyOptions, double[] latency, String tenantSpec,
+            long statusIntervalMs, long sloWindowMs, long bufferTimeoutMs, InstanceConfig.Engine engine) {
+        this(bootstrap, topics, format, kafkaProperties, groupId, modelPath, tokenizerPath, instances,
+                threadsPerInstance, kvBlocks, policy, policyOptions, latency, tenantSpec, statusIntervalMs,
+                sloWindowMs, bufferTimeoutMs, engine, PdMode.COLOCATED, 0, 0);
+    }
+
+    /** The same settings with prefill and decode placed by {@code mode} over {@code decode} decode instances. */
+    public JobSettings withPd(PdMode mode, int decode) {
+        return new JobSettings(bootstrap, topics, format, kafkaProperties, groupId, modelPath, tokenizerPath,
+                instances, threadsPerInstance, kvBlocks, policy, policyOptions, latency, tenantSpec,
+                statusIntervalMs, sloWindowMs, bufferTimeoutMs, engine, mode, decode, hostKvBlocks);
+    }
+
+    /** The same settings with a host tier of {@code blocks} KV blocks per instance. */
+    public JobSettings withHostKvBlocks(int blocks) {
+        return new JobSettings(bootstrap, topics, format, kafkaProperties, groupId, modelPath, tokenizerPath,
+                instances, threadsPerInstance, kvBlocks, policy, policyOptions, latency, tenantSpec,
+                statusIntervalMs, sloWindowMs, bufferTimeoutMs, engine, pd, decodeInstances, blocks);
+    }
+
+    /** Instances that take new requests: all when colocated, else the prefill pool. */
+    public int prefillInstances() {
+        return instances - decodeInstances;
     }
 
     public JobSettings {
@@ -77,6 +112,21 @@ public record JobSettings(
         }
         if (engine == null) {
             throw new IllegalArgumentException("the instances need an engine (CPU or NOOP)");
+        }
+        if (pd == null) {
+            pd = PdMode.COLOCATED;
+        }
+        if (pd.separated() && (decodeInstances < 1 || decodeInstances >= instances)) {
+            throw new IllegalArgumentException("--pd " + pd.name().toLowerCase(java.util.Locale.ROOT)
+                    + " needs at least one prefill and one decode instance: --instances P:D, got " + instances
+                    + " instances with " + decodeInstances + " decoding");
+        }
+        if (!pd.separated() && decodeInstances != 0) {
+            throw new IllegalArgumentException("--pd colocated takes --instances N, not P:D; use --pd separate or "
+                    + "hybrid for a prefill and a decode pool");
+        }
+        if (hostKvBlocks < 0) {
+            throw new IllegalArgumentException("--host-kv-blocks must be >= 0 (0 = no host tier), got " + hostKvBlocks);
         }
         kafkaProperties = (Properties) kafkaProperties.clone();
         latency = latency.clone();

@@ -104,4 +104,23 @@ class EngineCommandsTest {
         assertThat(shape.exit()).isNotZero();
         assertThat(shape.err()).contains("260k, 15m, 42m, 110m");
     }
+
+    @Test
+    void pdFlagsThatDoNotFitGiveOneLineMessages() {
+        Run noPools = sluice("run", "--bootstrap", "localhost:1", "--pd", "separate", "--instances", "2");
+        assertThat(noPools.exit()).isEqualTo(2);
+        assertThat(noPools.err()).contains("--pd separate needs a prefill and a decode pool: --instances P:D");
+        Run split = sluice("run", "--bootstrap", "localhost:1", "--instances", "1:1");
+        assertThat(split.exit()).isEqualTo(2);
+        assertThat(split.err()).contains("add --pd separate or --pd hybrid");
+        Run unknown = sluice("local", "--pd", "split");
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.err()).contains("--pd must be colocated, separate or hybrid");
+        Run emptyPool = sluice("run", "--bootstrap", "localhost:1", "--pd", "hybrid", "--instances", "2:0");
+        assertThat(emptyPool.exit()).isEqualTo(2);
+        assertThat(emptyPool.err()).contains("one of each pool");
+        for (Run r : List.of(noPools, split, unknown, emptyPool)) {
+            assertThat(r.err().strip().lines()).as("one line: %s", r.err()).hasSize(1);
+        }
+    }
 }

@@ -60,6 +60,15 @@ public final class LoadTracker {
         return reportedBacklogMs[instance] + routedSumMs[instance];
     }
 
+    /** The lowest predicted load of any instance: what a new request waits at best. */
+    public double minLoadMs() {
+        double min = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < instances(); i++) {
+            min = Math.min(min, loadMs(i));
+        }
+        return min;
+    }
+
     /** Picks the instance for a request of {@code estimateMs} estimated work arriving at {@code nowMs}. */
     public int route(double estimateMs, long nowMs) {
         int n = instances();

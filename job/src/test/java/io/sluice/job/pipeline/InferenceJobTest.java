@@ -1,0 +1,66 @@
+package io.sluice.job.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.gpu.model.SyntheticCheckpoint;
+import io.sluice.operators.ingest.RequestFormat;
+import io.sluice.scheduling.PolicyOptions;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamGraph;
+import org.apache.flink.streaming.api.graph.StreamNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The job's graph in each PD mode, built without running it: the pools' parallelism, and every exchange typed
+ * without Kryo (the graph is built with generic types disabled, so a generic type fails the build).
+ */
+class InferenceJobTest {
+
+    @TempDir
+    static Path dir;
+
+    private static Map<String, Integer> graph(int instances, PdMode pd, int decode) {
+        Path model = dir.resolve("m.bin");
+        if (!model.toFile().exists()) {
+            SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.of("260k").config(), 1, model);
+        }
+        JobSettings settings = new JobSettings("localhost:1", Topics.DEFAULT, RequestFormat.AVRO, new Properties(),
+                "g", model.toString(), model.toString(), instances, 1, 64, "slidebatching", PolicyOptions.defaults(),
+                new double[] {1, 0.01, 0, 0, 0, 0.5, 0.02, 0.0001}, "", 100, 1000, 0).withPd(pd, decode);
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.GENERIC_TYPES, false);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(instances);
+        InferenceJob.build(env, settings);
+        StreamGraph g = env.getStreamGraph();
+        Map<String, Integer> parallelism = new HashMap<>();
+        for (StreamNode n : g.getStreamNodes()) {
+            parallelism.put(n.getOperatorName(), n.getParallelism());
+        }
+        return parallelism;
+    }
+
+    @Test
+    void colocatedJobHasOneInstancePool() {
+        assertThat(graph(2, PdMode.COLOCATED, 0)).containsEntry("Instance: slidebatching + engine", 2)
+                .doesNotContainKey("Decode instance: slidebatching + engine");
+    }
+
+    @Test
+    void separateAndHybridJobsHaveAPrefillAndADecodePool() {
+        for (PdMode mode : new PdMode[] {PdMode.SEPARATE, PdMode.HYBRID}) {
+            assertThat(graph(5, mode, 3)).as("%s", mode)
+                    .containsEntry("Prefill instance: slidebatching + engine", 2)
+                    .containsEntry("Decode instance: slidebatching + engine", 3)
+                    .containsEntry("KV handoff", 2)
+                    .doesNotContainKey("Instance: slidebatching + engine");
+        }
+    }
+}

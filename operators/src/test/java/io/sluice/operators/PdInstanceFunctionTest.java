@@ -1,0 +1,282 @@
+package io.sluice.operators;
+
+import static io.sluice.operators.InstanceHarness.config;
+import static io.sluice.operators.InstanceHarness.prompt;
+import static io.sluice.operators.InstanceHarness.reference;
+import static io.sluice.operators.InstanceHarness.request;
+import static io.sluice.operators.InstanceHarness.tokens;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.sluice.operators.ingest.AdmittedRequest;
+import io.sluice.scheduling.PolicyOptions;
+import io.sluice.scheduling.Role;
+import io.sluice.schemas.FinishReason;
+import io.sluice.schemas.InstanceRole;
+import io.sluice.schemas.InstanceStatus;
+import io.sluice.schemas.RequestMetrics;
+import io.sluice.schemas.TokenEvent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.java.typeutils.PojoTypeInfo;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Prefill/decode separation in the instance operator (stories260K, Flink's keyed harness): a PREFILL instance
+ * emits the first token and hands the sequence over with its KV; a DECODE instance imports it and finishes with
+ * the very tokens {@code Generator} produces; the host tier brings preempted sequences back without recompute.
+ */
+class PdInstanceFunctionTest {
+
+    private static InstanceConfig prefill(int decodeInstances, boolean hybrid) {
+        return config("slidebatching", PolicyOptions.defaults()).withRole(Role.PREFILL, 0, decodeInstances, hybrid);
+    }
+
+    private static InstanceConfig decode() {
+        return config("slidebatching", PolicyOptions.defaults()).withRole(Role.DECODE, 1, 0, false);
+    }
+
+    private static List<AdmittedRequest> requests(long now) {
+        List<AdmittedRequest> sent = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            AdmittedRequest r = request("r" + i, prompt(5 + 9 * i, 100 + i), 30 + 7 * i, i % 2 == 0 ? 0f : 0.8f,
+                    100 + i, now);
+            r.ttftSloMs = 5000;
+            r.tpotSloMs = 1000;
+            sent.add(r);
+        }
+        return sent;
+    }
+
+    @Test
+    void prefillHandsOverAndDecodeFinishesWithGeneratorsTokens() throws Exception {
+        List<AdmittedRequest> sent;
+        List<KvHandoff> handoffs;
+        List<TokenEvent> firstTokens;
+        try (InstanceHarness p = InstanceHarness.start(prefill(1, false))) {
+            sent = requests(p.now);
+            for (AdmittedRequest r : sent) {
+                p.add(r);
+            }
+            p.runUntilIdle(2000);
+            handoffs = p.handoffs();
+            firstTokens = p.events();
+            assertThat(handoffs).as("one handoff per request").hasSize(sent.size());
+            for (KvHandoff h : handoffs) {
+                String id = h.record.request.requestId;
+                assertThat(h.record.generated).as("%s leaves with its first token", id).hasSize(1);
+                assertThat(h.kvLength).as("KV of %s: the prompt", id).isEqualTo(h.record.request.promptTokens.length);
+                assertThat(h.decodeInstance).isZero();
+                assertThat(h.prefillInstance).isZero();
+                assertThat(p.events(id)).singleElement().satisfies(e -> {
+                    assertThat(e.getIndex()).isZero();
+                    assertThat(e.getFinal$()).isFalse();
+                    assertThat(e.getTokenId()).isEqualTo(h.record.generated[0]);
+                });
+            }
+            assertThat(p.metrics()).as("metrics come from the instance that ends the request").isEmpty();
+            assertThat(p.statuses()).allSatisfy(s -> assertThat(s.getRole()).isEqualTo(InstanceRole.PREFILL));
+            assertThat(p.statuses().get(p.statuses().size() - 1).getFreeKvBlocks()).as("every block back").isEqualTo(256);
+            assertThat(p.harness.numKeyedStateEntries()).as("state of the prefill instance").isZero();
+            assertThat(p.harness.numProcessingTimeTimers()).isZero();
+        }
+        try (InstanceHarness d = InstanceHarness.start(decode())) {
+            for (KvHandoff h : handoffs) {
+                d.add(roundTrip(h));
+            }
+            assertThat(d.harness.numKeyedStateEntries()).as("the decode instance keeps the records").isEqualTo(1);
+            d.runUntilIdle(5000);
+            for (AdmittedRequest r : sent) {
+                List<TokenEvent> all = new ArrayList<>(firstTokens.stream()
+                        .filter(e -> e.getRequestId().equals(r.requestId)).toList());
+                all.addAll(d.events(r.requestId));
+                assertThat(all.stream().map(TokenEvent::getIndex).toList()).as("indices of %s", r.requestId)
+                        .containsExactlyElementsOf(IntStream.range(0, all.size()).boxed().toList());
+                assertThat(all).filteredOn(TokenEvent::getFinal$).as("final events of %s", r.requestId).hasSize(1);
+                assertThat(all.get(all.size() - 1).getFinal$()).isTrue();
+                assertThat(tokens(all)).as("tokens of %s vs Generator", r.requestId).containsExactly(reference(r));
+            }
+            assertThat(d.metrics()).hasSize(sent.size()).allSatisfy(m -> {
+                assertThat(m.getPrefillInstance()).isZero();
+                assertThat(m.getDecodeInstance()).isEqualTo(1);
+                assertThat(m.getTtftMs()).as("TTFT kept across the handoff").isNotNull().isLessThan(2000.0);
+                assertThat(m.getTpotMs()).isNotNull();
+                assertThat(m.getGeneratedTokens()).isGreaterThan(1);
+            });
+            List<InstanceStatus> statuses = d.statuses();
+            assertThat(statuses).allSatisfy(s -> {
+                assertThat(s.getRole()).isEqualTo(InstanceRole.DECODE);
+                assertThat(s.getInstance()).isEqualTo(1);
+            });
+            assertThat(statuses.get(statuses.size() - 1).getFreeKvBlocks()).isEqualTo(256);
+            assertThat(d.harness.numKeyedStateEntries()).as("state of the decode instance").isZero();
+            assertThat(d.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void restoredDecodeInstanceRecomputesTheHandedOverKvAndContinuesTheSameTokens() throws Exception {
+        List<AdmittedRequest> sent;
+        List<KvHandoff> handoffs;
+        List<TokenEvent> first;
+        try (InstanceHarness p = InstanceHarness.start(prefill(1, false))) {
+            sent = requests(p.now).subList(2, 5);
+            for (AdmittedRequest r : sent) {
+                p.add(r);
+            }
+            p.runUntilIdle(2000);
+            handoffs = p.handoffs();
+            first = p.events();
+        }
+        List<TokenEvent> before;
+        OperatorSubtaskState snapshot;
+        long at;
+        try (InstanceHarness d = InstanceHarness.start(decode())) {
+            for (KvHandoff h : handoffs) {
+                d.add(h);
+            }
+            d.advance(6);
+            before = d.events();
+            assertThat(before).as("some tokens before the checkpoint").isNotEmpty();
+            snapshot = d.harness.snapshot(1, d.now);
+            at = d.now;
+        }
+        try (InstanceHarness d = InstanceHarness.restore(decode(), snapshot, at + 5)) {
+            d.runUntilIdle(5000);
+            for (AdmittedRequest r : sent) {
+                List<TokenEvent> all = new ArrayList<>();
+                for (List<TokenEvent> part : List.of(first, before, d.events())) {
+                    all.addAll(part.stream().filter(e -> e.getRequestId().equals(r.requestId)).toList());
+                }
+                assertThat(all.stream().map(TokenEvent::getIndex).toList()).as("indices of %s", r.requestId)
+                        .containsExactlyElementsOf(IntStream.range(0, all.size()).boxed().toList());
+                assertThat(all.get(all.size() - 1).getFinal$()).isTrue();
+                assertThat(tokens(all)).as("tokens of %s across the restore", r.requestId)
+                        .containsExactly(reference(r));
+            }
+            assertThat(d.harness.numKeyedStateEntries()).isZero();
+            assertThat(d.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void aRequestDoneAtItsFirstTokenEndsOnThePrefillInstance() throws Exception {
+        try (InstanceHarness p = InstanceHarness.start(prefill(1, false))) {
+            AdmittedRequest r = request("one", prompt(9, 3), 1, 0f, 3, p.now);
+            p.add(r);
+            p.runUntilIdle(500);
+            assertThat(p.handoffs()).isEmpty();
+            assertThat(p.events("one")).singleElement().satisfies(e -> {
+                assertThat(e.getFinal$()).isTrue();
+                assertThat(e.getFinishReason()).isEqualTo(FinishReason.LENGTH);
+            });
+            assertThat(p.metrics()).singleElement().extracting(RequestMetrics::getPrefillInstance).isEqualTo(0);
+            assertThat(p.harness.numKeyedStateEntries()).isZero();
+        }
+    }
+
+    @Test
+    void handoffsGoToTheDecodeInstanceWithTheMostFreeBlocksThatAdmits() throws Exception {
+        try (InstanceHarness p = InstanceHarness.start(prefill(2, false))) {
+            p.add(DecodeLoad.of(0, 40, 256, p.now));
+            p.add(DecodeLoad.of(1, 200, 256, p.now));
+            p.add(request("a", prompt(12, 1), 10, 0f, 1, p.now));
+            p.runUntilIdle(500);
+            // Instance 0 is under the upper threshold (40 / 256 free): it does not admit.
+            assertThat(p.handoffs()).singleElement().extracting(h -> h.decodeInstance).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void hybridPrefillInstanceDecodesItselfWhenEveryDecodeInstanceIsFull() throws Exception {
+        try (InstanceHarness p = InstanceHarness.start(prefill(1, true))) {
+            p.add(DecodeLoad.of(0, 2, 256, p.now));
+            AdmittedRequest r = request("kept", prompt(17, 2), 40, 0.8f, 2, p.now);
+            p.add(r);
+            p.runUntilIdle(2000);
+            assertThat(p.handoffs()).as("no decode instance admits: nothing handed over").isEmpty();
+            List<TokenEvent> events = p.events("kept");
+            assertThat(events.get(events.size() - 1).getFinal$()).isTrue();
+            assertThat(tokens(events)).as("tokens after the local KV round trip").containsExactly(reference(r));
+            assertThat(p.metrics()).singleElement().satisfies(m -> assertThat(m.getDecodeInstance()).isZero());
+            assertThat(p.harness.numKeyedStateEntries()).isZero();
+            assertThat(p.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void decodeInstanceServesAHybridPrefillBesideItsHandoffs() throws Exception {
+        List<KvHandoff> handoffs;
+        AdmittedRequest handed;
+        try (InstanceHarness p = InstanceHarness.start(prefill(1, false))) {
+            handed = request("h", prompt(14, 8), 25, 0f, 8, p.now);
+            p.add(handed);
+            p.runUntilIdle(500);
+            handoffs = p.handoffs();
+        }
+        try (InstanceHarness d = InstanceHarness.start(decode())) {
+            AdmittedRequest routed = request("short", prompt(6, 9), 20, 0.8f, 9, d.now);
+            d.add(routed); // routed here by the hybrid router: prefilled and decoded on the decode instance
+            d.add(handoffs.get(0));
+            d.runUntilIdle(2000);
+            assertThat(tokens(d.events("short"))).containsExactly(reference(routed));
+            assertThat(tokens(d.events("h"))).containsExactly(
+                    java.util.Arrays.copyOfRange(reference(handed), 1, reference(handed).length));
+            assertThat(d.metrics()).hasSize(2);
+            assertThat(d.harness.numKeyedStateEntries()).isZero();
+            assertThat(d.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void hostTierBringsPreemptedSequencesBackWithTheirTokens() throws Exception {
+        // As the recompute test: 20 device blocks for four sequences that grow to 11 blocks each, so fcfs must
+        // preempt; with 40 host blocks a decoding victim's KV goes to host memory and comes back.
+        InstanceConfig small = new InstanceConfig(InstanceHarness.model().toString(), null, 1, 20, "fcfs",
+                PolicyOptions.defaults().withBatchLimits(256, 8), InstanceHarness.LATENCY, 10, 0,
+                InstanceConfig.Engine.CPU).withHostKvBlocks(40);
+        try (InstanceHarness h = InstanceHarness.start(small)) {
+            List<AdmittedRequest> sent = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                AdmittedRequest r = request("p" + i, prompt(20, 50 + i), 150, i % 2 == 0 ? 0f : 0.7f, 50 + i, h.now);
+                sent.add(r);
+                h.add(r);
+            }
+            h.runUntilIdle(5000);
+            for (AdmittedRequest r : sent) {
+                List<TokenEvent> events = h.events(r.requestId);
+                assertThat(events.get(events.size() - 1).getFinal$()).isTrue();
+                assertThat(tokens(events)).as("tokens of %s vs Generator", r.requestId).containsExactly(reference(r));
+            }
+            assertThat(h.metrics().stream().mapToInt(RequestMetrics::getPreemptions).sum()).as("preemptions").isPositive();
+            assertThat(h.statuses()).as("some status saw KV on the host tier")
+                    .anySatisfy(s -> assertThat(s.getHostKvBlocks()).isPositive());
+            InstanceStatus last = h.statuses().get(h.statuses().size() - 1);
+            assertThat(last.getFreeKvBlocks()).as("every block back").isEqualTo(20);
+            assertThat(last.getHostKvBlocks()).as("host tier empty").isZero();
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    /** The handoff through the serializer the job uses (generic types disabled), as the network would carry it. */
+    private static KvHandoff roundTrip(KvHandoff h) throws Exception {
+        TypeInformation<InstanceInput> type = TypeInformation.of(InstanceInput.class);
+        assertThat(type).isInstanceOf(PojoTypeInfo.class);
+        SerializerConfigImpl config = new SerializerConfigImpl();
+        config.setGenericTypes(false);
+        TypeSerializer<InstanceInput> serializer = type.createSerializer(config);
+        DataOutputSerializer out = new DataOutputSerializer(1024);
+        serializer.serialize(InstanceInput.of(h), out);
+        InstanceInput back = serializer.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+        assertThat(back.request).isNull();
+        assertThat(back.handoff.keys).isEqualTo(h.keys);
+        return back.handoff;
+    }
+}
