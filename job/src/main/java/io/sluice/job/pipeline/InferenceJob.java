@@ -76,15 +76,10 @@ public final class InferenceJob {
                 .name("Route to an instance")
                 .uid("router");
 
-        SingleOutputStreamOperator<TokenEvent> tokens = routed
-                .keyBy(r -> InstanceKeys.keyFor(r.instance, instances, MAX_PARALLELISM))
-                .process(new InstanceFunction(new InstanceConfig(settings.modelPath(), settings.tokenizerPath(),
-                        settings.threadsPerInstance(), settings.kvBlocks(), settings.policy(),
-                        settings.policyOptions(), settings.latency(), settings.statusIntervalMs())
-                        .withEngine(settings.engine())))
-                .name("Instance: " + settings.policy() + " + engine")
-                .uid("instance")
-                .setParallelism(instances);
+        SingleOutputStreamOperator<TokenEvent> tokens = instances(routed, new InstanceConfig(settings.modelPath(),
+                settings.tokenizerPath(), settings.threadsPerInstance(), settings.kvBlocks(), settings.policy(),
+                settings.policyOptions(), settings.latency(), settings.statusIntervalMs())
+                .withEngine(settings.engine()), instances);
 
         tokens.union(admitted.getSideOutput(IngestFunction.REJECTIONS))
                 .sinkTo(kafka.sink(topics.tokens(), TokenEvent.class, TokenEvent::getRequestId))
@@ -107,6 +102,21 @@ public final class InferenceJob {
         admitted.getSideOutput(IngestFunction.DEAD_LETTERS)
                 .sinkTo(kafka.sink(topics.dlq(), DeadLetter.class, null))
                 .name("Kafka: " + topics.dlq()).uid("dlq-sink");
+    }
+
+    /**
+     * The instance operator on a stream of routed requests: keyBy(instance), then one instance per subtask.
+     * Tokens come out; {@link InstanceFunction#METRICS} and {@link InstanceFunction#STATUS} are its side
+     * outputs. The environment's max parallelism must be {@link #MAX_PARALLELISM} (the keys are computed for it).
+     */
+    public static SingleOutputStreamOperator<TokenEvent> instances(DataStream<AdmittedRequest> routed,
+            InstanceConfig config, int instances) {
+        return routed
+                .keyBy(r -> InstanceKeys.keyFor(r.instance, instances, MAX_PARALLELISM))
+                .process(new InstanceFunction(config))
+                .name("Instance: " + config.policy() + " + engine")
+                .uid("instance")
+                .setParallelism(instances);
     }
 
     /**

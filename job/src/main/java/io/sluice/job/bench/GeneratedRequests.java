@@ -1,0 +1,138 @@
+package io.sluice.job.bench;
+
+import io.sluice.operators.ingest.AdmittedRequest;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Queue;
+import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.api.connector.source.Boundedness;
+import org.apache.flink.api.connector.source.SplitEnumerator;
+import org.apache.flink.api.connector.source.SplitEnumeratorContext;
+import org.apache.flink.api.connector.source.lib.NumberSequenceSource;
+
+/**
+ * The benchmark's input: request numbers {@code 0..n-1} from a source that then stays open, and the
+ * admitted request each number stands for. It must stay open: when a bounded source ends, Flink
+ * finishes the operators downstream and drops their pending processing-time timers, and the
+ * instance operator runs every batch from such a timer. The benchmark cancels the job once every
+ * request has finished.
+ */
+final class GeneratedRequests {
+
+    private GeneratedRequests() {}
+
+    /** Numbers {@code 0..n-1}, then nothing, without ending. */
+    static final class OpenSequenceSource extends NumberSequenceSource {
+        private static final long serialVersionUID = 1L;
+
+        OpenSequenceSource(long n) {
+            super(0, n - 1);
+        }
+
+        @Override
+        public Boundedness getBoundedness() {
+            return Boundedness.CONTINUOUS_UNBOUNDED;
+        }
+
+        @Override
+        public SplitEnumerator<NumberSequenceSplit, Collection<NumberSequenceSplit>> createEnumerator(
+                SplitEnumeratorContext<NumberSequenceSplit> context) {
+            return new OpenEnumerator(context, splitNumberRange(getFrom(), getTo(), context.currentParallelism()));
+        }
+
+        @Override
+        public SplitEnumerator<NumberSequenceSplit, Collection<NumberSequenceSplit>> restoreEnumerator(
+                SplitEnumeratorContext<NumberSequenceSplit> context, Collection<NumberSequenceSplit> checkpoint) {
+            return new OpenEnumerator(context, checkpoint);
+        }
+    }
+
+    /**
+     * Hands out the ranges one per request, and when none is left answers nothing: the reader then waits
+     * for a split that never comes (idle, not spinning) instead of ending.
+     */
+    private static final class OpenEnumerator
+            implements SplitEnumerator<NumberSequenceSource.NumberSequenceSplit,
+                    Collection<NumberSequenceSource.NumberSequenceSplit>> {
+        private final SplitEnumeratorContext<NumberSequenceSource.NumberSequenceSplit> context;
+        private final Queue<NumberSequenceSource.NumberSequenceSplit> remaining;
+
+        OpenEnumerator(SplitEnumeratorContext<NumberSequenceSource.NumberSequenceSplit> context,
+                Collection<NumberSequenceSource.NumberSequenceSplit> splits) {
+            this.context = context;
+            this.remaining = new ArrayDeque<>(splits);
+        }
+
+        @Override
+        public void start() {}
+
+        @Override
+        public void handleSplitRequest(int subtaskId, String requesterHostname) {
+            NumberSequenceSource.NumberSequenceSplit split = remaining.poll();
+            if (split != null) {
+                context.assignSplit(split, subtaskId);
+            }
+        }
+
+        @Override
+        public void addSplitsBack(List<NumberSequenceSource.NumberSequenceSplit> splits, int subtaskId) {
+            remaining.addAll(splits);
+        }
+
+        @Override
+        public void addReader(int subtaskId) {
+            // Readers ask for splits themselves.
+        }
+
+        @Override
+        public Collection<NumberSequenceSource.NumberSequenceSplit> snapshotState(long checkpointId) {
+            return new ArrayList<>(remaining);
+        }
+
+        @Override
+        public void close() {}
+    }
+
+    /**
+     * Request number {@code i}: a fixed-length prompt of ids inside the vocabulary, BOS first, a fixed output
+     * length, no SLOs (a throughput run queues far beyond any TTFT target), routed to instance
+     * {@code i mod instances}, submitted now.
+     */
+    static final class ToRequest implements MapFunction<Long, AdmittedRequest> {
+        private static final long serialVersionUID = 1L;
+        private final int instances;
+        private final int promptTokens;
+        private final int maxNewTokens;
+        private final int vocabSize;
+
+        ToRequest(int instances, int promptTokens, int maxNewTokens, int vocabSize) {
+            this.instances = instances;
+            this.promptTokens = promptTokens;
+            this.maxNewTokens = maxNewTokens;
+            this.vocabSize = vocabSize;
+        }
+
+        @Override
+        public AdmittedRequest map(Long i) {
+            AdmittedRequest r = new AdmittedRequest();
+            r.requestId = "bench-" + i;
+            r.tenant = "bench";
+            r.priorityClass = "standard";
+            r.weight = 1.0;
+            r.promptTokens = new int[promptTokens];
+            r.promptTokens[0] = 1; // BOS
+            for (int t = 1; t < promptTokens; t++) {
+                r.promptTokens[t] = 3 + (int) ((i * 31 + t) % (vocabSize - 3));
+            }
+            r.maxNewTokens = maxNewTokens;
+            r.temperature = 0f;
+            r.topP = 1f;
+            r.seed = i;
+            r.submittedAtMs = System.currentTimeMillis();
+            r.instance = (int) (i % instances);
+            return r;
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package io.sluice.job.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.job.bench.OperatorBenchmark;
+import io.sluice.scheduling.Policies;
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code sluice bench operator}: requests/s through the instance operator with the no-op engine. */
+@Command(name = "operator", mixinStandardHelpOptions = true,
+        description = "Requests/s and tokens/s of the instance operator (batch policy + state + timers) with the "
+                + "no-op engine, in a real Flink job on a local MiniCluster fed by generated requests (no Kafka: "
+                + "`sluice local --engine noop` measures that). Measured from the first finished request to the last.")
+public final class BenchOperatorCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--requests", defaultValue = "100000", description = "Requests to run (default: ${DEFAULT-VALUE}).")
+    long requests;
+
+    @Option(names = "--instances", defaultValue = "1", description = "Instances, one subtask each (default: ${DEFAULT-VALUE}).")
+    int instances;
+
+    @Option(names = "--policy", defaultValue = "slidebatching",
+            description = "Batch policy: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).",
+            completionCandidates = EngineOptions.PolicyNames.class)
+    String policy;
+
+    @Option(names = "--prompt-len", defaultValue = "3", description = "Prompt tokens per request (default: ${DEFAULT-VALUE}).")
+    int promptLength;
+
+    @Option(names = "--gen", defaultValue = "2", description = "Output tokens per request (default: ${DEFAULT-VALUE}).")
+    int generate;
+
+    @Option(names = "--buffer-timeout-ms", defaultValue = "0",
+            description = "Network buffer timeout of the exchange into the instances, as the job's option of that "
+                    + "name (default: ${DEFAULT-VALUE}, the job's default).")
+    long bufferTimeoutMs;
+
+    @Option(names = "--timeout-s", defaultValue = "600", description = "Give up after this many seconds (default: ${DEFAULT-VALUE}).")
+    long timeoutSeconds;
+
+    @Option(names = "--json", description = "One JSON object instead of text.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Policies.names().contains(policy)) {
+            throw new IllegalArgumentException("unknown --policy '" + policy + "'; one of " + Policies.names());
+        }
+        OperatorBenchmark.Options options = new OperatorBenchmark.Options(requests, instances, policy, promptLength,
+                generate, bufferTimeoutMs, timeoutSeconds);
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        err.printf(Locale.ROOT, "bench operator: %d requests (%d prompt + %d output tokens), %d instance(s), %s, "
+                + "no-op engine%n", requests, promptLength, generate, instances, policy);
+        err.flush();
+        OperatorBenchmark.Result r = OperatorBenchmark.run(options, err);
+        if (json) {
+            ObjectNode o = new ObjectMapper().createObjectNode();
+            o.put("requests", r.requests());
+            o.put("instances", instances);
+            o.put("policy", policy);
+            o.put("prompt_len", promptLength);
+            o.put("gen", generate);
+            o.put("buffer_timeout_ms", bufferTimeoutMs);
+            o.put("requests_per_s", Math.round(r.requestsPerSecond()));
+            o.put("tokens_per_s", Math.round(r.tokensPerSecond()));
+            o.put("seconds", r.seconds());
+            o.put("wall_seconds", r.wallSeconds());
+            o.put("tokens", r.tokens());
+            o.put("cpu_share", Math.round(r.cpuShare() * 100) / 100.0);
+            out.println(o);
+        } else {
+            out.printf(Locale.ROOT, "%.0f requests/s, %.0f tokens/s (%d requests, %d tokens in %.2f s from the first "
+                            + "finish to the last; %.1f s with start-up; this process used %.0f%% of %d cores)%n",
+                    r.requestsPerSecond(), r.tokensPerSecond(), r.finished(), r.tokens(), r.seconds(), r.wallSeconds(),
+                    100 * r.cpuShare(), Runtime.getRuntime().availableProcessors());
+        }
+        out.flush();
+        return 0;
+    }
+}
