@@ -12,6 +12,8 @@ import io.sluice.scheduling.PolicyOptions;
 import io.sluice.schemas.TokenEvent;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -64,9 +66,18 @@ public final class OperatorBenchmark {
      * @param wallSeconds from submitting the job to the last finish (start-up included)
      * @param cpuShare  CPU time of this process over wall time times cores, during the run: how much of the
      *                  machine the run got (near 1 / cores means one busy core)
+     * @param instanceCpuSeconds CPU time of the instances' task threads (the operator, its state and timers, and
+     *                  what is chained to it), start-up included: what a request costs them does not depend on
+     *                  what else the machine runs, where the rate does
      */
     public record Result(long requests, long finished, long met, long tokens, double seconds, double wallSeconds,
-            double cpuShare) {
+            double cpuShare, double instanceCpuSeconds) {
+
+        /** Instance-thread CPU per request, microseconds. */
+        public double instanceCpuMicrosPerRequest() {
+            return finished == 0 ? 0 : instanceCpuSeconds * 1e6 / finished;
+        }
+
         public double requestsPerSecond() {
             return seconds <= 0 ? 0 : (finished - 1) / seconds;
         }
@@ -106,8 +117,10 @@ public final class OperatorBenchmark {
         // Every record type on the way is a POJO or Avro; a Kryo fallback would be a bug worth failing on.
         conf.set(PipelineOptions.GENERIC_TYPES, false);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(options.instances(), conf);
-        env.setMaxParallelism(InferenceJob.MAX_PARALLELISM);
-        env.setBufferTimeout(options.bufferTimeoutMs());
+        InferenceJob.configure(env, options.bufferTimeoutMs());
+        if (Boolean.getBoolean("sluice.bench.noObjectReuse")) {
+            env.getConfig().disableObjectReuse();
+        }
 
         DataStream<AdmittedRequest> requests = env
                 .fromSource(new GeneratedRequests.OpenSequenceSource(options.requests()),
@@ -129,6 +142,7 @@ public final class OperatorBenchmark {
         long wall0 = System.nanoTime();
         long submittedAtMs = System.currentTimeMillis();
         long finished = 0;
+        long instanceCpu = 0;
         try (CloseableIterator<FinishTally.Tally> results = tallies.collectAsync()) {
             JobClient job = env.executeAsync("sluice bench operator");
             Thread watchdog = watchdog(job, options.timeoutSeconds());
@@ -144,6 +158,7 @@ public final class OperatorBenchmark {
                         lastProgress = System.nanoTime();
                     }
                 }
+                instanceCpu = taskThreadCpuNanos(InferenceJob.instanceName(options.policy()));
             } finally {
                 watchdog.interrupt();
                 job.cancel().exceptionally(e -> null).get();
@@ -160,7 +175,7 @@ public final class OperatorBenchmark {
         long met = latest.values().stream().mapToLong(t -> t.met).sum();
         long tokenCount = latest.values().stream().mapToLong(t -> t.tokens).sum();
         return new Result(options.requests(), finished, met, tokenCount, (last - first) / 1000.0,
-                (last - submittedAtMs) / 1000.0, cpuShare);
+                (last - submittedAtMs) / 1000.0, cpuShare, instanceCpu / 1e9);
     }
 
     /** Cancels the job after {@code seconds}, so a stuck run ends with what it has. */
@@ -176,6 +191,18 @@ public final class OperatorBenchmark {
         t.setDaemon(true);
         t.start();
         return t;
+    }
+
+    /** CPU time of the live threads of tasks whose chain starts with {@code operatorName}. */
+    private static long taskThreadCpuNanos(String operatorName) {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
+            if (info != null && info.getThreadName().startsWith(operatorName)) {
+                sum += Math.max(0, threads.getThreadCpuTime(info.getThreadId()));
+            }
+        }
+        return sum;
     }
 
     private static long processCpuNanos() {

@@ -77,12 +77,14 @@ public final class BenchOperatorCommand implements Callable<Integer> {
             o.put("wall_seconds", r.wallSeconds());
             o.put("tokens", r.tokens());
             o.put("cpu_share", Math.round(r.cpuShare() * 100) / 100.0);
+            o.put("instance_cpu_us_per_request", Math.round(r.instanceCpuMicrosPerRequest() * 10) / 10.0);
             out.println(o);
         } else {
             out.printf(Locale.ROOT, "%.0f requests/s, %.0f tokens/s (%d requests, %d tokens in %.2f s from the first "
-                            + "finish to the last; %.1f s with start-up; this process used %.0f%% of %d cores)%n",
+                            + "finish to the last; %.1f s with start-up; this process used %.0f%% of %d cores)%n"
+                            + "instance threads: %.1f us CPU per request%n",
                     r.requestsPerSecond(), r.tokensPerSecond(), r.finished(), r.tokens(), r.seconds(), r.wallSeconds(),
-                    100 * r.cpuShare(), Runtime.getRuntime().availableProcessors());
+                    100 * r.cpuShare(), Runtime.getRuntime().availableProcessors(), r.instanceCpuMicrosPerRequest());
         }
         out.flush();
         return 0;
