@@ -25,6 +25,9 @@ final class FinishTally extends RichFlatMapFunction<RequestMetrics, FinishTally.
         public long finished;
         public long met;
         public long tokens;
+        /** Sum and largest of the finished requests' end-to-end times (ms): a run that keeps up keeps them low. */
+        public double e2eSumMs;
+        public double e2eMaxMs;
         /** Finish times (the metrics' finished_at, epoch ms) of its first and latest finished request. */
         public long firstFinishedAtMs = Long.MAX_VALUE;
         public long lastFinishedAtMs = Long.MIN_VALUE;
@@ -37,6 +40,8 @@ final class FinishTally extends RichFlatMapFunction<RequestMetrics, FinishTally.
             t.finished = finished;
             t.met = met;
             t.tokens = tokens;
+            t.e2eSumMs = e2eSumMs;
+            t.e2eMaxMs = e2eMaxMs;
             t.firstFinishedAtMs = firstFinishedAtMs;
             t.lastFinishedAtMs = lastFinishedAtMs;
             return t;
@@ -62,6 +67,8 @@ final class FinishTally extends RichFlatMapFunction<RequestMetrics, FinishTally.
         long at = m.getFinishedAt().toEpochMilli();
         tally.finished++;
         tally.tokens += m.getGeneratedTokens();
+        tally.e2eSumMs += m.getE2eMs();
+        tally.e2eMaxMs = Math.max(tally.e2eMaxMs, m.getE2eMs());
         if (m.getSloMet()) {
             tally.met++;
         }

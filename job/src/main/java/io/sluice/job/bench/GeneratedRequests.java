@@ -6,7 +6,9 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Queue;
-import org.apache.flink.api.common.functions.MapFunction;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.api.connector.source.SplitEnumerator;
 import org.apache.flink.api.connector.source.SplitEnumeratorContext;
@@ -97,25 +99,40 @@ final class GeneratedRequests {
 
     /**
      * Request number {@code i}: a fixed-length prompt of ids inside the vocabulary, BOS first, a fixed output
-     * length, no SLOs (a throughput run queues far beyond any TTFT target), routed to instance
-     * {@code i mod instances}, submitted now.
+     * length, no SLOs (a flood queues far beyond any TTFT target), routed to instance {@code i mod instances},
+     * submitted when it is made. At a fixed rate, request {@code i} is made {@code i / rate} s after the first
+     * (the source's thread waits for it: it runs no other operator); at rate 0, as fast as they are taken.
      */
-    static final class ToRequest implements MapFunction<Long, AdmittedRequest> {
+    static final class ToRequest extends RichMapFunction<Long, AdmittedRequest> {
         private static final long serialVersionUID = 1L;
         private final int instances;
         private final int promptTokens;
         private final int maxNewTokens;
         private final int vocabSize;
+        private final double rate;
+        private transient long startNanos;
 
-        ToRequest(int instances, int promptTokens, int maxNewTokens, int vocabSize) {
+        ToRequest(int instances, int promptTokens, int maxNewTokens, int vocabSize, double rate) {
             this.instances = instances;
             this.promptTokens = promptTokens;
             this.maxNewTokens = maxNewTokens;
             this.vocabSize = vocabSize;
+            this.rate = rate;
+        }
+
+        @Override
+        public void open(OpenContext openContext) {
+            startNanos = System.nanoTime();
         }
 
         @Override
         public AdmittedRequest map(Long i) {
+            if (rate > 0) {
+                long wait = startNanos + (long) (i * 1e9 / rate) - System.nanoTime();
+                if (wait > 0) {
+                    LockSupport.parkNanos(wait);
+                }
+            }
             AdmittedRequest r = new AdmittedRequest();
             r.requestId = "bench-" + i;
             r.tenant = "bench";

@@ -41,8 +41,11 @@ public final class OperatorBenchmark {
 
     /** What to run. */
     public record Options(long requests, int instances, String policy, int promptTokens, int maxNewTokens,
-            long bufferTimeoutMs, long timeoutSeconds) {
+            double rate, long bufferTimeoutMs, long timeoutSeconds) {
         public Options {
+            if (!(rate >= 0) || Double.isInfinite(rate)) {
+                throw new IllegalArgumentException("--rate must be >= 0 (0 = as fast as possible), got " + rate);
+            }
             if (requests < 2) {
                 throw new IllegalArgumentException("--requests must be at least 2, got " + requests);
             }
@@ -69,9 +72,10 @@ public final class OperatorBenchmark {
      * @param instanceCpuSeconds CPU time of the instances' task threads (the operator, its state and timers, and
      *                  what is chained to it), start-up included: what a request costs them does not depend on
      *                  what else the machine runs, where the rate does
+     * @param e2eMeanMs  mean end-to-end time of a request (made to last token), queueing included
      */
     public record Result(long requests, long finished, long met, long tokens, double seconds, double wallSeconds,
-            double cpuShare, double instanceCpuSeconds) {
+            double cpuShare, double instanceCpuSeconds, double e2eMeanMs, double e2eMaxMs) {
 
         /** Instance-thread CPU per request, microseconds. */
         public double instanceCpuMicrosPerRequest() {
@@ -127,7 +131,7 @@ public final class OperatorBenchmark {
                         WatermarkStrategy.noWatermarks(), "Generated requests")
                 .setParallelism(1)
                 .map(new GeneratedRequests.ToRequest(options.instances(), options.promptTokens(),
-                        options.maxNewTokens(), config.vocabSize()))
+                        options.maxNewTokens(), config.vocabSize(), options.rate()))
                 .setParallelism(1)
                 .name("To admitted requests");
         SingleOutputStreamOperator<TokenEvent> tokens = InferenceJob.instances(requests, instance, options.instances());
@@ -174,8 +178,10 @@ public final class OperatorBenchmark {
         long last = latest.values().stream().mapToLong(t -> t.lastFinishedAtMs).max().orElseThrow();
         long met = latest.values().stream().mapToLong(t -> t.met).sum();
         long tokenCount = latest.values().stream().mapToLong(t -> t.tokens).sum();
+        double e2eSum = latest.values().stream().mapToDouble(t -> t.e2eSumMs).sum();
+        double e2eMax = latest.values().stream().mapToDouble(t -> t.e2eMaxMs).max().orElseThrow();
         return new Result(options.requests(), finished, met, tokenCount, (last - first) / 1000.0,
-                (last - submittedAtMs) / 1000.0, cpuShare, instanceCpu / 1e9);
+                (last - submittedAtMs) / 1000.0, cpuShare, instanceCpu / 1e9, e2eSum / finished, e2eMax);
     }
 
     /** Cancels the job after {@code seconds}, so a stuck run ends with what it has. */

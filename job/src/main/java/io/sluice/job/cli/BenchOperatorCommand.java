@@ -39,6 +39,12 @@ public final class BenchOperatorCommand implements Callable<Integer> {
     @Option(names = "--gen", defaultValue = "2", description = "Output tokens per request (default: ${DEFAULT-VALUE}).")
     int generate;
 
+    @Option(names = "--rate", defaultValue = "0",
+            description = "Requests made per second; 0 floods the instances (default: ${DEFAULT-VALUE}). A flood "
+                    + "queues nearly every request at once, so each round plans over a queue of that size; at a rate "
+                    + "the operator sustains the queue stays short and the end-to-end time low.")
+    double rate;
+
     @Option(names = "--buffer-timeout-ms", defaultValue = "0",
             description = "Network buffer timeout of the exchange into the instances, as the job's option of that "
                     + "name (default: ${DEFAULT-VALUE}, the job's default).")
@@ -56,11 +62,12 @@ public final class BenchOperatorCommand implements Callable<Integer> {
             throw new IllegalArgumentException("unknown --policy '" + policy + "'; one of " + Policies.names());
         }
         OperatorBenchmark.Options options = new OperatorBenchmark.Options(requests, instances, policy, promptLength,
-                generate, bufferTimeoutMs, timeoutSeconds);
+                generate, rate, bufferTimeoutMs, timeoutSeconds);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         err.printf(Locale.ROOT, "bench operator: %d requests (%d prompt + %d output tokens), %d instance(s), %s, "
-                + "no-op engine%n", requests, promptLength, generate, instances, policy);
+                + "no-op engine, %s%n", requests, promptLength, generate, instances, policy,
+                rate > 0 ? String.format(Locale.ROOT, "%.0f requests/s offered", rate) : "all at once");
         err.flush();
         OperatorBenchmark.Result r = OperatorBenchmark.run(options, err);
         if (json) {
@@ -70,6 +77,7 @@ public final class BenchOperatorCommand implements Callable<Integer> {
             o.put("policy", policy);
             o.put("prompt_len", promptLength);
             o.put("gen", generate);
+            o.put("rate", rate);
             o.put("buffer_timeout_ms", bufferTimeoutMs);
             o.put("requests_per_s", Math.round(r.requestsPerSecond()));
             o.put("tokens_per_s", Math.round(r.tokensPerSecond()));
@@ -78,13 +86,16 @@ public final class BenchOperatorCommand implements Callable<Integer> {
             o.put("tokens", r.tokens());
             o.put("cpu_share", Math.round(r.cpuShare() * 100) / 100.0);
             o.put("instance_cpu_us_per_request", Math.round(r.instanceCpuMicrosPerRequest() * 10) / 10.0);
+            o.put("e2e_mean_ms", Math.round(r.e2eMeanMs() * 10) / 10.0);
+            o.put("e2e_max_ms", r.e2eMaxMs());
             out.println(o);
         } else {
             out.printf(Locale.ROOT, "%.0f requests/s, %.0f tokens/s (%d requests, %d tokens in %.2f s from the first "
                             + "finish to the last; %.1f s with start-up; this process used %.0f%% of %d cores)%n"
-                            + "instance threads: %.1f us CPU per request%n",
+                            + "instance threads: %.1f us CPU per request; end to end: mean %.1f ms, max %.0f ms%n",
                     r.requestsPerSecond(), r.tokensPerSecond(), r.finished(), r.tokens(), r.seconds(), r.wallSeconds(),
-                    100 * r.cpuShare(), Runtime.getRuntime().availableProcessors(), r.instanceCpuMicrosPerRequest());
+                    100 * r.cpuShare(), Runtime.getRuntime().availableProcessors(), r.instanceCpuMicrosPerRequest(),
+                    r.e2eMeanMs(), r.e2eMaxMs());
         }
         out.flush();
         return 0;

@@ -35,6 +35,19 @@ class BenchOperatorCommandTest {
         assertThat(o.get("requests_per_s").asDouble()).isPositive();
         assertThat(o.get("tokens_per_s").asDouble()).isPositive();
         assertThat(o.get("seconds").asDouble()).isLessThanOrEqualTo(o.get("wall_seconds").asDouble());
+        assertThat(o.get("instance_cpu_us_per_request").asDouble()).isPositive();
+    }
+
+    @Test
+    void atAFixedRateTheRequestsAreSpreadOverTime() throws Exception {
+        Run run = sluice("bench", "operator", "--requests", "1000", "--rate", "2000", "--json");
+        assertThat(run.exit()).as(run.err()).isZero();
+        JsonNode o = new ObjectMapper().readTree(run.out());
+        assertThat(o.get("tokens").asLong()).isEqualTo(2000);
+        // 1000 requests made over 0.5 s cannot all finish within much less than that, whatever the machine.
+        assertThat(o.get("seconds").asDouble()).as("first to last finish").isGreaterThan(0.4);
+        assertThat(o.get("requests_per_s").asDouble()).isPositive();
+        assertThat(o.get("e2e_mean_ms").asDouble()).isPositive();
     }
 
     @Test
@@ -45,5 +58,8 @@ class BenchOperatorCommandTest {
         Run few = sluice("bench", "operator", "--requests", "1");
         assertThat(few.exit()).isEqualTo(2);
         assertThat(few.err()).contains("--requests must be at least 2");
+        Run rate = sluice("bench", "operator", "--rate", "-5");
+        assertThat(rate.exit()).isEqualTo(2);
+        assertThat(rate.err()).contains("--rate must be >= 0");
     }
 }
