@@ -19,6 +19,8 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
@@ -93,7 +95,11 @@ public final class OperatorBenchmark {
 
     private OperatorBenchmark() {}
 
-    /** Runs it; progress lines go to {@code progress} (null for none). */
+    /**
+     * Runs it; progress lines go to {@code progress} (null for none).
+     *
+     * @throws IllegalStateException when not every request finished within the timeout
+     */
     public static Result run(Options options, PrintWriter progress) throws Exception {
         Path dir = Files.createTempDirectory("sluice-bench-operator-");
         try {
@@ -149,10 +155,11 @@ public final class OperatorBenchmark {
         long instanceCpu = 0;
         try (CloseableIterator<FinishTally.Tally> results = tallies.collectAsync()) {
             JobClient job = env.executeAsync("sluice bench operator");
-            Thread watchdog = watchdog(job, options.timeoutSeconds());
+            AtomicBoolean timedOut = new AtomicBoolean();
+            Thread watchdog = watchdog(job, options.timeoutSeconds(), timedOut);
             try {
                 long lastProgress = System.nanoTime();
-                while (finished < options.requests() && results.hasNext()) {
+                while (finished < options.requests() && hasNext(results, timedOut)) {
                     FinishTally.Tally t = results.next();
                     latest.put(t.instance, t);
                     finished = latest.values().stream().mapToLong(x -> x.finished).sum();
@@ -165,7 +172,7 @@ public final class OperatorBenchmark {
                 instanceCpu = taskThreadCpuNanos(InferenceJob.instanceName(options.policy()));
             } finally {
                 watchdog.interrupt();
-                job.cancel().exceptionally(e -> null).get();
+                cancel(job);
             }
         }
         double wall = (System.nanoTime() - wall0) / 1e9;
@@ -184,11 +191,33 @@ public final class OperatorBenchmark {
                 (last - submittedAtMs) / 1000.0, cpuShare, instanceCpu / 1e9, e2eSum / finished, e2eMax);
     }
 
+    /** Cancels the job unless it has ended (then its local cluster is gone too). */
+    private static void cancel(JobClient job) throws InterruptedException {
+        try {
+            job.cancel().get();
+        } catch (ExecutionException | IllegalStateException e) {
+            // Already cancelled or ended.
+        }
+    }
+
+    /** False at the end of the results, also when the watchdog cancelled the job (a job failure is thrown). */
+    private static boolean hasNext(CloseableIterator<?> results, AtomicBoolean timedOut) {
+        try {
+            return results.hasNext();
+        } catch (RuntimeException e) {
+            if (timedOut.get()) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
     /** Cancels the job after {@code seconds}, so a stuck run ends with what it has. */
-    private static Thread watchdog(JobClient job, long seconds) {
+    private static Thread watchdog(JobClient job, long seconds, AtomicBoolean timedOut) {
         Thread t = new Thread(() -> {
             try {
                 Thread.sleep(seconds * 1000);
+                timedOut.set(true);
                 job.cancel();
             } catch (InterruptedException e) {
                 // the run ended in time

@@ -69,7 +69,13 @@ public final class BenchOperatorCommand implements Callable<Integer> {
                 + "no-op engine, %s%n", requests, promptLength, generate, instances, policy,
                 rate > 0 ? String.format(Locale.ROOT, "%.0f requests/s offered", rate) : "all at once");
         err.flush();
-        OperatorBenchmark.Result r = OperatorBenchmark.run(options, err);
+        OperatorBenchmark.Result r;
+        try {
+            r = OperatorBenchmark.run(options, err);
+        } catch (IllegalStateException e) {
+            err.println("bench operator: " + e.getMessage());
+            return 1;
+        }
         if (json) {
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("requests", r.requests());
