@@ -40,12 +40,13 @@ class BenchOperatorCommandTest {
 
     @Test
     void atAFixedRateTheRequestsAreSpreadOverTime() throws Exception {
-        Run run = sluice("bench", "operator", "--requests", "1000", "--rate", "2000", "--json");
+        Run run = sluice("bench", "operator", "--requests", "600", "--rate", "300", "--json");
         assertThat(run.exit()).as(run.err()).isZero();
         JsonNode o = new ObjectMapper().readTree(run.out());
-        assertThat(o.get("tokens").asLong()).isEqualTo(2000);
-        // 1000 requests made over 0.5 s cannot all finish within much less than that, whatever the machine.
-        assertThat(o.get("seconds").asDouble()).as("first to last finish").isGreaterThan(0.4);
+        assertThat(o.get("tokens").asLong()).isEqualTo(1200);
+        // Made over 2 s, they finish over nearly as long (less the time the instance takes to start after the
+        // source: requests made before then finish together); a flood of 600 finishes within a few ms.
+        assertThat(o.get("seconds").asDouble()).as("first to last finish").isGreaterThan(1.0);
         assertThat(o.get("requests_per_s").asDouble()).isPositive();
         assertThat(o.get("e2e_mean_ms").asDouble()).isPositive();
     }
