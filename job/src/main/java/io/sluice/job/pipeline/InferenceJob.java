@@ -20,6 +20,8 @@ import io.sluice.schemas.TokenEvent;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -109,9 +111,13 @@ public final class InferenceJob {
      * chained operators (each token to its Kafka sink; measured: ~8% of the instance thread's time in Avro
      * copies). It is safe because every function here emits objects it has just created (or, the router, the
      * one it received, once) and keeps no reference to what it received from a chained operator; a new function
-     * must keep to that.
+     * must keep to that. Generic types are off: every record and state type is a POJO or Avro, and a type that
+     * would fall back to Kryo (slow, and not schema-evolvable) fails the job's build instead.
      */
     public static void configure(StreamExecutionEnvironment env, long bufferTimeoutMs) {
+        Configuration types = new Configuration();
+        types.set(PipelineOptions.GENERIC_TYPES, false);
+        env.configure(types); // first: it applies only the options it holds, but leaves nothing to chance
         env.setMaxParallelism(MAX_PARALLELISM);
         env.setBufferTimeout(bufferTimeoutMs);
         env.getConfig().enableObjectReuse();
