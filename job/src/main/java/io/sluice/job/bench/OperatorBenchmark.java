@@ -3,6 +3,7 @@ package io.sluice.job.bench;
 import io.sluice.gpu.model.CheckpointLoader;
 import io.sluice.gpu.model.ModelConfig;
 import io.sluice.gpu.model.SyntheticCheckpoint;
+import io.sluice.job.local.Folders;
 import io.sluice.job.pipeline.InferenceJob;
 import io.sluice.job.pipeline.LatencyProfiles;
 import io.sluice.operators.InstanceConfig;
@@ -42,7 +43,7 @@ public final class OperatorBenchmark {
 
     /** What to run. */
     public record Options(long requests, int instances, String policy, int promptTokens, int maxNewTokens,
-            double rate, long bufferTimeoutMs, long timeoutSeconds) {
+            double rate, long bufferTimeoutMs, boolean objectReuse, long timeoutSeconds) {
         public Options {
             if (!(rate >= 0) || Double.isInfinite(rate)) {
                 throw new IllegalArgumentException("--rate must be >= 0 (0 = as fast as possible), got " + rate);
@@ -107,7 +108,7 @@ public final class OperatorBenchmark {
             SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.of("260k").config(), 1234, model);
             return run(options, model, dir, progress);
         } finally {
-            io.sluice.job.local.Folders.deleteRecursively(dir);
+            Folders.deleteRecursively(dir);
         }
     }
 
@@ -125,7 +126,7 @@ public final class OperatorBenchmark {
         conf.set(CoreOptions.TMP_DIRS, tmp.toString());
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(options.instances(), conf);
         InferenceJob.configure(env, options.bufferTimeoutMs());
-        if (Boolean.getBoolean("sluice.bench.noObjectReuse")) {
+        if (!options.objectReuse()) {
             env.getConfig().disableObjectReuse();
         }
 

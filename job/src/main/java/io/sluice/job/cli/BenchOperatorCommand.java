@@ -50,6 +50,10 @@ public final class BenchOperatorCommand implements Callable<Integer> {
                     + "name (default: ${DEFAULT-VALUE}, the job's default).")
     long bufferTimeoutMs;
 
+    @Option(names = "--no-object-reuse", negatable = false,
+            description = "Turn off the job's object reuse, to see what the copies between chained operators cost.")
+    boolean noObjectReuse;
+
     @Option(names = "--timeout-s", defaultValue = "600", description = "Give up after this many seconds (default: ${DEFAULT-VALUE}).")
     long timeoutSeconds;
 
@@ -62,7 +66,7 @@ public final class BenchOperatorCommand implements Callable<Integer> {
             throw new IllegalArgumentException("unknown --policy '" + policy + "'; one of " + Policies.names());
         }
         OperatorBenchmark.Options options = new OperatorBenchmark.Options(requests, instances, policy, promptLength,
-                generate, rate, bufferTimeoutMs, timeoutSeconds);
+                generate, rate, bufferTimeoutMs, !noObjectReuse, timeoutSeconds);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         err.printf(Locale.ROOT, "bench operator: %d requests (%d prompt + %d output tokens), %d instance(s), %s, "
@@ -85,6 +89,7 @@ public final class BenchOperatorCommand implements Callable<Integer> {
             o.put("gen", generate);
             o.put("rate", rate);
             o.put("buffer_timeout_ms", bufferTimeoutMs);
+            o.put("object_reuse", !noObjectReuse);
             o.put("requests_per_s", Math.round(r.requestsPerSecond()));
             o.put("tokens_per_s", Math.round(r.tokensPerSecond()));
             o.put("seconds", r.seconds());
