@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -195,15 +196,26 @@ public final class LoadRunner {
         }
     }
 
-    private <T extends SpecificRecord> T decode(byte[] value, Class<T> type) {
-        try {
-            if (format == RequestFormat.JSON) {
-                return AvroJson.fromJson(AvroJson.parseObject(value), type);
+    /** Decodes records of the run's format; one per collector thread, as it keeps decoding state. */
+    private final class RecordDecoder {
+        private final Map<Class<?>, SpecificDatumReader<?>> readers = new HashMap<>();
+        private BinaryDecoder decoder;
+
+        <T extends SpecificRecord> T decode(byte[] value, Class<T> type) {
+            try {
+                if (format == RequestFormat.JSON) {
+                    return AvroJson.fromJson(AvroJson.parseObject(value), type);
+                }
+                // One reader per type, kept: building one resolves the schema, which costs more than a decode,
+                // and the collector decodes every token of the run on one thread.
+                @SuppressWarnings("unchecked")
+                SpecificDatumReader<T> reader =
+                        (SpecificDatumReader<T>) readers.computeIfAbsent(type, SpecificDatumReader::new);
+                decoder = DecoderFactory.get().binaryDecoder(value, decoder);
+                return reader.read(null, decoder);
+            } catch (IOException | MalformedRecordException | RuntimeException e) {
+                return null; // not ours to judge: a record another writer put on the topic
             }
-            BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(value, null);
-            return new SpecificDatumReader<>(type).read(null, decoder);
-        } catch (IOException | MalformedRecordException | RuntimeException e) {
-            return null; // not ours to judge: a record another writer put on the topic
         }
     }
 
@@ -223,6 +235,7 @@ public final class LoadRunner {
         consumer.assign(partitions);
         consumer.seekToEnd(partitions);
         partitions.forEach(consumer::position); // resolve the end offsets before anything is sent
+        RecordDecoder decoder = new RecordDecoder();
         Thread thread = new Thread(() -> {
             try (consumer) {
                 while (!stop.get()) {
@@ -231,7 +244,7 @@ public final class LoadRunner {
                     long received = System.currentTimeMillis();
                     for (ConsumerRecord<byte[], byte[]> record : records) {
                         if (record.topic().equals(topics.tokens())) {
-                            TokenEvent e = decode(record.value(), TokenEvent.class);
+                            TokenEvent e = decoder.decode(record.value(), TokenEvent.class);
                             if (e != null && ids.contains(e.getRequestId())) {
                                 results.events.computeIfAbsent(e.getRequestId(), k -> new ArrayList<>()).add(e);
                                 if (results.firstEventAtMs.putIfAbsent(e.getRequestId(), received) == null) {
@@ -243,7 +256,7 @@ public final class LoadRunner {
                                 }
                             }
                         } else {
-                            RequestMetrics m = decode(record.value(), RequestMetrics.class);
+                            RequestMetrics m = decoder.decode(record.value(), RequestMetrics.class);
                             if (m != null && ids.contains(m.getRequestId())) {
                                 results.metrics.put(m.getRequestId(), m);
                             }
