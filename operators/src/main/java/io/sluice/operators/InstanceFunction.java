@@ -492,11 +492,9 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         tokensSinceStatus++;
         int index = l.record.generated.length;
         boolean stop = token == Tokenizer.BOS || token == Tokenizer.EOS;
-        TokenEvent.Builder event = TokenEvent.newBuilder()
-                .setRequestId(l.id)
-                .setIndex(index)
-                .setTokenId(token)
-                .setEmittedAt(Instant.ofEpochMilli(now));
+        // Events by the all-args constructor: a builder costs a schema lookup and a deep copy of every unset
+        // field's default per event (measured ~8% of the instance thread with the no-op engine).
+        Instant at = Instant.ofEpochMilli(now);
         if (stop) {
             // The stop token is part of no text: count it and end here with EOS, as run.c stops at BOS.
             update(l, l.record.withToken(token, now));
@@ -504,17 +502,17 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
             if (!l.schedule.state().isFinished() && l.schedule.state() != RequestState.TRANSFERRING) {
                 instance.cancel(l.schedule, RequestState.FINISHED_OK, now);
             }
-            out.collect(event.setText("").setFinal$(true).setFinishReason(FinishReason.EOS).build());
+            out.collect(new TokenEvent(l.id, index, token, "", true, FinishReason.EOS, null, at));
             end(l, FinishReason.EOS, null, now, ctx, out);
             return;
         }
-        event.setText(text(l.record.knownToken(l.record.knownTokens() - 1), token));
+        String text = text(l.record.knownToken(l.record.knownTokens() - 1), token);
         update(l, l.record.withToken(token, now));
         if (l.schedule.state() == RequestState.FINISHED_OK) {
-            out.collect(event.setFinal$(true).setFinishReason(FinishReason.LENGTH).build());
+            out.collect(new TokenEvent(l.id, index, token, text, true, FinishReason.LENGTH, null, at));
             end(l, FinishReason.LENGTH, null, now, ctx, out);
         } else {
-            out.collect(event.build());
+            out.collect(new TokenEvent(l.id, index, token, text, false, null, null, at));
         }
     }
 

@@ -16,6 +16,7 @@ import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsIni
 import org.apache.flink.formats.avro.AvroSerializationSchema;
 import org.apache.flink.util.function.SerializableFunction;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerConfig;
 
 /** Builds the job's Kafka source and sinks for a bootstrap address, format and client properties. */
 public final class KafkaIo {
@@ -69,10 +70,22 @@ public final class KafkaIo {
         }
         return KafkaSink.<T>builder()
                 .setBootstrapServers(bootstrap)
-                .setKafkaProducerConfig(properties)
+                .setKafkaProducerConfig(producerProperties(properties))
                 .setRecordSerializer(schema.build())
                 .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
                 .build();
+    }
+
+    /**
+     * Producer settings for latency, under the caller's (which win). Kafka 4's default {@code linger.ms=5}
+     * holds every token up to 5 ms for a batch that at low load never fills; at 0 a record goes out at once,
+     * and under load batches still form from what queues while earlier requests are in flight.
+     */
+    public static Properties producerProperties(Properties overrides) {
+        Properties props = new Properties();
+        props.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        props.putAll(overrides);
+        return props;
     }
 
     private <T extends SpecificRecordBase> SerializationSchema<T> valueSchema(Class<T> type) {

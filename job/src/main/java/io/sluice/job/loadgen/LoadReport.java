@@ -15,24 +15,28 @@ import org.HdrHistogram.Histogram;
 
 /**
  * What a load run measured: per priority class the SLO attainment and TTFT/TPOT percentiles (from
- * the job's per-request metrics, TTFT counted from the client's send time), goodput, and the
- * totals: requests sent, finished, rejected, expired.
+ * the job's per-request metrics, TTFT counted from the client's send time), goodput, the totals:
+ * requests sent, finished, rejected, expired; and the client-side TTFT with where it went (see
+ * {@link FirstToken}).
  */
 public final class LoadReport {
 
     private final Map<String, SloStats> classes = new LinkedHashMap<>();
     private final SloStats overall = new SloStats();
     private final Histogram clientTtftMicros = new Histogram(3);
+    private final Histogram jobMicros = new Histogram(3);
+    private final Histogram toSinkMicros = new Histogram(3);
+    private final Histogram throughKafkaMicros = new Histogram(3);
     private final long requests;
     private final double seconds;
 
     /**
      * @param classOrder classes in the order to report them (those of the mix)
-     * @param clientTtftMs per request, from its send to its first token reaching the client (the
-     *     job's metrics stop at the token's emission; this includes the way back through Kafka)
+     * @param firstTokens per request that got a token, its first token's times (the job's metrics
+     *     stop at the token's emission; the client's TTFT includes the way back through Kafka)
      * @param seconds    from the first send to the last final event
      */
-    public LoadReport(List<String> classOrder, long requests, List<RequestMetrics> metrics, List<Double> clientTtftMs,
+    public LoadReport(List<String> classOrder, long requests, List<RequestMetrics> metrics, List<FirstToken> firstTokens,
             double seconds) {
         this.requests = requests;
         this.seconds = seconds;
@@ -41,7 +45,17 @@ public final class LoadReport {
             classes.computeIfAbsent(m.getPriorityClass(), c -> new SloStats()).add(m);
             overall.add(m);
         }
-        clientTtftMs.forEach(ms -> clientTtftMicros.recordValue(Math.max(0, Math.round(ms * 1000))));
+        for (FirstToken t : firstTokens) {
+            record(clientTtftMicros, t.clientMs());
+            record(jobMicros, t.jobMs());
+            record(toSinkMicros, t.toSinkMs());
+            record(throughKafkaMicros, t.throughKafkaMs());
+        }
+    }
+
+    private static void record(Histogram h, long ms) {
+        // Clocks read in whole ms on different threads: a part can come out -1 where it took under 1 ms.
+        h.recordValue(Math.max(0, ms) * 1000);
     }
 
     public long requests() { return requests; }
@@ -58,8 +72,26 @@ public final class LoadReport {
 
     /** Client-side TTFT percentile in ms, NaN when no token arrived. */
     public double clientTtftMs(double percentile) {
-        return clientTtftMicros.getTotalCount() == 0 ? Double.NaN
-                : clientTtftMicros.getValueAtPercentile(percentile) / 1000.0;
+        return ms(clientTtftMicros, percentile);
+    }
+
+    /** Percentile in ms of the first token's send to its emission by the job (NaN without tokens). */
+    public double firstTokenJobMs(double percentile) {
+        return ms(jobMicros, percentile);
+    }
+
+    /** Percentile in ms of the first token's emission to its send by the job's Kafka producer. */
+    public double firstTokenToSinkMs(double percentile) {
+        return ms(toSinkMicros, percentile);
+    }
+
+    /** Percentile in ms of the first token's send by the job's producer to its read by the client. */
+    public double firstTokenThroughKafkaMs(double percentile) {
+        return ms(throughKafkaMicros, percentile);
+    }
+
+    private static double ms(Histogram h, double percentile) {
+        return h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(percentile) / 1000.0;
     }
 
     /** A table for people. */
@@ -72,6 +104,10 @@ public final class LoadReport {
         row(out, "all", overall);
         out.printf("client-side TTFT (send to first token received): p50 %s, p90 %s, p99 %s ms%n",
                 ms(clientTtftMs(50)), ms(clientTtftMs(90)), ms(clientTtftMs(99)));
+        out.printf("  where it went, p50/p90: send to job emission %s/%s, emission to the job's producer %s/%s, "
+                        + "producer to client %s/%s ms%n",
+                ms(firstTokenJobMs(50)), ms(firstTokenJobMs(90)), ms(firstTokenToSinkMs(50)),
+                ms(firstTokenToSinkMs(90)), ms(firstTokenThroughKafkaMs(50)), ms(firstTokenThroughKafkaMs(90)));
         out.printf("requests %d, finished %d, rejected %d, expired %d, goodput %.2f req/s over %.1f s%n",
                 requests, overall.finished(), overall.rejected(), overall.expired(), goodput(), seconds);
     }
@@ -97,9 +133,14 @@ public final class LoadReport {
         root.put("attainment", overall.attainment());
         root.put("goodput", goodput());
         root.put("seconds", seconds);
+        ObjectNode parts = mapper.createObjectNode();
         for (double p : new double[] {50, 90, 99}) {
             putMs(root, "client_ttft_p" + (int) p + "_ms", clientTtftMs(p));
+            putMs(parts, "job_p" + (int) p + "_ms", firstTokenJobMs(p));
+            putMs(parts, "to_sink_p" + (int) p + "_ms", firstTokenToSinkMs(p));
+            putMs(parts, "through_kafka_p" + (int) p + "_ms", firstTokenThroughKafkaMs(p));
         }
+        root.set("first_token", parts);
         ArrayNode array = root.putArray("classes");
         for (Map.Entry<String, SloStats> e : classes.entrySet()) {
             SloStats s = e.getValue();

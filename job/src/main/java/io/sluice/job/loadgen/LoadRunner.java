@@ -1,5 +1,6 @@
 package io.sluice.job.loadgen;
 
+import io.sluice.job.kafka.KafkaIo;
 import io.sluice.job.pipeline.Topics;
 import io.sluice.operators.ingest.AvroJson;
 import io.sluice.operators.ingest.MalformedRecordException;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -70,6 +72,8 @@ public final class LoadRunner {
         /** When each request was sent, and when its first event reached this client (epoch ms). */
         public final Map<String, Long> sentAtMs = new ConcurrentHashMap<>();
         public final Map<String, Long> firstEventAtMs = new ConcurrentHashMap<>();
+        /** The Kafka timestamp of each request's first event: when the job's producer sent it. */
+        public final Map<String, Long> firstEventProducedAtMs = new ConcurrentHashMap<>();
         volatile long lastFinalAtMs;
     }
 
@@ -121,15 +125,16 @@ public final class LoadRunner {
             progress.println();
         }
         double seconds = Math.max(0, (Math.max(results.lastFinalAtMs, startMs) - startMs) / 1000.0);
-        List<Double> clientTtft = new ArrayList<>();
+        List<FirstToken> firstTokens = new ArrayList<>();
         results.firstEventAtMs.forEach((id, at) -> {
             TokenEvent first = results.events.get(id).get(0);
             if (first.getTokenId() >= 0) { // a token, not a rejection or an expiry
-                clientTtft.add((double) (at - results.sentAtMs.get(id)));
+                firstTokens.add(new FirstToken(results.sentAtMs.get(id), first.getEmittedAt().toEpochMilli(),
+                        results.firstEventProducedAtMs.get(id), at));
             }
         });
         return new Outcome(new LoadReport(classOrder, plan.size(), new ArrayList<>(results.metrics.values()),
-                clientTtft, seconds),
+                firstTokens, seconds),
                 results);
     }
 
@@ -191,15 +196,26 @@ public final class LoadRunner {
         }
     }
 
-    private <T extends SpecificRecord> T decode(byte[] value, Class<T> type) {
-        try {
-            if (format == RequestFormat.JSON) {
-                return AvroJson.fromJson(AvroJson.parseObject(value), type);
+    /** Decodes records of the run's format; one per collector thread, as it keeps decoding state. */
+    private final class RecordDecoder {
+        private final Map<Class<?>, SpecificDatumReader<?>> readers = new HashMap<>();
+        private BinaryDecoder decoder;
+
+        <T extends SpecificRecord> T decode(byte[] value, Class<T> type) {
+            try {
+                if (format == RequestFormat.JSON) {
+                    return AvroJson.fromJson(AvroJson.parseObject(value), type);
+                }
+                // One reader per type, kept: building one resolves the schema, which costs more than a decode,
+                // and the collector decodes every token of the run on one thread.
+                @SuppressWarnings("unchecked")
+                SpecificDatumReader<T> reader =
+                        (SpecificDatumReader<T>) readers.computeIfAbsent(type, SpecificDatumReader::new);
+                decoder = DecoderFactory.get().binaryDecoder(value, decoder);
+                return reader.read(null, decoder);
+            } catch (IOException | MalformedRecordException | RuntimeException e) {
+                return null; // not ours to judge: a record another writer put on the topic
             }
-            BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(value, null);
-            return new SpecificDatumReader<>(type).read(null, decoder);
-        } catch (IOException | MalformedRecordException | RuntimeException e) {
-            return null; // not ours to judge: a record another writer put on the topic
         }
     }
 
@@ -219,22 +235,28 @@ public final class LoadRunner {
         consumer.assign(partitions);
         consumer.seekToEnd(partitions);
         partitions.forEach(consumer::position); // resolve the end offsets before anything is sent
+        RecordDecoder decoder = new RecordDecoder();
         Thread thread = new Thread(() -> {
             try (consumer) {
                 while (!stop.get()) {
-                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
+                    var records = consumer.poll(Duration.ofMillis(100));
+                    // One clock reading per poll: the records of a poll arrived together.
+                    long received = System.currentTimeMillis();
+                    for (ConsumerRecord<byte[], byte[]> record : records) {
                         if (record.topic().equals(topics.tokens())) {
-                            TokenEvent e = decode(record.value(), TokenEvent.class);
+                            TokenEvent e = decoder.decode(record.value(), TokenEvent.class);
                             if (e != null && ids.contains(e.getRequestId())) {
                                 results.events.computeIfAbsent(e.getRequestId(), k -> new ArrayList<>()).add(e);
-                                results.firstEventAtMs.putIfAbsent(e.getRequestId(), System.currentTimeMillis());
+                                if (results.firstEventAtMs.putIfAbsent(e.getRequestId(), received) == null) {
+                                    results.firstEventProducedAtMs.put(e.getRequestId(), record.timestamp());
+                                }
                                 if (e.getFinal$()) {
                                     results.finished.add(e.getRequestId());
-                                    results.lastFinalAtMs = System.currentTimeMillis();
+                                    results.lastFinalAtMs = received;
                                 }
                             }
                         } else {
-                            RequestMetrics m = decode(record.value(), RequestMetrics.class);
+                            RequestMetrics m = decoder.decode(record.value(), RequestMetrics.class);
                             if (m != null && ids.contains(m.getRequestId())) {
                                 results.metrics.put(m.getRequestId(), m);
                             }
@@ -249,11 +271,9 @@ public final class LoadRunner {
     }
 
     private KafkaProducer<String, byte[]> producer() {
-        Properties props = new Properties();
-        props.putAll(kafkaProperties);
+        Properties props = KafkaIo.producerProperties(kafkaProperties);
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        props.put(ProducerConfig.LINGER_MS_CONFIG, "0");
-        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.putIfAbsent(ProducerConfig.ACKS_CONFIG, "all");
         return new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
     }
 }

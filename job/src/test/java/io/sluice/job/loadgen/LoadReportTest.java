@@ -32,7 +32,8 @@ class LoadReportTest {
         all.add(metrics("interactive", false, FinishReason.EXPIRED, null));
         all.add(metrics("batch", false, FinishReason.REJECTED, null));
         LoadReport report = new LoadReport(List.of("interactive", "standard", "batch"), 12, all,
-                List.of(30.0, 40.0, 50.0), 2.0);
+                List.of(new FirstToken(1000, 1020, 1025, 1030), new FirstToken(2000, 2030, 2032, 2040),
+                        new FirstToken(3000, 3040, 3039, 3050)), 2.0);
 
         assertThat(report.requests()).isEqualTo(12);
         assertThat(report.finished()).isEqualTo(11);
@@ -42,17 +43,23 @@ class LoadReportTest {
         assertThat(report.byClass("standard").finished()).isZero();
         assertThat(report.goodput()).isEqualTo(4.5);
         assertThat(report.clientTtftMs(50)).isCloseTo(40.0, within(0.1)); // HdrHistogram: 3 significant digits
+        assertThat(report.firstTokenJobMs(50)).isCloseTo(30.0, within(0.1));
+        assertThat(report.firstTokenToSinkMs(50)).isCloseTo(2.0, within(0.01));
+        assertThat(report.firstTokenToSinkMs(0)).as("a -1 ms clock step counts as 0").isZero();
+        assertThat(report.firstTokenThroughKafkaMs(50)).isCloseTo(8.0, within(0.01));
 
         JsonNode json = report.toJson();
         assertThat(json.get("requests").asLong()).isEqualTo(12);
         assertThat(json.get("finished").asLong()).isEqualTo(11);
         assertThat(json.get("client_ttft_p50_ms").asDouble()).isCloseTo(40.0, within(0.1));
+        assertThat(json.get("first_token").get("through_kafka_p50_ms").asDouble()).isCloseTo(8.0, within(0.01));
         assertThat(json.get("classes")).hasSize(3);
         assertThat(json.get("classes").get(1).get("ttft_p50_ms").isNull()).as("no made-up zero").isTrue();
         assertThat(json.get("classes").get(0).get("ttft_p50_ms").asDouble()).isCloseTo(24.0, within(0.1));
 
         ByteArrayOutputStream text = new ByteArrayOutputStream();
         report.print(new PrintStream(text, true));
-        assertThat(text.toString()).contains("interactive").contains("90.0%").contains("expired 1");
+        assertThat(text.toString()).contains("interactive").contains("90.0%").contains("expired 1")
+                .contains("producer to client 8.0/");
     }
 }
