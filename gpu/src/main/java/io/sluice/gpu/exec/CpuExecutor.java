@@ -1,5 +1,6 @@
 package io.sluice.gpu.exec;
 
+import io.sluice.gpu.exec.StepPhases.Phase;
 import io.sluice.gpu.kv.BlockPool;
 import io.sluice.gpu.kv.BlockTable;
 import io.sluice.gpu.kv.PagedKvCache;
@@ -112,6 +113,7 @@ public final class CpuExecutor implements Executor {
     private final float[][] att; // [threads][heads * scoreStride] attention scores of the heads a worker is on
     private final int scoreStride; // room for one head's scores: whole blocks up to seq_len, plus a vector
     private int headsPerUnit; // heads one attention work unit covers
+    private final float[][] expScratch; // [threads][hiddenStride] exp(-x) of the SwiGLU row a worker is on
     private final float[] logits; // [sequences, vocabStride] one row per chunk that wants output
 
     // The batch being run.
@@ -123,6 +125,7 @@ public final class CpuExecutor implements Executor {
     private int tokens;
     private int outputRows;
     private int layer;
+    private StepPhases phases; // null unless timing
 
     // The current matmul: up to three matrices applied to the same input.
     private final PackedMatrix[] mmWeights = new PackedMatrix[3];
@@ -137,7 +140,7 @@ public final class CpuExecutor implements Executor {
     private final WorkerPool.Task rmsAttTask = (w, t) -> rmsRow(t, true);
     private final WorkerPool.Task rmsFfnTask = (w, t) -> rmsRow(t, false);
     private final WorkerPool.Task ropeTask = (w, t) -> ropeAndStore(t);
-    private final WorkerPool.Task swigluTask = (w, t) -> swiglu(t);
+    private final WorkerPool.Task swigluTask = this::swiglu;
     private final WorkerPool.Task residualTask = (w, t) -> residual(t);
 
     /** Per-layer weights: norms as arrays, matrices packed for {@link Gemm}. */
@@ -196,6 +199,7 @@ public final class CpuExecutor implements Executor {
         // scores are computed a whole block at a time: room up to the end of the last block, plus a vector
         this.scoreStride = maxBlocksPerSequence * options.blockSize() + L;
         this.att = new float[options.threads()][c.heads() * scoreStride];
+        this.expScratch = new float[options.threads()][hiddenStride];
         this.logits = new float[m * vocabStride];
         this.tokenId = new int[n];
         this.tokenPos = new int[n];
@@ -232,6 +236,7 @@ public final class CpuExecutor implements Executor {
     @Override
     public synchronized StepResult execute(List<Chunk> chunks) {
         long start = System.nanoTime();
+        long t = now();
         validate(chunks);
         // Reserve every block first, all or nothing: running out is a result, not a half-run batch.
         List<Long> outOfBlocks = BlockReservation.reserveAll(chunks, cache.pool());
@@ -239,13 +244,18 @@ public final class CpuExecutor implements Executor {
             return new StepResult(List.of(), outOfBlocks, System.nanoTime() - start);
         }
         layOut(chunks);
-        forward();
+        forward(t);
+        t = now();
         List<SequenceOutput> outputs = new ArrayList<>(chunks.size());
         for (int i = 0; i < chunks.size(); i++) {
             Chunk ch = chunks.get(i);
             int length = ch.startPosition() + ch.tokens().length;
             ch.table().setLength(length, options.blockSize());
             outputs.add(sample(ch, i, length));
+        }
+        lap(Phase.SAMPLE, t);
+        if (phases != null) {
+            phases.countCall();
         }
         return new StepResult(outputs, List.of(), System.nanoTime() - start);
     }
@@ -306,33 +316,45 @@ public final class CpuExecutor implements Executor {
     }
 
     /** The forward pass of every token of the batch; leaves the logits of the output rows in {@link #logits}. */
-    private void forward() {
+    private void forward(long start) {
         int dim = c.dim();
         int n = tokens;
         for (int t = 0; t < n; t++) {
             embedding.get(tokenId[t] * dim, x, t * dimStride, dim);
         }
+        long t0 = lap(Phase.SETUP, start);
         for (layer = 0; layer < c.layers(); layer++) {
             LayerWeights w = layers[layer];
             // attention: xb = rmsnorm(x); q, k, v = xb Wq, xb Wk, xb Wv; RoPE; k, v into the cache
             rows(rmsAttTask);
+            t0 = lap(Phase.RMSNORM, t0);
             matmul(xb, dimStride, n, w.wq, q, w.wk, k, w.wv, v);
+            t0 = lap(Phase.QKV, t0);
             rows(ropeTask);
+            t0 = lap(Phase.ROPE, t0);
             // xb = softmax(q k^T / sqrt(hs)) v over each token's own sequence, head by head
             // Many tokens: one unit per token, all heads (each KV block is read front to back once). Few tokens:
             // split the heads so that every thread has work.
             headsPerUnit = tokens >= 2 * workers.size() ? c.heads() : Math.max(1, c.heads() / (2 * workers.size()));
             int unitsPerToken = (c.heads() + headsPerUnit - 1) / headsPerUnit;
             workers.run(attentionTask, tokens * unitsPerToken);
+            t0 = lap(Phase.ATTENTION, t0);
             // x += xb Wo
             matmul(xb, dimStride, n, w.wo, xb2, null, null, null, null);
+            t0 = lap(Phase.WO, t0);
             rows(residualTask);
+            t0 = lap(Phase.RESIDUAL, t0);
             // feed-forward: xb = rmsnorm(x); hb = silu(xb W1) * (xb W3); x += hb W2
             rows(rmsFfnTask);
+            t0 = lap(Phase.RMSNORM, t0);
             matmul(xb, dimStride, n, w.w1, hb, w.w3, hb2, null, null);
+            t0 = lap(Phase.FFN_UP, t0);
             rows(swigluTask);
+            t0 = lap(Phase.SWIGLU, t0);
             matmul(hb, hiddenStride, n, w.w2, xb2, null, null, null, null);
+            t0 = lap(Phase.FFN_DOWN, t0);
             rows(residualTask);
+            t0 = lap(Phase.RESIDUAL, t0);
         }
         // classifier, only for the rows that want output: xb[row] = rmsnorm(x[last token of its chunk])
         if (outputRows > 0) {
@@ -343,8 +365,32 @@ public final class CpuExecutor implements Executor {
                     rmsnorm(xb, row++ * dimStride, x, t * dimStride, rmsFinal, dim);
                 }
             }
+            t0 = lap(Phase.RMSNORM, t0);
             matmul(xb, dimStride, outputRows, classifier, logits, null, null, null, null);
+            lap(Phase.CLASSIFIER, t0);
         }
+    }
+
+    /**
+     * Times every later call's phases into {@code p} (null: stop timing). Timing reads the clock about 70 times a
+     * call, a few microseconds.
+     */
+    public synchronized void timePhases(StepPhases p) {
+        this.phases = p;
+    }
+
+    private long now() {
+        return phases == null ? 0 : phases.clock();
+    }
+
+    /** Adds the time since {@code since} to {@code phase}; returns now. */
+    private long lap(Phase phase, long since) {
+        if (phases == null) {
+            return 0;
+        }
+        long t = phases.clock();
+        phases.add(phase, t - since);
+        return t;
     }
 
     private SequenceOutput sample(Chunk ch, int item, int position) {
@@ -408,7 +454,7 @@ public final class CpuExecutor implements Executor {
         }
         PackedMatrix w = mmWeights[j];
         int from = unit * GROUP;
-        Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.panels * L, from, Math.min(from + GROUP, w.panels));
+        Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.panels * L, from, Math.min(from + GROUP, w.panels), false);
     }
 
     private void rmsRow(int t, boolean attention) {
@@ -605,18 +651,20 @@ public final class CpuExecutor implements Executor {
     }
 
     /** {@code hb[t] = silu(hb[t]) * hb2[t]}, {@code silu(x) = x * sigmoid(x)}; exp on whole vectors ({@link Exp}). */
-    private void swiglu(int t) {
+    private void swiglu(int worker, int t) {
         int i = t * hiddenStride;
-        int end = i + c.hiddenDim();
+        int hidden = c.hiddenDim();
+        float[] e = expScratch[worker]; // exp(-hb[t])
+        Exp.expNegated(hb, i, e, 0, hidden);
         FloatVector one = FloatVector.broadcast(S, 1.0f);
-        for (; i + L <= end; i += L) {
-            FloatVector val = FloatVector.fromArray(S, hb, i);
-            FloatVector sigmoid = one.div(one.add(Exp.exp(val.neg())));
-            val.mul(sigmoid).mul(FloatVector.fromArray(S, hb2, i)).intoArray(hb, i);
+        int j = 0;
+        for (; j + L <= hidden; j += L, i += L) {
+            FloatVector sigmoid = one.div(one.add(FloatVector.fromArray(S, e, j)));
+            FloatVector.fromArray(S, hb, i).mul(sigmoid).mul(FloatVector.fromArray(S, hb2, i)).intoArray(hb, i);
         }
-        for (; i < end; i++) {
+        for (; j < hidden; j++, i++) {
             float val = hb[i];
-            val *= 1.0f / (1.0f + Exp.exp(-val));
+            val *= 1.0f / (1.0f + e[j]);
             hb[i] = val * hb2[i];
         }
     }
@@ -644,18 +692,13 @@ public final class CpuExecutor implements Executor {
         for (int i = off + 1; i < end; i++) {
             max = Math.max(max, x[i]);
         }
-        int i = off;
-        for (; i + L <= end; i += L) {
-            Exp.exp(FloatVector.fromArray(S, x, i).sub(max)).intoArray(x, i);
-        }
-        for (; i < end; i++) {
-            x[i] = Exp.exp(x[i] - max);
-        }
+        Exp.expShifted(x, off, max, x, off, size);
         float sum = 0f;
-        for (i = off; i < end; i++) {
+        for (int i = off; i < end; i++) {
             sum += x[i];
         }
-        for (i = off; i + L <= end; i += L) {
+        int i = off;
+        for (; i + L <= end; i += L) {
             FloatVector.fromArray(S, x, i).div(sum).intoArray(x, i);
         }
         for (; i < end; i++) {

@@ -53,6 +53,15 @@ public final class EngineBenchmark {
 
     /** Runs one measurement on {@code executor}, whose cache must be empty and large enough. */
     public static Measurement measure(Executor executor, int batch, int promptLength, int generate, long seed) {
+        return measure(executor, batch, promptLength, generate, seed, null);
+    }
+
+    /**
+     * As {@link #measure(Executor, int, int, int, long)}; on a {@link CpuExecutor}, also adds the phases of the decode
+     * steps to {@code decodePhases} (unless null).
+     */
+    public static Measurement measure(Executor executor, int batch, int promptLength, int generate, long seed,
+            StepPhases decodePhases) {
         int seqLen = executor.config().seqLen();
         if (promptLength < 1 || generate < 0 || promptLength + generate > seqLen) {
             throw new IllegalArgumentException("prompt length " + promptLength + " + generated " + generate
@@ -82,12 +91,19 @@ public final class EngineBenchmark {
             }
             prefillNanos += run(executor, calls, next);
             long decodeNanos = 0;
+            CpuExecutor timed = decodePhases != null && executor instanceof CpuExecutor cpu ? cpu : null;
+            if (timed != null) {
+                timed.timePhases(decodePhases);
+            }
             for (int step = 0; step < generate; step++) {
                 calls.clear();
                 for (int s = 0; s < batch; s++) {
                     calls.add(Chunk.decode(tables.get(s), next[s], SamplingParams.GREEDY));
                 }
                 decodeNanos += run(executor, calls, next);
+            }
+            if (timed != null) {
+                timed.timePhases(null);
             }
             return new Measurement(batch, (long) batch * promptLength, prefillNanos, (long) batch * generate,
                     decodeNanos);
