@@ -18,21 +18,15 @@ public final class StepPhases {
         SETUP,
         /** RMSNorm before attention and before the feed-forward block, and the final one. */
         RMSNORM,
-        /** The q, k, v projections. */
+        /** The q, k, v projections, RoPE on q and k, k and v into the cache. */
         QKV,
-        /** RoPE on q and k, k and v into the cache. */
-        ROPE,
         /** Scores, softmax and the weighted sum of values. */
         ATTENTION,
-        /** The attention output projection. */
+        /** The attention output projection, added to the residual stream. */
         WO,
-        /** The residual adds. */
-        RESIDUAL,
-        /** The feed-forward up and gate projections (W1, W3). */
+        /** The feed-forward up and gate projections (W1, W3) and SwiGLU. */
         FFN_UP,
-        /** SwiGLU. */
-        SWIGLU,
-        /** The feed-forward down projection (W2). */
+        /** The feed-forward down projection (W2), added to the residual stream. */
         FFN_DOWN,
         /** The classifier GEMM. */
         CLASSIFIER,
