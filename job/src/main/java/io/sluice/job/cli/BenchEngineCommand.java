@@ -100,9 +100,9 @@ public final class BenchEngineCommand implements Callable<Integer> {
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         ObjectMapper mapper = new ObjectMapper();
         if (!json) {
-            out.printf(Locale.ROOT, "%-6s %14s %14s %14s %12s %10s   (dim %d, layers %d, vocab %d; prompt %d, gen %d, "
-                    + "%d threads, best of %d)%n", "batch", "prefill tok/s", "decode tok/s", "decode ms/step",
-                    "spread", "cpu share", weights.config().dim(), weights.config().layers(), weights.config().vocabSize(),
+            out.printf(Locale.ROOT, "%-6s %14s %14s %14s %12s %10s %16s   (dim %d, layers %d, vocab %d; prompt %d, "
+                    + "gen %d, %d threads, best of %d)%n", "batch", "prefill tok/s", "decode tok/s", "decode ms/step",
+                    "spread", "cpu share", "median-step tok/s", weights.config().dim(), weights.config().layers(), weights.config().vocabSize(),
                     promptLength, generate, t, repeat);
         }
         for (int batch : batches) {
@@ -133,6 +133,8 @@ public final class BenchEngineCommand implements Callable<Integer> {
             double prefillWorst = runs.stream().mapToDouble(EngineBenchmark.Measurement::prefillTokensPerSecond).min().orElse(0);
             double decodeBest = runs.stream().mapToDouble(EngineBenchmark.Measurement::decodeTokensPerSecond).max().orElse(0);
             double decodeWorst = runs.stream().mapToDouble(EngineBenchmark.Measurement::decodeTokensPerSecond).min().orElse(0);
+            double medianStep = runs.stream().mapToDouble(EngineBenchmark.Measurement::medianStepTokensPerSecond).max()
+                    .orElse(0);
             if (json) {
                 ObjectNode o = mapper.createObjectNode();
                 o.put("batch", batch);
@@ -144,13 +146,15 @@ public final class BenchEngineCommand implements Callable<Integer> {
                 o.put("prefill_tok_s_worst", round(prefillWorst));
                 o.put("decode_tok_s_worst", round(decodeWorst));
                 o.put("decode_step_ms", generate == 0 ? 0 : round(batch * 1000.0 / decodeBest));
+                o.put("decode_tok_s_median_step", round(medianStep));
                 o.put("repeat", repeat);
                 o.put("cpu_share", Math.round(cpuShare * 100) / 100.0);
                 out.println(o);
             } else {
-                out.printf(Locale.ROOT, "%-6d %14.1f %14.1f %14.3f %11.1f%% %9.0f%%%n", batch, prefillBest,
+                out.printf(Locale.ROOT, "%-6d %14.1f %14.1f %14.3f %11.1f%% %9.0f%% %16.1f%n", batch, prefillBest,
                         decodeBest, generate == 0 ? 0 : batch * 1000.0 / decodeBest,
-                        decodeBest == 0 ? 0 : 100 * (decodeBest - decodeWorst) / decodeBest, 100 * cpuShare);
+                        decodeBest == 0 ? 0 : 100 * (decodeBest - decodeWorst) / decodeBest, 100 * cpuShare,
+                        medianStep);
             }
             if (decodePhases != null) {
                 out.printf(Locale.ROOT, "decode step phases, batch %d:%n%s", batch, decodePhases);
