@@ -149,9 +149,11 @@ class PipelineITCase {
      */
     @Test
     void underOverloadHighWeightStaysAheadAndNobodyStarves() throws Exception {
-        Mix mix = Mix.parse("high:0.4:w=4:ttft=1500:tpot=150,low:0.4:w=1:ttft=1500:tpot=150,"
+        // Sized for an engine that decodes a 32-sequence step in a few milliseconds on one thread: 400 requests
+        // in about two seconds, up to 64 tokens each, keep both instances' TPOT budgets overrun.
+        Mix mix = Mix.parse("high:0.4:w=4:ttft=1500:tpot=60,low:0.4:w=1:ttft=1500:tpot=60,"
                 + "batch:0.2:w=0.25:deadline=300000");
-        List<PlannedRequest> plan = Workload.synthetic(300, 100, mix, 16, 32, 7);
+        List<PlannedRequest> plan = Workload.synthetic(400, 200, mix, 32, 64, 7);
         LoadRunner.Outcome outcome = runner.run(plan, List.of("high", "low", "batch"), Duration.ofSeconds(300), null);
 
         assertThat(outcome.results().finished).as("every request ended").hasSize(plan.size());
