@@ -39,7 +39,7 @@ final class Gemm {
         // Blocks of tokens outside, panel groups, then 4-token tiles: a block of inputs and a group of weights
         // (4 panels x cols) stay in L2 together while every tile of the block passes over the group. (Blocking the
         // columns as well, to reuse weights from L1, measured no faster here, nor did loads that touch the next group
-    // ahead of its first tile: they stall retirement.)
+        // ahead of its first tile: they stall retirement.)
         int block = tokenBlock(w.cols);
         for (int t0 = 0; t0 < n; t0 += block) {
             int t1 = Math.min(n, t0 + block);
@@ -49,7 +49,12 @@ final class Gemm {
                     for (; t + 4 <= t1; t += 4) {
                         tile4x4(w, p, x, t * xStride, xStride, out, t * outStride, outStride, add);
                     }
-                    for (; t < t1; t++) {
+                    // the rest, 1 to 3 tokens, in one tile: a token per tile would load the weights again for each
+                    if (t1 - t == 3) {
+                        tile3x4(w, p, x, t * xStride, xStride, out, t * outStride, outStride, add);
+                    } else if (t1 - t == 2) {
+                        tile2x4(w, p, x, t * xStride, xStride, out, t * outStride, outStride, add);
+                    } else if (t1 - t == 1) {
                         tile1x4(w, p, x, t * xStride, out, t * outStride, add);
                     }
                 } else {
@@ -160,6 +165,137 @@ final class Gemm {
             c31.intoArray(out, o3 + col + L);
             c32.intoArray(out, o3 + col + 2 * L);
             c33.intoArray(out, o3 + col + 3 * L);
+        }
+    }
+
+    /** 3 tokens x 4 panels: what is left of a token block after its 4-token tiles, weights loaded once. */
+    private static void tile3x4(PackedMatrix m, int p, float[] x, int x0, int xs, float[] out, int o0, int os,
+            boolean add) {
+        float[] w = m.data;
+        int w0 = m.panelBase(p);
+        int col = p * L;
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = FloatVector.zero(S);
+        FloatVector c02 = FloatVector.zero(S);
+        FloatVector c03 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S);
+        FloatVector c11 = FloatVector.zero(S);
+        FloatVector c12 = FloatVector.zero(S);
+        FloatVector c13 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S);
+        FloatVector c21 = FloatVector.zero(S);
+        FloatVector c22 = FloatVector.zero(S);
+        FloatVector c23 = FloatVector.zero(S);
+        int x1 = x0 + xs;
+        int x2 = x1 + xs;
+        for (int i = 0; i < m.cols; i++) {
+            int wi = w0 + i * (4 * L);
+            FloatVector a0 = FloatVector.fromArray(S, w, wi);
+            FloatVector a1 = FloatVector.fromArray(S, w, wi + L);
+            FloatVector a2 = FloatVector.fromArray(S, w, wi + 2 * L);
+            FloatVector a3 = FloatVector.fromArray(S, w, wi + 3 * L);
+            FloatVector b = FloatVector.broadcast(S, x[x0 + i]);
+            c00 = a0.fma(b, c00);
+            c01 = a1.fma(b, c01);
+            c02 = a2.fma(b, c02);
+            c03 = a3.fma(b, c03);
+            b = FloatVector.broadcast(S, x[x1 + i]);
+            c10 = a0.fma(b, c10);
+            c11 = a1.fma(b, c11);
+            c12 = a2.fma(b, c12);
+            c13 = a3.fma(b, c13);
+            b = FloatVector.broadcast(S, x[x2 + i]);
+            c20 = a0.fma(b, c20);
+            c21 = a1.fma(b, c21);
+            c22 = a2.fma(b, c22);
+            c23 = a3.fma(b, c23);
+        }
+        int d0 = o0 + col;
+        int d1 = d0 + os;
+        int d2 = d1 + os;
+        // Two paths, no vector reassigned in a branch: JDK 17's C2 boxes a vector that merges two values.
+        if (add) {
+            c00.add(FloatVector.fromArray(S, out, d0)).intoArray(out, d0);
+            c01.add(FloatVector.fromArray(S, out, d0 + L)).intoArray(out, d0 + L);
+            c02.add(FloatVector.fromArray(S, out, d0 + 2 * L)).intoArray(out, d0 + 2 * L);
+            c03.add(FloatVector.fromArray(S, out, d0 + 3 * L)).intoArray(out, d0 + 3 * L);
+            c10.add(FloatVector.fromArray(S, out, d1)).intoArray(out, d1);
+            c11.add(FloatVector.fromArray(S, out, d1 + L)).intoArray(out, d1 + L);
+            c12.add(FloatVector.fromArray(S, out, d1 + 2 * L)).intoArray(out, d1 + 2 * L);
+            c13.add(FloatVector.fromArray(S, out, d1 + 3 * L)).intoArray(out, d1 + 3 * L);
+            c20.add(FloatVector.fromArray(S, out, d2)).intoArray(out, d2);
+            c21.add(FloatVector.fromArray(S, out, d2 + L)).intoArray(out, d2 + L);
+            c22.add(FloatVector.fromArray(S, out, d2 + 2 * L)).intoArray(out, d2 + 2 * L);
+            c23.add(FloatVector.fromArray(S, out, d2 + 3 * L)).intoArray(out, d2 + 3 * L);
+        } else {
+            c00.intoArray(out, d0);
+            c01.intoArray(out, d0 + L);
+            c02.intoArray(out, d0 + 2 * L);
+            c03.intoArray(out, d0 + 3 * L);
+            c10.intoArray(out, d1);
+            c11.intoArray(out, d1 + L);
+            c12.intoArray(out, d1 + 2 * L);
+            c13.intoArray(out, d1 + 3 * L);
+            c20.intoArray(out, d2);
+            c21.intoArray(out, d2 + L);
+            c22.intoArray(out, d2 + 2 * L);
+            c23.intoArray(out, d2 + 3 * L);
+        }
+    }
+
+    /** 2 tokens x 4 panels: what is left of a token block after its 4-token tiles, weights loaded once. */
+    private static void tile2x4(PackedMatrix m, int p, float[] x, int x0, int xs, float[] out, int o0, int os,
+            boolean add) {
+        float[] w = m.data;
+        int w0 = m.panelBase(p);
+        int col = p * L;
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c01 = FloatVector.zero(S);
+        FloatVector c02 = FloatVector.zero(S);
+        FloatVector c03 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S);
+        FloatVector c11 = FloatVector.zero(S);
+        FloatVector c12 = FloatVector.zero(S);
+        FloatVector c13 = FloatVector.zero(S);
+        int x1 = x0 + xs;
+        for (int i = 0; i < m.cols; i++) {
+            int wi = w0 + i * (4 * L);
+            FloatVector a0 = FloatVector.fromArray(S, w, wi);
+            FloatVector a1 = FloatVector.fromArray(S, w, wi + L);
+            FloatVector a2 = FloatVector.fromArray(S, w, wi + 2 * L);
+            FloatVector a3 = FloatVector.fromArray(S, w, wi + 3 * L);
+            FloatVector b = FloatVector.broadcast(S, x[x0 + i]);
+            c00 = a0.fma(b, c00);
+            c01 = a1.fma(b, c01);
+            c02 = a2.fma(b, c02);
+            c03 = a3.fma(b, c03);
+            b = FloatVector.broadcast(S, x[x1 + i]);
+            c10 = a0.fma(b, c10);
+            c11 = a1.fma(b, c11);
+            c12 = a2.fma(b, c12);
+            c13 = a3.fma(b, c13);
+        }
+        int d0 = o0 + col;
+        int d1 = d0 + os;
+        // Two paths, no vector reassigned in a branch: JDK 17's C2 boxes a vector that merges two values.
+        if (add) {
+            c00.add(FloatVector.fromArray(S, out, d0)).intoArray(out, d0);
+            c01.add(FloatVector.fromArray(S, out, d0 + L)).intoArray(out, d0 + L);
+            c02.add(FloatVector.fromArray(S, out, d0 + 2 * L)).intoArray(out, d0 + 2 * L);
+            c03.add(FloatVector.fromArray(S, out, d0 + 3 * L)).intoArray(out, d0 + 3 * L);
+            c10.add(FloatVector.fromArray(S, out, d1)).intoArray(out, d1);
+            c11.add(FloatVector.fromArray(S, out, d1 + L)).intoArray(out, d1 + L);
+            c12.add(FloatVector.fromArray(S, out, d1 + 2 * L)).intoArray(out, d1 + 2 * L);
+            c13.add(FloatVector.fromArray(S, out, d1 + 3 * L)).intoArray(out, d1 + 3 * L);
+        } else {
+            c00.intoArray(out, d0);
+            c01.intoArray(out, d0 + L);
+            c02.intoArray(out, d0 + 2 * L);
+            c03.intoArray(out, d0 + 3 * L);
+            c10.intoArray(out, d1);
+            c11.intoArray(out, d1 + L);
+            c12.intoArray(out, d1 + 2 * L);
+            c13.intoArray(out, d1 + 3 * L);
         }
     }
 

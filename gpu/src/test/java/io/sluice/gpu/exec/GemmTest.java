@@ -37,7 +37,7 @@ class GemmTest {
             int cols = 37;
             float[] wf = random(rows * cols, r);
             PackedMatrix w = PackedMatrix.pack(FloatBuffer.wrap(wf), rows, cols);
-            for (int n : new int[] {1, 3, 4, 9}) {
+            for (int n : new int[] {1, 2, 3, 4, 6, 7, 9}) { // every remainder after 4-token tiles
                 int xs = cols + 3;
                 float[] x = random(n * xs, r);
                 int os = w.panels * L + L;
