@@ -150,11 +150,11 @@ class PipelineITCase {
      */
     @Test
     void underOverloadHighWeightStaysAheadAndNobodyStarves() throws Exception {
-        // SLOs tight enough that the load is an overload also on an idle machine with a warm JIT (at 1500/150 ms
-        // an idle run met every SLO, leaving nothing to compare).
+        // An overload on any machine this runs on: 400 requests in about two seconds, up to 64 tokens each, with
+        // SLOs tight enough that even an idle machine with a warm JIT and the fast engine cannot meet them all.
         Mix mix = Mix.parse("high:0.4:w=4:ttft=500:tpot=50,low:0.4:w=1:ttft=500:tpot=50,"
                 + "batch:0.2:w=0.25:deadline=300000");
-        List<PlannedRequest> plan = Workload.synthetic(300, 100, mix, 16, 32, 7);
+        List<PlannedRequest> plan = Workload.synthetic(400, 200, mix, 32, 64, 7);
         LoadRunner.Outcome outcome = runner.run(plan, List.of("high", "low", "batch"), Duration.ofSeconds(300), null);
 
         assertThat(outcome.results().finished).as("every request ended").hasSize(plan.size());

@@ -379,7 +379,9 @@ public final class LatencyModel {
         }
     }
 
-    /** Least-squares fit with every coefficient >= 0; terms the samples never exercise stay 0. */
+    /**
+     * Least-squares fit of the relative errors with every coefficient >= 0; terms the samples never exercise stay 0.
+     */
     public static LatencyModel fit(List<Sample> samples) {
         if (samples.isEmpty()) {
             throw new IllegalArgumentException("cannot fit a latency model to zero samples");
@@ -429,12 +431,22 @@ public final class LatencyModel {
         return n == 0 ? Double.NaN : 100.0 * sum / n;
     }
 
+    /**
+     * Each sample's row and time divided by its time, so the least squares are over relative errors: the MAPE the
+     * estimator is judged by. Unweighted, the longest batches dominate and a 1 ms decode step got +-30 % errors
+     * while a 30 ms one was within 1 %.
+     */
     private static double[] solve(List<Sample> samples, double[] prior, double rho) {
         double[][] rows = new double[samples.size()][];
         double[] y = new double[samples.size()];
         for (int i = 0; i < rows.length; i++) {
-            rows[i] = samples.get(i).features();
-            y[i] = samples.get(i).ms();
+            Sample s = samples.get(i);
+            double w = s.ms() > 0 ? 1 / s.ms() : 1;
+            rows[i] = s.features();
+            for (int j = 0; j < COEFFICIENTS; j++) {
+                rows[i][j] *= w;
+            }
+            y[i] = s.ms() * w;
         }
         return Nnls.solve(rows, y, prior, rho);
     }

@@ -1,5 +1,6 @@
 package io.sluice.gpu.exec;
 
+import io.sluice.gpu.exec.StepPhases.Phase;
 import io.sluice.gpu.kv.BlockPool;
 import io.sluice.gpu.kv.BlockTable;
 import io.sluice.gpu.kv.KvSnapshot;
@@ -81,8 +82,8 @@ public final class CpuExecutor implements Executor {
     private static final int L = PackedMatrix.L;
     /** Below this many tokens a per-token step runs on the calling thread: a parallel region would cost more. */
     private static final int SERIAL_ROWS = 4;
-    /** Panels per matmul work unit: the 4-panel register tile of {@link Gemm}. */
-    private static final int GROUP = 4;
+    /** Panels per matmul work unit: a group of {@link PackedMatrix}, the 4-panel register tile of {@link Gemm}. */
+    private static final int GROUP = PackedMatrix.GROUP;
 
     private final ModelConfig c;
     private final Options options;
@@ -105,7 +106,6 @@ public final class CpuExecutor implements Executor {
     private final int vocabStride;
     private final float[] x; // [tokens, dimStride] residual stream
     private final float[] xb; // [tokens, dimStride] normed input of a block / attention output / final normed rows
-    private final float[] xb2; // [tokens, dimStride] output of a block, before the residual add
     private final float[] q; // [tokens, dimStride] queries
     private final float[] k; // [tokens, kvStride] keys of the batch's tokens, before they go to the cache
     private final float[] v; // [tokens, kvStride] values, likewise
@@ -114,6 +114,7 @@ public final class CpuExecutor implements Executor {
     private final float[][] att; // [threads][heads * scoreStride] attention scores of the heads a worker is on
     private final int scoreStride; // room for one head's scores: whole blocks up to seq_len, plus a vector
     private int headsPerUnit; // heads one attention work unit covers
+    private final float[][] expScratch; // [threads][GROUP * L] exp(-x) of the SwiGLU columns a worker is on
     private final float[] logits; // [sequences, vocabStride] one row per chunk that wants output
 
     // The batch being run.
@@ -122,9 +123,25 @@ public final class CpuExecutor implements Executor {
     private final int[] tokenItem; // [tokens] which chunk of the batch
     private final int[] blockBase; // [sequences, maxBlocksPerSequence] first float of each block in a layer's cache
     private final int[] outputRow; // [sequences] each chunk's row of logits, or -1 when it wants no output
+    private final int[] nextToken; // [sequences] each chunk's picked token, or -1
+    private final float[][] outputLogits; // [sequences] a copy of each chunk's logits, when it asked for them
+    private List<Chunk> batch; // the chunks, while their tokens are picked
     private int tokens;
     private int outputRows;
     private int layer;
+    private StepPhases phases; // null unless timing
+
+    /** What a matmul's work unit does with its panels once they are computed. */
+    private enum Epilogue {
+        /** Nothing: stores them. */
+        NONE,
+        /** Adds them to the residual stream {@link #x}. */
+        RESIDUAL,
+        /** q, k, v: RoPE on the q and k columns, then k and v into the cache. */
+        ROPE_AND_STORE,
+        /** W1 and W3 side by side: a unit computes the same rows of both, then SwiGLU on them. */
+        SWIGLU
+    }
 
     // The current matmul: up to three matrices applied to the same input.
     private final PackedMatrix[] mmWeights = new PackedMatrix[3];
@@ -133,14 +150,13 @@ public final class CpuExecutor implements Executor {
     private float[] mmIn;
     private int mmInStride;
     private int mmRows;
+    private Epilogue mmEpilogue = Epilogue.NONE;
 
     private final WorkerPool.Task matmulTask = this::matmulUnit;
     private final WorkerPool.Task attentionTask = this::attentionUnit;
+    private final WorkerPool.Task sampleTask = this::sample;
     private final WorkerPool.Task rmsAttTask = (w, t) -> rmsRow(t, true);
     private final WorkerPool.Task rmsFfnTask = (w, t) -> rmsRow(t, false);
-    private final WorkerPool.Task ropeTask = (w, t) -> ropeAndStore(t);
-    private final WorkerPool.Task swigluTask = (w, t) -> swiglu(t);
-    private final WorkerPool.Task residualTask = (w, t) -> residual(t);
 
     /** Per-layer weights: norms as arrays, matrices packed for {@link Gemm}. */
     private record LayerWeights(float[] rmsAtt, PackedMatrix wq, PackedMatrix wk, PackedMatrix wv,
@@ -189,7 +205,6 @@ public final class CpuExecutor implements Executor {
         this.vocabStride = padded(c.vocabSize());
         this.x = new float[n * dimStride];
         this.xb = new float[Math.max(n, m) * dimStride];
-        this.xb2 = new float[n * dimStride];
         this.q = new float[n * dimStride];
         this.k = new float[n * kvStride];
         this.v = new float[n * kvStride];
@@ -198,12 +213,15 @@ public final class CpuExecutor implements Executor {
         // scores are computed a whole block at a time: room up to the end of the last block, plus a vector
         this.scoreStride = maxBlocksPerSequence * options.blockSize() + L;
         this.att = new float[options.threads()][c.heads() * scoreStride];
+        this.expScratch = new float[options.threads()][GROUP * L];
         this.logits = new float[m * vocabStride];
         this.tokenId = new int[n];
         this.tokenPos = new int[n];
         this.tokenItem = new int[n];
         this.blockBase = new int[m * maxBlocksPerSequence];
         this.outputRow = new int[m];
+        this.nextToken = new int[m];
+        this.outputLogits = new float[m][];
         this.workers = new WorkerPool(options.threads(), "sluice-cpu");
     }
 
@@ -234,6 +252,7 @@ public final class CpuExecutor implements Executor {
     @Override
     public synchronized StepResult execute(List<Chunk> chunks) {
         long start = System.nanoTime();
+        long t = now();
         validate(chunks);
         // Reserve every block first, all or nothing: running out is a result, not a half-run batch.
         List<Long> outOfBlocks = BlockReservation.reserveAll(chunks, cache.pool());
@@ -241,13 +260,29 @@ public final class CpuExecutor implements Executor {
             return new StepResult(List.of(), outOfBlocks, System.nanoTime() - start);
         }
         layOut(chunks);
-        forward();
+        forward(t);
+        t = now();
+        // Pick the next tokens, a chunk per unit (a greedy pick reads a whole vocabulary row), then the outputs.
+        batch = chunks;
+        if (outputRows < SERIAL_ROWS) {
+            for (int i = 0; i < chunks.size(); i++) {
+                sample(0, i);
+            }
+        } else {
+            workers.run(sampleTask, chunks.size());
+        }
+        batch = null;
         List<SequenceOutput> outputs = new ArrayList<>(chunks.size());
         for (int i = 0; i < chunks.size(); i++) {
             Chunk ch = chunks.get(i);
             int length = ch.startPosition() + ch.tokens().length;
             ch.table().setLength(length, options.blockSize());
-            outputs.add(sample(ch, i, length));
+            outputs.add(new SequenceOutput(ch.sequenceId(), length, nextToken[i], outputLogits[i]));
+            outputLogits[i] = null;
+        }
+        lap(Phase.SAMPLE, t);
+        if (phases != null) {
+            phases.countCall();
         }
         return new StepResult(outputs, List.of(), System.nanoTime() - start);
     }
@@ -328,33 +363,37 @@ public final class CpuExecutor implements Executor {
     }
 
     /** The forward pass of every token of the batch; leaves the logits of the output rows in {@link #logits}. */
-    private void forward() {
+    private void forward(long start) {
         int dim = c.dim();
         int n = tokens;
         for (int t = 0; t < n; t++) {
             embedding.get(tokenId[t] * dim, x, t * dimStride, dim);
         }
+        long t0 = lap(Phase.SETUP, start);
         for (layer = 0; layer < c.layers(); layer++) {
             LayerWeights w = layers[layer];
             // attention: xb = rmsnorm(x); q, k, v = xb Wq, xb Wk, xb Wv; RoPE; k, v into the cache
             rows(rmsAttTask);
-            matmul(xb, dimStride, n, w.wq, q, w.wk, k, w.wv, v);
-            rows(ropeTask);
+            t0 = lap(Phase.RMSNORM, t0);
+            matmul(Epilogue.ROPE_AND_STORE, xb, dimStride, n, w.wq, q, w.wk, k, w.wv, v);
+            t0 = lap(Phase.QKV, t0);
             // xb = softmax(q k^T / sqrt(hs)) v over each token's own sequence, head by head
             // Many tokens: one unit per token, all heads (each KV block is read front to back once). Few tokens:
             // split the heads so that every thread has work.
             headsPerUnit = tokens >= 2 * workers.size() ? c.heads() : Math.max(1, c.heads() / (2 * workers.size()));
             int unitsPerToken = (c.heads() + headsPerUnit - 1) / headsPerUnit;
             workers.run(attentionTask, tokens * unitsPerToken);
+            t0 = lap(Phase.ATTENTION, t0);
             // x += xb Wo
-            matmul(xb, dimStride, n, w.wo, xb2, null, null, null, null);
-            rows(residualTask);
+            matmul(Epilogue.RESIDUAL, xb, dimStride, n, w.wo, x, null, null, null, null);
+            t0 = lap(Phase.WO, t0);
             // feed-forward: xb = rmsnorm(x); hb = silu(xb W1) * (xb W3); x += hb W2
             rows(rmsFfnTask);
-            matmul(xb, dimStride, n, w.w1, hb, w.w3, hb2, null, null);
-            rows(swigluTask);
-            matmul(hb, hiddenStride, n, w.w2, xb2, null, null, null, null);
-            rows(residualTask);
+            t0 = lap(Phase.RMSNORM, t0);
+            matmul(Epilogue.SWIGLU, xb, dimStride, n, w.w1, hb, w.w3, hb2, null, null);
+            t0 = lap(Phase.FFN_UP, t0);
+            matmul(Epilogue.RESIDUAL, hb, hiddenStride, n, w.w2, x, null, null, null, null);
+            t0 = lap(Phase.FFN_DOWN, t0);
         }
         // classifier, only for the rows that want output: xb[row] = rmsnorm(x[last token of its chunk])
         if (outputRows > 0) {
@@ -365,22 +404,49 @@ public final class CpuExecutor implements Executor {
                     rmsnorm(xb, row++ * dimStride, x, t * dimStride, rmsFinal, dim);
                 }
             }
-            matmul(xb, dimStride, outputRows, classifier, logits, null, null, null, null);
+            t0 = lap(Phase.RMSNORM, t0);
+            matmul(Epilogue.NONE, xb, dimStride, outputRows, classifier, logits, null, null, null, null);
+            lap(Phase.CLASSIFIER, t0);
         }
     }
 
-    private SequenceOutput sample(Chunk ch, int item, int position) {
+    /**
+     * Times every later call's phases into {@code p} (null: stop timing). Timing reads the clock about 70 times a
+     * call, a few microseconds.
+     */
+    public synchronized void timePhases(StepPhases p) {
+        this.phases = p;
+    }
+
+    private long now() {
+        return phases == null ? 0 : phases.clock();
+    }
+
+    /** Adds the time since {@code since} to {@code phase}; returns now. */
+    private long lap(Phase phase, long since) {
+        if (phases == null) {
+            return 0;
+        }
+        long t = phases.clock();
+        phases.add(phase, t - since);
+        return t;
+    }
+
+    /** Picks chunk {@code item}'s next token into {@link #nextToken} (and copies its logits when it wants them). */
+    private void sample(int worker, int item) {
         int row = outputRow[item];
         if (row < 0) {
-            return new SequenceOutput(ch.sequenceId(), position, -1, null);
+            nextToken[item] = -1;
+            return;
         }
+        Chunk ch = batch.get(item);
         int vocab = c.vocabSize();
         int offset = row * vocabStride;
-        float[] copy = ch.output() == Chunk.Output.TOKEN_AND_LOGITS
-                ? java.util.Arrays.copyOfRange(logits, offset, offset + vocab) : null;
+        if (ch.output() == Chunk.Output.TOKEN_AND_LOGITS) {
+            outputLogits[item] = java.util.Arrays.copyOfRange(logits, offset, offset + vocab);
+        }
         SamplingParams p = ch.sampling();
-        int next = p.sample(p.sampler(), logits, offset, vocab, position);
-        return new SequenceOutput(ch.sequenceId(), position, next, copy);
+        nextToken[item] = p.sample(p.sampler(), logits, offset, vocab, ch.startPosition() + ch.tokens().length);
     }
 
     // ---- parallel steps -------------------------------------------------------------------------------------
@@ -396,8 +462,9 @@ public final class CpuExecutor implements Executor {
         }
     }
 
-    private void matmul(float[] in, int inStride, int rows, PackedMatrix w0, float[] o0, PackedMatrix w1,
-            float[] o1, PackedMatrix w2, float[] o2) {
+    private void matmul(Epilogue epilogue, float[] in, int inStride, int rows, PackedMatrix w0, float[] o0,
+            PackedMatrix w1, float[] o1, PackedMatrix w2, float[] o2) {
+        mmEpilogue = epilogue;
         mmWeights[0] = w0;
         mmOut[0] = o0;
         mmWeights[1] = w1;
@@ -408,29 +475,54 @@ public final class CpuExecutor implements Executor {
         mmIn = in;
         mmInStride = inStride;
         mmRows = rows;
-        runMatmul();
-    }
-
-    private void runMatmul() {
         int units = 0;
-        for (int j = 0; j < mmCount; j++) {
-            units += (mmWeights[j].panels + GROUP - 1) / GROUP;
+        for (int j = 0; j < (epilogue == Epilogue.SWIGLU ? 1 : mmCount); j++) {
+            units += groups(mmWeights[j]);
         }
         workers.run(matmulTask, units);
     }
 
-    /** Unit {@code unit} of the current matmul: one group of {@link #GROUP} panels of one of its matrices. */
+    private static int groups(PackedMatrix w) {
+        return (w.panels + GROUP - 1) / GROUP;
+    }
+
+    /**
+     * Unit {@code unit} of the current matmul: one group of {@link #GROUP} panels of one of its matrices (of both W1
+     * and W3 for SwiGLU), for every token, then its epilogue on those columns.
+     */
     private void matmulUnit(int worker, int unit) {
+        if (mmEpilogue == Epilogue.SWIGLU) {
+            PackedMatrix w1 = mmWeights[0];
+            int from = unit * GROUP;
+            int to = Math.min(from + GROUP, w1.panels);
+            Gemm.matmul(w1, mmIn, mmInStride, mmRows, mmOut[0], hiddenStride, from, to, false);
+            Gemm.matmul(mmWeights[1], mmIn, mmInStride, mmRows, mmOut[1], hiddenStride, from, to, false);
+            swiglu(worker, from * L, Math.min(c.hiddenDim(), to * L));
+            return;
+        }
         int j = 0;
-        int groups = (mmWeights[0].panels + GROUP - 1) / GROUP;
+        int groups = groups(mmWeights[0]);
         while (unit >= groups) {
             unit -= groups;
             j++;
-            groups = (mmWeights[j].panels + GROUP - 1) / GROUP;
+            groups = groups(mmWeights[j]);
         }
         PackedMatrix w = mmWeights[j];
         int from = unit * GROUP;
-        Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.panels * L, from, Math.min(from + GROUP, w.panels));
+        int to = Math.min(from + GROUP, w.panels);
+        Gemm.matmul(w, mmIn, mmInStride, mmRows, mmOut[j], w.panels * L, from, to, mmEpilogue == Epilogue.RESIDUAL);
+        if (mmEpilogue == Epilogue.ROPE_AND_STORE) {
+            int c0 = from * L;
+            int c1 = Math.min(w.rows, to * L);
+            if (j == 0) {
+                rope(q, dimStride, c0, c1);
+            } else if (j == 1) {
+                rope(k, kvStride, c0, c1);
+                storeKeys(c0, c1);
+            } else {
+                storeValues(c0, c1);
+            }
+        }
     }
 
     private void rmsRow(int t, boolean attention) {
@@ -438,39 +530,52 @@ public final class CpuExecutor implements Executor {
         rmsnorm(xb, t * dimStride, x, t * dimStride, attention ? w.rmsAtt : w.rmsFfn, c.dim());
     }
 
-    /** Rotates q and k of token {@code t} by its position, then writes its k and v into its sequence's blocks. */
-    private void ropeAndStore(int t) {
-        int dim = c.dim();
-        int kvDim = c.kvDim();
+    /**
+     * RoPE on columns {@code [c0, c1)} (whole pairs: {@code c0} is even) of every token's row of {@code a} (q or k):
+     * each pair is rotated by an angle that depends on the token's position and the pair's place in its head.
+     */
+    private void rope(float[] a, int stride, int c0, int c1) {
         int hs = c.headSize();
-        int bs = options.blockSize();
-        float[] keys = cache.keys(layer);
-        float[] values = cache.values(layer);
-        int pos = tokenPos[t];
-        int qo = t * dimStride;
-        int ko = t * kvStride;
-        int rope = pos * hs / 2;
-        for (int i = 0; i < dim; i += 2) {
-            int j = rope + (i % hs) / 2;
-            float fcr = ropeCos[j];
-            float fci = ropeSin[j];
-            float q0 = q[qo + i];
-            float q1 = q[qo + i + 1];
-            q[qo + i] = q0 * fcr - q1 * fci;
-            q[qo + i + 1] = q0 * fci + q1 * fcr;
-            if (i < kvDim) {
-                float k0 = k[ko + i];
-                float k1 = k[ko + i + 1];
-                k[ko + i] = k0 * fcr - k1 * fci;
-                k[ko + i + 1] = k0 * fci + k1 * fcr;
+        for (int t = 0; t < tokens; t++) {
+            int rope = tokenPos[t] * hs / 2;
+            int o = t * stride;
+            // r = i % hs, kept by increments: a division per pair was most of RoPE's time
+            for (int i = c0, r = c0 % hs; i < c1; i += 2, r = r + 2 == hs ? 0 : r + 2) {
+                int j = rope + r / 2;
+                float fcr = ropeCos[j];
+                float fci = ropeSin[j];
+                float a0 = a[o + i];
+                float a1 = a[o + i + 1];
+                a[o + i] = a0 * fcr - a1 * fci;
+                a[o + i + 1] = a0 * fci + a1 * fcr;
             }
         }
-        int block = blockBase[tokenItem[t] * maxBlocksPerSequence + pos / bs];
-        int slot = pos % bs;
-        for (int ch = 0; ch < kvDim; ch++) {
-            keys[block + ch * bs + slot] = k[ko + ch]; // keys channel-major within the block
+    }
+
+    /** Channels {@code [c0, c1)} of every token's key into its sequence's block: channel-major within the block. */
+    private void storeKeys(int c0, int c1) {
+        int bs = options.blockSize();
+        float[] keys = cache.keys(layer);
+        for (int t = 0; t < tokens; t++) {
+            int pos = tokenPos[t];
+            int at = blockBase[tokenItem[t] * maxBlocksPerSequence + pos / bs] + pos % bs;
+            int ko = t * kvStride;
+            for (int ch = c0; ch < c1; ch++) {
+                keys[at + ch * bs] = k[ko + ch];
+            }
         }
-        System.arraycopy(v, ko, values, block + slot * kvDim, kvDim);
+    }
+
+    /** Channels {@code [c0, c1)} of every token's value into its sequence's block: position-major. */
+    private void storeValues(int c0, int c1) {
+        int bs = options.blockSize();
+        int kvDim = c.kvDim();
+        float[] values = cache.values(layer);
+        for (int t = 0; t < tokens; t++) {
+            int pos = tokenPos[t];
+            int at = blockBase[tokenItem[t] * maxBlocksPerSequence + pos / bs] + (pos % bs) * kvDim;
+            System.arraycopy(v, t * kvStride + c0, values, at + c0, c1 - c0);
+        }
     }
 
     private void attentionUnit(int worker, int unit) {
@@ -619,27 +724,27 @@ public final class CpuExecutor implements Executor {
         FloatVector.fromArray(S, xb, out).add(c0.add(c1)).intoArray(xb, out);
     }
 
-    /** The residual connection: {@code x[t] += xb2[t]}. */
-    private void residual(int t) {
-        for (int i = t * dimStride, end = i + c.dim(); i < end; i++) {
-            x[i] += xb2[i];
-        }
-    }
-
-    /** {@code hb[t] = silu(hb[t]) * hb2[t]}, {@code silu(x) = x * sigmoid(x)}; exp on whole vectors ({@link Exp}). */
-    private void swiglu(int t) {
-        int i = t * hiddenStride;
-        int end = i + c.hiddenDim();
+    /**
+     * {@code hb = silu(hb) * hb2} on columns {@code [c0, c1)} of every token, {@code silu(x) = x * sigmoid(x)}; exp on
+     * whole vectors ({@link Exp}). Vector and scalar paths give the same bits, so where a column falls does not matter.
+     */
+    private void swiglu(int worker, int c0, int c1) {
+        float[] e = expScratch[worker]; // exp(-hb[t, c0..c1))
+        int n = c1 - c0;
         FloatVector one = FloatVector.broadcast(S, 1.0f);
-        for (; i + L <= end; i += L) {
-            FloatVector val = FloatVector.fromArray(S, hb, i);
-            FloatVector sigmoid = one.div(one.add(Exp.exp(val.neg())));
-            val.mul(sigmoid).mul(FloatVector.fromArray(S, hb2, i)).intoArray(hb, i);
-        }
-        for (; i < end; i++) {
-            float val = hb[i];
-            val *= 1.0f / (1.0f + Exp.exp(-val));
-            hb[i] = val * hb2[i];
+        for (int t = 0; t < tokens; t++) {
+            int i = t * hiddenStride + c0;
+            Exp.expNegated(hb, i, e, 0, n);
+            int j = 0;
+            for (; j + L <= n; j += L, i += L) {
+                FloatVector sigmoid = one.div(one.add(FloatVector.fromArray(S, e, j)));
+                FloatVector.fromArray(S, hb, i).mul(sigmoid).mul(FloatVector.fromArray(S, hb2, i)).intoArray(hb, i);
+            }
+            for (; j < n; j++, i++) {
+                float val = hb[i];
+                val *= 1.0f / (1.0f + e[j]);
+                hb[i] = val * hb2[i];
+            }
         }
     }
 
@@ -666,18 +771,13 @@ public final class CpuExecutor implements Executor {
         for (int i = off + 1; i < end; i++) {
             max = Math.max(max, x[i]);
         }
-        int i = off;
-        for (; i + L <= end; i += L) {
-            Exp.exp(FloatVector.fromArray(S, x, i).sub(max)).intoArray(x, i);
-        }
-        for (; i < end; i++) {
-            x[i] = Exp.exp(x[i] - max);
-        }
+        Exp.expShifted(x, off, max, x, off, size);
         float sum = 0f;
-        for (i = off; i < end; i++) {
+        for (int i = off; i < end; i++) {
             sum += x[i];
         }
-        for (i = off; i + L <= end; i += L) {
+        int i = off;
+        for (; i + L <= end; i += L) {
             FloatVector.fromArray(S, x, i).div(sum).intoArray(x, i);
         }
         for (; i < end; i++) {

@@ -22,8 +22,12 @@ public final class EngineBenchmark {
      * @param prefillNanos  time the prefill calls took
      * @param decodeTokens  tokens decoded
      * @param decodeNanos   time the decode calls took
+     * @param medianStepNanos median time of one decode step (0 without decode steps): on a shared machine, what a
+     *                      step takes when no other process takes its cores, where the total also counts the steps
+     *                      that waited for one
      */
-    public record Measurement(int batch, long prefillTokens, long prefillNanos, long decodeTokens, long decodeNanos) {
+    public record Measurement(int batch, long prefillTokens, long prefillNanos, long decodeTokens, long decodeNanos,
+            long medianStepNanos) {
 
         public double prefillTokensPerSecond() {
             return prefillTokens * 1e9 / prefillNanos;
@@ -31,6 +35,11 @@ public final class EngineBenchmark {
 
         public double decodeTokensPerSecond() {
             return decodeNanos == 0 ? 0 : decodeTokens * 1e9 / decodeNanos;
+        }
+
+        /** Decode tokens per second at the median step time. */
+        public double medianStepTokensPerSecond() {
+            return medianStepNanos == 0 ? 0 : batch * 1e9 / medianStepNanos;
         }
 
         /** Time of one decode step of the whole batch, in milliseconds. */
@@ -53,6 +62,15 @@ public final class EngineBenchmark {
 
     /** Runs one measurement on {@code executor}, whose cache must be empty and large enough. */
     public static Measurement measure(Executor executor, int batch, int promptLength, int generate, long seed) {
+        return measure(executor, batch, promptLength, generate, seed, null);
+    }
+
+    /**
+     * As {@link #measure(Executor, int, int, int, long)}; on a {@link CpuExecutor}, also adds the phases of the decode
+     * steps to {@code decodePhases} (unless null).
+     */
+    public static Measurement measure(Executor executor, int batch, int promptLength, int generate, long seed,
+            StepPhases decodePhases) {
         int seqLen = executor.config().seqLen();
         if (promptLength < 1 || generate < 0 || promptLength + generate > seqLen) {
             throw new IllegalArgumentException("prompt length " + promptLength + " + generated " + generate
@@ -82,15 +100,27 @@ public final class EngineBenchmark {
             }
             prefillNanos += run(executor, calls, next);
             long decodeNanos = 0;
+            long[] stepNanos = new long[generate];
+            CpuExecutor timed = decodePhases != null && executor instanceof CpuExecutor cpu ? cpu : null;
+            if (timed != null) {
+                timed.timePhases(decodePhases);
+            }
             for (int step = 0; step < generate; step++) {
                 calls.clear();
                 for (int s = 0; s < batch; s++) {
                     calls.add(Chunk.decode(tables.get(s), next[s], SamplingParams.GREEDY));
                 }
-                decodeNanos += run(executor, calls, next);
+                stepNanos[step] = run(executor, calls, next);
+                decodeNanos += stepNanos[step];
             }
+            if (timed != null) {
+                timed.timePhases(null);
+            }
+            java.util.Arrays.sort(stepNanos);
+            long median = generate == 0 ? 0 : generate % 2 == 1 ? stepNanos[generate / 2]
+                    : (stepNanos[generate / 2 - 1] + stepNanos[generate / 2]) / 2;
             return new Measurement(batch, (long) batch * promptLength, prefillNanos, (long) batch * generate,
-                    decodeNanos);
+                    decodeNanos, median);
         } finally {
             tables.forEach(executor::release);
         }

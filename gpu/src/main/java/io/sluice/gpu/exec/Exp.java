@@ -27,6 +27,7 @@ final class Exp {
     private static final float C2 = -2.12194440e-4f;
     // Adding then subtracting 1.5 * 2^23 rounds a float to the nearest integer.
     private static final float ROUND = 12582912f;
+    private static final int ROUND_BITS = Float.floatToRawIntBits(ROUND);
     private static final float LO = -87.3f;
     private static final float HI = 88.3f;
     private static final float P0 = 1.9875691500e-4f;
@@ -52,19 +53,48 @@ final class Exp {
         return y * Float.intBitsToFloat(((int) k + 127) << 23);
     }
 
-    static FloatVector exp(FloatVector x) {
-        VectorSpecies<Float> s = x.species();
-        x = x.max(LO).min(HI);
-        FloatVector k = x.mul(LOG2E).add(ROUND).sub(ROUND);
-        FloatVector r = k.fma(FloatVector.broadcast(s, -C1), x);
-        r = k.fma(FloatVector.broadcast(s, -C2), r);
-        FloatVector p = FloatVector.broadcast(s, P0).fma(r, FloatVector.broadcast(s, P1));
-        p = p.fma(r, FloatVector.broadcast(s, P2));
-        p = p.fma(r, FloatVector.broadcast(s, P3));
-        p = p.fma(r, FloatVector.broadcast(s, P4));
-        p = p.fma(r, FloatVector.broadcast(s, P5));
-        FloatVector y = p.fma(r.mul(r), r).add(1f);
-        IntVector bits = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
-        return y.mul(bits.reinterpretAsFloats());
+    /** {@code dst[d + i] = exp(src[s + i] - shift)} for {@code i < n}; {@code src} and {@code dst} may be the same range. */
+    static void expShifted(float[] src, int s, float shift, float[] dst, int d, int n) {
+        exp(src, s, false, shift, dst, d, n);
+    }
+
+    /** {@code dst[d + i] = exp(-src[s + i])} for {@code i < n}; {@code src} and {@code dst} may be the same range. */
+    static void expNegated(float[] src, int s, float[] dst, int d, int n) {
+        exp(src, s, true, 0f, dst, d, n);
+    }
+
+    /**
+     * Whole vectors, then the tail one value at a time. The polynomial is written out in the loop, not called as a
+     * method taking and returning vectors: C2 inlines such a method only if it has not compiled it on its own first
+     * (a compile-order race), and a vector crossing a call that is not inlined is a heap object, its operations the
+     * Vector API's slow Java fallbacks (tens of times slower, and about a gigabyte a second of garbage).
+     */
+    private static void exp(float[] src, int s, boolean negate, float shift, float[] dst, int d, int n) {
+        VectorSpecies<Float> sp = PackedMatrix.SPECIES;
+        int lanes = sp.length();
+        int i = 0;
+        for (; i + lanes <= n; i += lanes) {
+            FloatVector x = FloatVector.fromArray(sp, src, s + i);
+            x = negate ? x.neg() : x.sub(shift);
+            x = x.max(LO).min(HI);
+            FloatVector shifted = x.mul(LOG2E).add(ROUND); // k + ROUND: k sits in the low mantissa bits
+            FloatVector k = shifted.sub(ROUND);
+            FloatVector r = k.fma(FloatVector.broadcast(sp, -C1), x);
+            r = k.fma(FloatVector.broadcast(sp, -C2), r);
+            FloatVector p = FloatVector.broadcast(sp, P0).fma(r, FloatVector.broadcast(sp, P1));
+            p = p.fma(r, FloatVector.broadcast(sp, P2));
+            p = p.fma(r, FloatVector.broadcast(sp, P3));
+            p = p.fma(r, FloatVector.broadcast(sp, P4));
+            p = p.fma(r, FloatVector.broadcast(sp, P5));
+            FloatVector y = p.fma(r.mul(r), r).add(1f);
+            // 2^k from k's bits in k + ROUND, not (int) k: JDK 17's C2 has no float-to-int vector cast, and one
+            // op it cannot compile turns the whole loop into the Java fallback.
+            IntVector bits = shifted.reinterpretAsInts().sub(ROUND_BITS - 127).lanewise(VectorOperators.LSHL, 23);
+            y.mul(bits.reinterpretAsFloats()).intoArray(dst, d + i);
+        }
+        for (; i < n; i++) {
+            float x = src[s + i];
+            dst[d + i] = exp(negate ? -x : x - shift);
+        }
     }
 }

@@ -1,5 +1,10 @@
 package io.sluice.gpu.sampling;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Picks the next token from a row of logits. Samplers compose: {@code Sampler.temperature(0.8f,
  * Sampler.topP(0.9f))}. A random choice takes its randomness from {@code coin}, a number in [0, 1) that the caller
@@ -66,8 +71,41 @@ public interface Sampler {
         return temperature(temperature, topP(topP));
     }
 
-    /** Index of the largest value in {@code x[offset .. offset + size)}, the first one on ties. */
+    /**
+     * Index of the largest value in {@code x[offset .. offset + size)}, the first one on ties: the maximum on whole
+     * vectors, then the first index that holds it (a vocabulary row is 32000 floats: scalar, this took a quarter of a
+     * millisecond per sequence of a batch). Same answer as the scalar loop, which it falls back to for NaNs.
+     */
     static int argmax(float[] x, int offset, int size) {
+        VectorSpecies<Float> s = FloatVector.SPECIES_PREFERRED;
+        int lanes = s.length();
+        if (size < 2 * lanes) {
+            return argmaxScalar(x, offset, size);
+        }
+        FloatVector m = FloatVector.fromArray(s, x, offset);
+        int i = lanes;
+        for (; i + lanes <= size; i += lanes) {
+            m = m.max(FloatVector.fromArray(s, x, offset + i));
+        }
+        float max = m.reduceLanes(VectorOperators.MAX);
+        for (; i < size; i++) {
+            max = Math.max(max, x[offset + i]);
+        }
+        for (i = 0; i + lanes <= size; i += lanes) {
+            VectorMask<Float> eq = FloatVector.fromArray(s, x, offset + i).eq(max);
+            if (eq.anyTrue()) {
+                return i + eq.firstTrue();
+            }
+        }
+        for (; i < size; i++) {
+            if (x[offset + i] == max) {
+                return i;
+            }
+        }
+        return argmaxScalar(x, offset, size); // a NaN: no value equals the vector maximum
+    }
+
+    private static int argmaxScalar(float[] x, int offset, int size) {
         int best = 0;
         float max = x[offset];
         for (int i = 1; i < size; i++) {

@@ -18,6 +18,36 @@ class SamplerTest {
     }
 
     @Test
+    void argmaxOfLongRowsIsTheFirstMaximumLikeTheScalarLoop() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        for (int round = 0; round < 300; round++) {
+            int size = 1 + r.nextInt(200);
+            int offset = r.nextInt(5);
+            float[] x = new float[offset + size + 3];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = r.nextInt(8) - 4; // few distinct values: many ties
+            }
+            if (round % 7 == 0) {
+                x[offset + r.nextInt(size)] = -0.0f;
+            }
+            int expected = 0;
+            for (int i = 1; i < size; i++) {
+                if (x[offset + i] > x[offset + expected]) {
+                    expected = i;
+                }
+            }
+            assertThat(Sampler.argmax(x, offset, size)).as("round %d, size %d", round, size).isEqualTo(expected);
+        }
+        float[] nan = new float[100];
+        nan[0] = Float.NaN;
+        nan[50] = 1f;
+        assertThat(Sampler.argmax(nan, 0, 100)).as("a NaN first, as the scalar loop: nothing exceeds it").isEqualTo(0);
+        float[] zeros = new float[64];
+        zeros[3] = -0.0f;
+        assertThat(Sampler.argmax(zeros, 0, 64)).isEqualTo(0);
+    }
+
+    @Test
     void categoricalFollowsTheCoinThroughTheCdf() {
         // softmax of ln(p) is p: probabilities 0.5, 0.25, 0.25
         float[] base = {(float) Math.log(0.5), (float) Math.log(0.25), (float) Math.log(0.25)};

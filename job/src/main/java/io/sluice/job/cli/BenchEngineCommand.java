@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.gpu.exec.CpuExecutor;
 import io.sluice.gpu.exec.EngineBenchmark;
+import io.sluice.gpu.exec.StepPhases;
 import io.sluice.gpu.model.CheckpointLoader;
 import io.sluice.gpu.model.SyntheticCheckpoint;
 import io.sluice.gpu.model.Weights;
@@ -66,6 +67,10 @@ public final class BenchEngineCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object per line instead of a table.")
     boolean json;
 
+    @Option(names = "--phases",
+            description = "Also print where a decode step's time goes (per phase, ms per step, over every measured run).")
+    boolean phases;
+
     @Override
     public Integer call() throws Exception {
         if ((model == null) == (shape == null)) {
@@ -95,9 +100,9 @@ public final class BenchEngineCommand implements Callable<Integer> {
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         ObjectMapper mapper = new ObjectMapper();
         if (!json) {
-            out.printf(Locale.ROOT, "%-6s %14s %14s %14s %12s %10s   (dim %d, layers %d, vocab %d; prompt %d, gen %d, "
-                    + "%d threads, best of %d)%n", "batch", "prefill tok/s", "decode tok/s", "decode ms/step",
-                    "spread", "cpu share", weights.config().dim(), weights.config().layers(), weights.config().vocabSize(),
+            out.printf(Locale.ROOT, "%-6s %14s %14s %14s %12s %10s %16s   (dim %d, layers %d, vocab %d; prompt %d, "
+                    + "gen %d, %d threads, best of %d)%n", "batch", "prefill tok/s", "decode tok/s", "decode ms/step",
+                    "spread", "cpu share", "median-step tok/s", weights.config().dim(), weights.config().layers(), weights.config().vocabSize(),
                     promptLength, generate, t, repeat);
         }
         for (int batch : batches) {
@@ -105,6 +110,7 @@ public final class BenchEngineCommand implements Callable<Integer> {
                     maxBatchTokens);
             List<EngineBenchmark.Measurement> runs = new ArrayList<>();
             double cpuShare = 0;
+            StepPhases decodePhases = phases ? new StepPhases() : null;
             try (CpuExecutor executor = new CpuExecutor(weights, options)) {
                 // Warm-up: the JIT compiles (and recompiles) the vector kernels during the first seconds; until
                 // then they run far slower, so nothing is timed before it settles.
@@ -117,7 +123,7 @@ public final class BenchEngineCommand implements Callable<Integer> {
                     err.flush();
                     long cpu0 = processCpuNanos();
                     long wall0 = System.nanoTime();
-                    runs.add(EngineBenchmark.measure(executor, batch, promptLength, generate, 100 + r));
+                    runs.add(EngineBenchmark.measure(executor, batch, promptLength, generate, 100 + r, decodePhases));
                     cpuShare = Math.max(cpuShare, (processCpuNanos() - cpu0) / ((System.nanoTime() - wall0) * (double) t));
                 }
                 err.print("\r\033[K");
@@ -127,6 +133,8 @@ public final class BenchEngineCommand implements Callable<Integer> {
             double prefillWorst = runs.stream().mapToDouble(EngineBenchmark.Measurement::prefillTokensPerSecond).min().orElse(0);
             double decodeBest = runs.stream().mapToDouble(EngineBenchmark.Measurement::decodeTokensPerSecond).max().orElse(0);
             double decodeWorst = runs.stream().mapToDouble(EngineBenchmark.Measurement::decodeTokensPerSecond).min().orElse(0);
+            double medianStep = runs.stream().mapToDouble(EngineBenchmark.Measurement::medianStepTokensPerSecond).max()
+                    .orElse(0);
             if (json) {
                 ObjectNode o = mapper.createObjectNode();
                 o.put("batch", batch);
@@ -138,13 +146,18 @@ public final class BenchEngineCommand implements Callable<Integer> {
                 o.put("prefill_tok_s_worst", round(prefillWorst));
                 o.put("decode_tok_s_worst", round(decodeWorst));
                 o.put("decode_step_ms", generate == 0 ? 0 : round(batch * 1000.0 / decodeBest));
+                o.put("decode_tok_s_median_step", round(medianStep));
                 o.put("repeat", repeat);
                 o.put("cpu_share", Math.round(cpuShare * 100) / 100.0);
                 out.println(o);
             } else {
-                out.printf(Locale.ROOT, "%-6d %14.1f %14.1f %14.3f %11.1f%% %9.0f%%%n", batch, prefillBest,
+                out.printf(Locale.ROOT, "%-6d %14.1f %14.1f %14.3f %11.1f%% %9.0f%% %16.1f%n", batch, prefillBest,
                         decodeBest, generate == 0 ? 0 : batch * 1000.0 / decodeBest,
-                        decodeBest == 0 ? 0 : 100 * (decodeBest - decodeWorst) / decodeBest, 100 * cpuShare);
+                        decodeBest == 0 ? 0 : 100 * (decodeBest - decodeWorst) / decodeBest, 100 * cpuShare,
+                        medianStep);
+            }
+            if (decodePhases != null) {
+                out.printf(Locale.ROOT, "decode step phases, batch %d:%n%s", batch, decodePhases);
             }
             out.flush();
         }

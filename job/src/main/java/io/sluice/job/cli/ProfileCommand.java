@@ -34,7 +34,8 @@ public final class ProfileCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Engine threads (default: all processors).")
     Integer threads;
 
-    @Option(names = "--repeats", defaultValue = "5", description = "Measurements per batch shape, median kept (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--repeats", defaultValue = "8", description = "Rounds over the batch shapes (decode steps: eight per round, "
+            + "at most seq_len/8); each shape keeps its fastest time (default: ${DEFAULT-VALUE}).")
     int repeats;
 
     @Option(names = "--holdout", defaultValue = "0.25", description = "Share of samples held out of the fit to measure its error (default: ${DEFAULT-VALUE}).")
