@@ -1,6 +1,7 @@
 package io.sluice.scheduling;
 
 import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Accumulates one batch while a policy fills it: running estimate, token count and the free blocks
@@ -117,6 +118,8 @@ final class PlanBuilder {
         if (isEmpty() && preempted.isEmpty() && dropped.isEmpty()) {
             return BatchPlan.EMPTY;
         }
-        return new BatchPlan(chunks, decodes, preempted, dropped, timeMs());
+        // Empty lists as List.of(): copying an empty ArrayList still allocates an array.
+        return new BatchPlan(chunks.isEmpty() ? List.of() : chunks, decodes.isEmpty() ? List.of() : decodes,
+                preempted.isEmpty() ? List.of() : preempted, dropped.isEmpty() ? List.of() : dropped, timeMs());
     }
 }

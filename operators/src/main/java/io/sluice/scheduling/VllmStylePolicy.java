@@ -29,7 +29,8 @@ abstract class VllmStylePolicy implements BatchPolicy {
     public BatchPlan plan(InstanceState s, double nowMs) {
         b.reset(s);
         nRun = 0;
-        for (Request r : s.running()) {
+        for (int i = 0, k = s.running().size(); i < k; i++) {
+            Request r = s.running().get(i);
             if (!r.inFlight) {
                 r.flags = 0;
                 run = push(run, nRun++, r);

@@ -84,10 +84,23 @@ public final class Simulator {
     private static final int BATCH_END = 1;
     private static final int HANDOFF = 2;
     private static final int MAX_EMPTY_PLANS = 1000;
+    /** Whole-plan checks before each batch: in tests (assertions on), not in a user's run. */
+    private static final boolean CHECK_PLANS = Simulator.class.desiredAssertionStatus();
 
-    /** A scheduled event; {@code seq} breaks ties so equal times run in scheduling order. */
-    private record Event(double timeMs, long seq, int kind, int instance, int index, Request request, BatchPlan plan,
-            double startMs) implements Comparable<Event> {
+    /**
+     * A scheduled event; {@code seq} breaks ties so equal times run in scheduling order. Mutable and
+     * recycled through a free list: a run schedules an event per batch, tens of millions in a sweep.
+     */
+    private static final class Event implements Comparable<Event> {
+        double timeMs;
+        long seq;
+        int kind;
+        int instance;
+        int index;
+        Request request;
+        BatchPlan plan;
+        double startMs;
+
         @Override
         public int compareTo(Event o) {
             int c = Double.compare(timeMs, o.timeMs);
@@ -143,6 +156,7 @@ public final class Simulator {
         private final Listener listener;
         private final Metrics metrics;
         private final PriorityQueue<Event> events = new PriorityQueue<>();
+        private final ArrayDeque<Event> freeEvents = new ArrayDeque<>();
         private final InstanceState[] instances;
         private final BatchPolicy[] policies;
         private final Router router;
@@ -173,6 +187,7 @@ public final class Simulator {
                 KvBlockAccounting kv = new KvBlockAccounting(cost.blockSize(), cost.kvBlocks(), config.hostBlocks(),
                         0.0, config.hostCopyMsPerBlock());
                 instances[i] = new InstanceState(i, role, kv, config.estimator().copy());
+                instances[i].checkPlans(CHECK_PLANS);
                 policies[i] = Policies.create(policyName, config.options());
             }
             this.router = new Router(List.of(instances), config.router());
@@ -197,13 +212,25 @@ public final class Simulator {
                     case BATCH_END -> endBatch(e);
                     default -> handOver(e.request, e.instance);
                 }
+                e.request = null;
+                e.plan = null;
+                freeEvents.add(e);
             }
             long stalled = expireStalled();
             return new Result(metrics.report(policyName, rateScale), metrics, batches, handled, stalled, false);
         }
 
         private void push(double time, int kind, int instance, int index, Request r, BatchPlan plan, double start) {
-            events.add(new Event(time, seq++, kind, instance, index, r, plan, start));
+            Event e = freeEvents.isEmpty() ? new Event() : freeEvents.poll();
+            e.timeMs = time;
+            e.seq = seq++;
+            e.kind = kind;
+            e.instance = instance;
+            e.index = index;
+            e.request = r;
+            e.plan = plan;
+            e.startMs = start;
+            events.add(e);
         }
 
         private void scheduleArrival(int index) {
@@ -251,8 +278,9 @@ public final class Simulator {
                 if (plan.isEmpty() && plan.preempted().isEmpty() && plan.dropped().isEmpty()) {
                     return;
                 }
-                for (Request r : inst.apply(plan, now)) {
-                    done(r);
+                List<Request> dropped = inst.apply(plan, now);
+                for (int i = 0, k = dropped.size(); i < k; i++) {
+                    done(dropped.get(i));
                 }
                 if (!plan.isEmpty()) {
                     double ms = config.cost().stepMs(shapeOf(plan));
@@ -281,7 +309,9 @@ public final class Simulator {
 
         private BatchShape shapeOf(BatchPlan plan) {
             shape.clear();
-            for (Chunk ch : plan.prefill()) {
+            List<Chunk> prefill = plan.prefill();
+            for (int i = 0, k = prefill.size(); i < k; i++) {
+                Chunk ch = prefill.get(i);
                 Request r = ch.request();
                 int cached = ch.cachedTokens();
                 shape.addChunk(ch.tokens(), cached, cached + ch.tokens() >= r.knownTokens());
@@ -299,7 +329,9 @@ public final class Simulator {
             // The estimator learns from the features before complete() advances the requests.
             inst.estimator().observe(e.plan, ms);
             listener.batch(e.instance, e.startMs, now, e.plan);
-            for (Request r : inst.complete(e.plan, now)) {
+            List<Request> ended = inst.complete(e.plan, now);
+            for (int i = 0, k = ended.size(); i < k; i++) {
+                Request r = ended.get(i);
                 if (r.state() == RequestState.TRANSFERRING) {
                     awaitingDecode.add(r);
                 } else {
