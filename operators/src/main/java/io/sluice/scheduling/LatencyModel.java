@@ -334,9 +334,13 @@ public final class LatencyModel {
         } else {
             windowSize++;
         }
-        System.arraycopy(f, 0, window, slot, COEFFICIENTS);
+        for (int j = 0; j < COEFFICIENTS; j++) {
+            window[slot + j] = f[j];
+        }
         window[slot + COEFFICIENTS] = ms;
-        windowNext = (windowNext + 1) % capacity;
+        if (++windowNext == capacity) {
+            windowNext = 0;
+        }
         observed++;
         if (++sinceRebuild >= capacity) {
             sinceRebuild = 0;

@@ -9,6 +9,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -40,6 +43,10 @@ public final class SimulationStudy {
     private final AtomicLong simulatedRequests = new AtomicLong();
     private final AtomicLong simulatedBatches = new AtomicLong();
     private final AtomicLong simulatedCpuNanos = new AtomicLong();
+    /** Runs by policy and scale, for {@link #simulate} to reuse. */
+    private final ConcurrentHashMap<RunKey, CompletableFuture<Simulator.Result>> runs = new ConcurrentHashMap<>();
+
+    private record RunKey(String policy, double scale) {}
     private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
 
     /** A study that runs on as many threads as there are processors. */
@@ -169,7 +176,57 @@ public final class SimulationStudy {
         return new Sweep.Point(scale, r.report(), r.attainmentBound(trace.size()), r.stoppedEarly());
     }
 
+    /**
+     * One run, or an earlier run of the same policy at the same scale when that one tells the same
+     * story: a run is deterministic, so a complete run with at most {@code maxMisses} misses is
+     * exactly what a run that stops past {@code maxMisses} would have done (misses only grow). A
+     * sweep starts at the requested load and the reference search probes the reference policy at the
+     * same scales; without this, the lightest and slowest loads would run two or three times.
+     */
     private Simulator.Result simulate(String policy, double scale, boolean keepTtft, long maxMisses) {
+        RunKey key = new RunKey(policy, scale);
+        CompletableFuture<Simulator.Result> mine = new CompletableFuture<>();
+        CompletableFuture<Simulator.Result> earlier = runs.putIfAbsent(key, mine);
+        if (earlier != null) {
+            // Waiting is safe: a future is registered only by the thread that runs it.
+            Simulator.Result r = join(earlier);
+            if (!r.stoppedEarly() && r.metrics().misses() <= maxMisses && (!keepTtft || r.metrics().keepsTtftSamples())) {
+                progress.printf(Locale.ROOT, "  %-13s x%-9s attainment   %5.1f %%  (the same run as before)%n", policy,
+                        fmt(scale), 100 * r.attainmentBound(trace.size()));
+                progress.flush();
+                return r;
+            }
+        }
+        Simulator.Result r;
+        try {
+            r = run(policy, scale, keepTtft, maxMisses);
+        } catch (RuntimeException | Error e) {
+            mine.completeExceptionally(e);
+            throw e;
+        }
+        if (earlier == null) {
+            mine.complete(r);
+        } else if (!r.stoppedEarly()) {
+            runs.put(key, CompletableFuture.completedFuture(r));
+        }
+        return r;
+    }
+
+    private static Simulator.Result join(CompletableFuture<Simulator.Result> f) {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw e;
+        }
+    }
+
+    private Simulator.Result run(String policy, double scale, boolean keepTtft, long maxMisses) {
         long t0 = System.nanoTime();
         long cpu0 = CPU.getCurrentThreadCpuTime();
         Simulator.Result r = simulator.run(policy, trace, classes, scale, keepTtft, null, maxMisses);

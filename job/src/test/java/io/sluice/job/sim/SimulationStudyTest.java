@@ -29,12 +29,15 @@ class SimulationStudyTest {
         }
         int[] classes = mix.assign(trace.size(), 1);
         List<String> policies = List.of("slidebatching", "fcfs", "edf");
-        PrintWriter quiet = new PrintWriter(new StringWriter());
+        StringWriter log = new StringWriter();
+        PrintWriter quiet = new PrintWriter(log);
         SimulationStudy.Outcome one = new SimulationStudy(sim, trace, classes, quiet, 1)
                 .run(policies, 1.0, true, 0.9, "fcfs", 0.8, false);
         SimulationStudy.Outcome three = new SimulationStudy(sim, trace, classes, quiet, 3)
                 .run(policies, 1.0, true, 0.9, "fcfs", 0.8, false);
         assertThat(one.referenceScale()).isNotNull();
+        assertThat(log.toString()).as("a sweep's first probe is the run at the requested load")
+                .contains("the same run as before");
         assertThat(three.referenceScale()).isEqualTo(one.referenceScale());
         assertThat(three.simulatedRequests()).isEqualTo(one.simulatedRequests());
         assertThat(three.simulatedBatches()).isEqualTo(one.simulatedBatches());
