@@ -53,8 +53,6 @@ public final class LatencyModel {
     private final double[] xty = new double[COEFFICIENTS];
     // Samples in the window with a nonzero feature j: exact, unlike a diagonal that sums and subtracts.
     private final int[] nonzero = new int[COEFFICIENTS];
-    // Scratch of accumulate(): the indices of a sample's nonzero features.
-    private final int[] nonzeroIndex = new int[COEFFICIENTS];
     private final boolean[] live = new boolean[COEFFICIENTS];
     private final double[] scratch = new double[COEFFICIENTS];
     private int windowSize;
@@ -334,9 +332,7 @@ public final class LatencyModel {
         } else {
             windowSize++;
         }
-        for (int j = 0; j < COEFFICIENTS; j++) {
-            window[slot + j] = f[j];
-        }
+        System.arraycopy(f, 0, window, slot, COEFFICIENTS);
         window[slot + COEFFICIENTS] = ms;
         if (++windowNext == capacity) {
             windowNext = 0;
@@ -365,26 +361,22 @@ public final class LatencyModel {
 
     /**
      * Adds ({@code sign} 1) or removes (-1) the sample at {@code slot} to or from the window's sums.
-     * Only the nonzero features and only the upper triangle of the symmetric X^T X (mirrored before a
-     * refit): a decode-only batch has three nonzero features, 6 products instead of 64. A zero product
-     * changes no sum, so the sums are the same bit for bit as with the full square.
+     * Rows of zero features are skipped and only the upper triangle of the symmetric X^T X is kept
+     * (mirrored before a refit): about half the products. Each product is the same as its mirror's
+     * (multiplication commutes, the sign is exact), so the sums are the same bit for bit.
      */
     private void accumulate(double[] ring, int slot, int sign) {
         double y = ring[slot + COEFFICIENTS];
-        int m = 0;
         for (int j = 0; j < COEFFICIENTS; j++) {
-            if (ring[slot + j] != 0) {
-                nonzeroIndex[m++] = j;
+            double fj = ring[slot + j];
+            if (fj == 0) {
+                continue;
             }
-        }
-        for (int a = 0; a < m; a++) {
-            int j = nonzeroIndex[a];
             nonzero[j] += sign;
-            double sfj = sign * ring[slot + j];
+            double sfj = sign * fj;
             xty[j] += sfj * y;
             double[] row = xtx[j];
-            for (int b = a; b < m; b++) {
-                int k = nonzeroIndex[b];
+            for (int k = j; k < COEFFICIENTS; k++) {
                 row[k] += sfj * ring[slot + k];
             }
         }
