@@ -55,6 +55,7 @@ public final class LatencyModel {
     private final int[] nonzero = new int[COEFFICIENTS];
     private final boolean[] live = new boolean[COEFFICIENTS];
     private final double[] scratch = new double[COEFFICIENTS];
+    private final Nnls.Workspace nnls = new Nnls.Workspace(COEFFICIENTS);
     private int windowSize;
     private int windowNext;
     private int sinceRefit;
@@ -354,7 +355,7 @@ public final class LatencyModel {
                     xtx[j][k] = xtx[k][j];
                 }
             }
-            double[] fitted = Nnls.solveGram(xtx, xty, live, c, ONLINE_RIDGE);
+            double[] fitted = Nnls.solveGram(xtx, xty, live, c, ONLINE_RIDGE, nnls);
             System.arraycopy(fitted, 0, c, 0, COEFFICIENTS);
         }
     }
