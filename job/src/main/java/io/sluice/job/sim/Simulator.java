@@ -16,8 +16,8 @@ import io.sluice.scheduling.RouterOptions;
 import io.sluice.scheduling.Slo;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.PriorityQueue;
 
 /**
  * The discrete-event simulator. It owns a clock, the trace's arrivals and one
@@ -89,9 +89,9 @@ public final class Simulator {
 
     /**
      * A scheduled event; {@code seq} breaks ties so equal times run in scheduling order. Mutable and
-     * recycled through a free list: a run schedules an event per batch, tens of millions in a sweep.
+     * recycled: a run schedules an event per batch, tens of millions in a sweep.
      */
-    private static final class Event implements Comparable<Event> {
+    private static final class Event {
         double timeMs;
         long seq;
         int kind;
@@ -101,10 +101,78 @@ public final class Simulator {
         BatchPlan plan;
         double startMs;
 
-        @Override
-        public int compareTo(Event o) {
-            int c = Double.compare(timeMs, o.timeMs);
-            return c != 0 ? c : Long.compare(seq, o.seq);
+        boolean before(Event o) {
+            return timeMs < o.timeMs || (timeMs == o.timeMs && seq < o.seq);
+        }
+    }
+
+    /**
+     * The pending events, a binary min-heap by (time, seq), plus a free list of spent ones. It holds
+     * one arrival, a batch end per instance and the handoffs in flight: a handful, so the heap is
+     * shallow and what counts is that an operation costs no allocation and no virtual compare.
+     */
+    private static final class EventQueue {
+        private Event[] heap = new Event[16];
+        private int size;
+        private Event[] free = new Event[16];
+        private int freeCount;
+
+        Event obtain() {
+            return freeCount > 0 ? free[--freeCount] : new Event();
+        }
+
+        void recycle(Event e) {
+            e.request = null;
+            e.plan = null;
+            if (freeCount == free.length) {
+                free = Arrays.copyOf(free, freeCount * 2);
+            }
+            free[freeCount++] = e;
+        }
+
+        void add(Event e) {
+            if (size == heap.length) {
+                heap = Arrays.copyOf(heap, size * 2);
+            }
+            int i = size++;
+            while (i > 0) {
+                int parent = (i - 1) >>> 1;
+                Event p = heap[parent];
+                if (!e.before(p)) {
+                    break;
+                }
+                heap[i] = p;
+                i = parent;
+            }
+            heap[i] = e;
+        }
+
+        /** The earliest event, removed; null when none is left. */
+        Event poll() {
+            if (size == 0) {
+                return null;
+            }
+            Event top = heap[0];
+            Event last = heap[--size];
+            heap[size] = null;
+            if (size > 0) {
+                int i = 0;
+                int half = size >>> 1;
+                while (i < half) {
+                    int child = 2 * i + 1;
+                    int right = child + 1;
+                    if (right < size && heap[right].before(heap[child])) {
+                        child = right;
+                    }
+                    if (!heap[child].before(last)) {
+                        break;
+                    }
+                    heap[i] = heap[child];
+                    i = child;
+                }
+                heap[i] = last;
+            }
+            return top;
         }
     }
 
@@ -155,8 +223,7 @@ public final class Simulator {
         private final double rateScale;
         private final Listener listener;
         private final Metrics metrics;
-        private final PriorityQueue<Event> events = new PriorityQueue<>();
-        private final ArrayDeque<Event> freeEvents = new ArrayDeque<>();
+        private final EventQueue events = new EventQueue();
         private final InstanceState[] instances;
         private final BatchPolicy[] policies;
         private final Router router;
@@ -212,16 +279,14 @@ public final class Simulator {
                     case BATCH_END -> endBatch(e);
                     default -> handOver(e.request, e.instance);
                 }
-                e.request = null;
-                e.plan = null;
-                freeEvents.add(e);
+                events.recycle(e);
             }
             long stalled = expireStalled();
             return new Result(metrics.report(policyName, rateScale), metrics, batches, handled, stalled, false);
         }
 
         private void push(double time, int kind, int instance, int index, Request r, BatchPlan plan, double start) {
-            Event e = freeEvents.isEmpty() ? new Event() : freeEvents.poll();
+            Event e = events.obtain();
             e.timeMs = time;
             e.seq = seq++;
             e.kind = kind;
