@@ -1,7 +1,6 @@
 package io.sluice.scheduling;
 
 import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Accumulates one batch while a policy fills it: running estimate, token count and the free blocks
@@ -118,8 +117,7 @@ final class PlanBuilder {
         if (isEmpty() && preempted.isEmpty() && dropped.isEmpty()) {
             return BatchPlan.EMPTY;
         }
-        // Empty lists as List.of(): copying an empty ArrayList still allocates an array.
-        return new BatchPlan(chunks.isEmpty() ? List.of() : chunks, decodes.isEmpty() ? List.of() : decodes,
-                preempted.isEmpty() ? List.of() : preempted, dropped.isEmpty() ? List.of() : dropped, timeMs());
+        return new BatchPlan(PlanList.copyOf(chunks), PlanList.copyOf(decodes), PlanList.copyOf(preempted),
+                PlanList.copyOf(dropped), timeMs());
     }
 }
