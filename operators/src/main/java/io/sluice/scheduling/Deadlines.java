@@ -43,15 +43,11 @@ final class Deadlines {
 
     /** When the request's next token is due. */
     static double next(Request r, PolicyOptions o) {
-        return r.generatedTokens() == 0 ? firstToken(r, o) : next(r, pace(r, o), o);
-    }
-
-    /** The same, given the request's {@link #pace} (for a caller that needs both). */
-    static double next(Request r, double pace, PolicyOptions o) {
         if (r.generatedTokens() == 0) {
             return firstToken(r, o);
         }
-        return pace == Double.POSITIVE_INFINITY ? pace : r.firstTokenMs() + r.generatedTokens() * pace;
+        double p = pace(r, o);
+        return p == Double.POSITIVE_INFINITY ? p : r.firstTokenMs() + r.generatedTokens() * p;
     }
 
     /**

@@ -108,12 +108,10 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
         for (int i = 0; i < n; i++) {
             Request r = cand[i];
             boolean decode = r.isDecodePhase();
-            // A decode's own estimate is one decode step: computed once.
+            double est = decode ? m.decodeMs(1, r.contextTokens()) : m.prefillChunkMs(r.remainingPrefill(), r.prefilledTokens());
             double step = m.decodeMs(1, decode ? r.contextTokens() : r.knownTokens());
-            double est = decode ? step : m.prefillChunkMs(r.remainingPrefill(), r.prefilledTokens());
-            double pace = Deadlines.pace(r, options);
             r.estMs = est;
-            r.deadlineMs = Deadlines.next(r, pace, options);
+            r.deadlineMs = Deadlines.next(r, options);
             boolean isLost = Deadlines.lost(r, nowMs, est, step, options);
             r.flags = isLost ? LOST : 0;
             sumEst += est;
@@ -125,6 +123,7 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
             if (!isLost && remaining >= est && (!prefillOnly || !decode)) {
                 minRemaining = Math.min(minRemaining, remaining);
             }
+            double pace = Deadlines.pace(r, options);
             minPace = Math.min(minPace, pace);
             if (decode && !prefillOnly) {
                 minDecodePace = Math.min(minDecodePace, pace);
