@@ -14,13 +14,18 @@ public record BatchPlan(List<Chunk> prefill, List<Request> decode, List<Request>
     public static final BatchPlan EMPTY = new BatchPlan(List.of(), List.of(), List.of(), List.of(), 0.0);
 
     public BatchPlan {
-        prefill = List.copyOf(prefill);
-        decode = List.copyOf(decode);
-        preempted = List.copyOf(preempted);
-        dropped = List.copyOf(dropped);
+        prefill = copy(prefill);
+        decode = copy(decode);
+        preempted = copy(preempted);
+        dropped = copy(dropped);
         if (!(estimatedMs >= 0)) {
             throw new IllegalArgumentException("estimatedMs must be >= 0, got " + estimatedMs);
         }
+    }
+
+    /** Lists from {@link PlanBuilder} are immutable copies already. */
+    private static <E> List<E> copy(List<E> list) {
+        return list instanceof PlanList ? list : List.copyOf(list);
     }
 
     /** A plan that drops nothing. */
@@ -36,8 +41,8 @@ public record BatchPlan(List<Chunk> prefill, List<Request> decode, List<Request>
     /** Tokens computed by the batch: chunk tokens plus one per decode. */
     public int totalTokens() {
         int n = decode.size();
-        for (Chunk c : prefill) {
-            n += c.tokens();
+        for (int i = 0, k = prefill.size(); i < k; i++) {
+            n += prefill.get(i).tokens();
         }
         return n;
     }

@@ -32,6 +32,7 @@ public final class InstanceState {
     private long nextSeq;
     private long applyStamp;
     private int inFlightBatches;
+    private boolean checkPlans = true;
 
     // Sums over requests with prefill left: count, d, d^2, d*p, p (d remaining, p cached).
     private int prefillCount;
@@ -74,6 +75,17 @@ public final class InstanceState {
     public long swapIns() { return swapIns; }
     /** Copy time spent bringing swapped sequences back, overlapped with batches. */
     public double swapInMs() { return swapInMs; }
+
+    /**
+     * Whether {@link #apply} checks the whole plan before changing anything (the default), so a plan a
+     * policy got wrong leaves the instance as it was. Without it apply() still refuses what it cannot
+     * carry out, but may have carried out part of the plan by then. A plan from a policy is checked in
+     * production; the simulator turns the check off unless Java assertions are on (as in its tests),
+     * because it is a sizable share of a simulated round.
+     */
+    public void checkPlans(boolean check) {
+        this.checkPlans = check;
+    }
 
     /** Changes the role; a PREFILL instance hands sequences over after their first token. */
     public void setRole(Role role) {
@@ -177,12 +189,15 @@ public final class InstanceState {
      * @throws IllegalStateException when the plan does not fit (a policy bug, not a load condition)
      */
     public List<Request> apply(BatchPlan plan, double nowMs) {
-        validate(plan);
+        if (checkPlans) {
+            validate(plan);
+        }
         List<Request> ended = List.of();
         boolean compactWaiting = false;
         boolean compactRunning = false;
         ArrayList<Request> requeue = null;
-        for (Request r : plan.preempted()) {
+        for (int i = 0, k = plan.preempted().size(); i < k; i++) {
+            Request r = plan.preempted().get(i);
             if (r.instanceId != id || r.inFlight
                     || (r.state() != RequestState.PREFILLING && r.state() != RequestState.DECODING)) {
                 throw new IllegalStateException("cannot preempt " + r + " on instance " + id);
@@ -208,7 +223,8 @@ public final class InstanceState {
         }
         if (!plan.dropped().isEmpty()) {
             ended = new ArrayList<>(plan.dropped().size());
-            for (Request r : plan.dropped()) {
+            for (int i = 0, k = plan.dropped().size(); i < k; i++) {
+                Request r = plan.dropped().get(i);
                 if (r.instanceId != id || r.inFlight || r.state().isFinished()) {
                     throw new IllegalStateException("cannot drop " + r + " on instance " + id);
                 }
@@ -221,7 +237,8 @@ public final class InstanceState {
             }
             swapped.removeIf(x -> x.state() != RequestState.SWAPPED);
         }
-        for (Chunk ch : plan.prefill()) {
+        for (int i = 0, k = plan.prefill().size(); i < k; i++) {
+            Chunk ch = plan.prefill().get(i);
             Request r = ch.request();
             checkSchedulable(r);
             if (!blocks.allocate(r, (long) r.prefilledTokens() + ch.tokens())) {
@@ -234,7 +251,8 @@ public final class InstanceState {
             }
             r.inFlight = true;
         }
-        for (Request r : plan.decode()) {
+        for (int i = 0, k = plan.decode().size(); i < k; i++) {
+            Request r = plan.decode().get(i);
             checkSchedulable(r);
             if (!r.isDecodePhase()) {
                 throw new IllegalStateException("plan decodes " + r + " which still has prefill left");
@@ -270,16 +288,19 @@ public final class InstanceState {
     private void validate(BatchPlan plan) {
         long stamp = ++applyStamp;
         long freed = 0;
-        for (Request r : plan.preempted()) {
+        for (int i = 0, k = plan.preempted().size(); i < k; i++) {
+            Request r = plan.preempted().get(i);
             mark(r, stamp);
             freed += r.kvBlocks;
         }
-        for (Request r : plan.dropped()) {
+        for (int i = 0, k = plan.dropped().size(); i < k; i++) {
+            Request r = plan.dropped().get(i);
             mark(r, stamp);
             freed += r.kvBlocks;
         }
         long need = 0;
-        for (Chunk ch : plan.prefill()) {
+        for (int i = 0, k = plan.prefill().size(); i < k; i++) {
+            Chunk ch = plan.prefill().get(i);
             Request r = ch.request();
             mark(r, stamp);
             checkSchedulable(r);
@@ -288,7 +309,8 @@ public final class InstanceState {
             }
             need += blocks.extraBlocks(r, ch.tokens());
         }
-        for (Request r : plan.decode()) {
+        for (int i = 0, k = plan.decode().size(); i < k; i++) {
+            Request r = plan.decode().get(i);
             mark(r, stamp);
             checkSchedulable(r);
             need += blocks.extraBlocks(r, 1);
@@ -364,10 +386,12 @@ public final class InstanceState {
         }
         inFlightBatches--;
         List<Request> out = null;
-        for (Chunk ch : plan.prefill()) {
+        for (int i = 0, k = plan.prefill().size(); i < k; i++) {
+            Chunk ch = plan.prefill().get(i);
             out = advance(ch.request(), ch.tokens(), true, endMs, out);
         }
-        for (Request r : plan.decode()) {
+        for (int i = 0, k = plan.decode().size(); i < k; i++) {
+            Request r = plan.decode().get(i);
             out = advance(r, 1, false, endMs, out);
         }
         if (out == null) {

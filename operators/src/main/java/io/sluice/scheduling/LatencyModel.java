@@ -55,6 +55,7 @@ public final class LatencyModel {
     private final int[] nonzero = new int[COEFFICIENTS];
     private final boolean[] live = new boolean[COEFFICIENTS];
     private final double[] scratch = new double[COEFFICIENTS];
+    private final Nnls.Workspace nnls = new Nnls.Workspace(COEFFICIENTS);
     private int windowSize;
     private int windowNext;
     private int sinceRefit;
@@ -224,7 +225,8 @@ public final class LatencyModel {
             return 0.0;
         }
         double t = c[0];
-        for (Chunk ch : chunks) {
+        for (int i = 0, k = chunks.size(); i < k; i++) {
+            Chunk ch = chunks.get(i);
             t += chunkWorkMs(ch.tokens(), ch.cachedTokens());
         }
         return t;
@@ -238,10 +240,12 @@ public final class LatencyModel {
     /** A batch of these chunks and these decodes. */
     public double batchMs(List<Chunk> chunks, List<Request> decodes) {
         double t = overheadMs(!chunks.isEmpty(), !decodes.isEmpty());
-        for (Chunk ch : chunks) {
+        for (int i = 0, k = chunks.size(); i < k; i++) {
+            Chunk ch = chunks.get(i);
             t += chunkWorkMs(ch.tokens(), ch.cachedTokens());
         }
-        for (Request r : decodes) {
+        for (int i = 0, k = decodes.size(); i < k; i++) {
+            Request r = decodes.get(i);
             t += decodeWorkMs(r.contextTokens());
         }
         return t;
@@ -331,7 +335,9 @@ public final class LatencyModel {
         }
         System.arraycopy(f, 0, window, slot, COEFFICIENTS);
         window[slot + COEFFICIENTS] = ms;
-        windowNext = (windowNext + 1) % capacity;
+        if (++windowNext == capacity) {
+            windowNext = 0;
+        }
         observed++;
         if (++sinceRebuild >= capacity) {
             sinceRebuild = 0;
@@ -344,12 +350,22 @@ public final class LatencyModel {
             for (int j = 0; j < COEFFICIENTS; j++) {
                 live[j] = nonzero[j] > 0;
             }
-            double[] fitted = Nnls.solveGram(xtx, xty, live, c, ONLINE_RIDGE);
+            for (int j = 1; j < COEFFICIENTS; j++) {
+                for (int k = 0; k < j; k++) {
+                    xtx[j][k] = xtx[k][j];
+                }
+            }
+            double[] fitted = Nnls.solveGram(xtx, xty, live, c, ONLINE_RIDGE, nnls);
             System.arraycopy(fitted, 0, c, 0, COEFFICIENTS);
         }
     }
 
-    /** Adds ({@code sign} 1) or removes (-1) the sample at {@code slot} to or from the window's sums. */
+    /**
+     * Adds ({@code sign} 1) or removes (-1) the sample at {@code slot} to or from the window's sums.
+     * Rows of zero features are skipped and only the upper triangle of the symmetric X^T X is kept
+     * (mirrored before a refit): about half the products. Each product is the same as its mirror's
+     * (multiplication commutes, the sign is exact), so the sums are the same bit for bit.
+     */
     private void accumulate(double[] ring, int slot, int sign) {
         double y = ring[slot + COEFFICIENTS];
         for (int j = 0; j < COEFFICIENTS; j++) {
@@ -361,7 +377,7 @@ public final class LatencyModel {
             double sfj = sign * fj;
             xty[j] += sfj * y;
             double[] row = xtx[j];
-            for (int k = 0; k < COEFFICIENTS; k++) {
+            for (int k = j; k < COEFFICIENTS; k++) {
                 row[k] += sfj * ring[slot + k];
             }
         }

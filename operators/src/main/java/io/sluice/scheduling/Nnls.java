@@ -45,16 +45,65 @@ final class Nnls {
      * The inputs are not modified.
      */
     static double[] solveGram(double[][] ata, double[] atb, boolean[] live, double[] prior, double rho) {
+        return solveGram(ata, atb, live, prior, rho, new Workspace(prior.length));
+    }
+
+    /**
+     * Scratch arrays for {@link #solveGram(double[][], double[], boolean[], double[], double, Workspace)}:
+     * an online refit runs every few batches, and allocating a dozen arrays (two of them
+     * two-dimensional, which the JIT allocates through the runtime) per solve cost more than the solve.
+     */
+    static final class Workspace {
+        final int n;
+        final double[] norm;
+        final boolean[] use;
+        final double[][] g;
+        final double[] h;
+        final double[] x;
+        final boolean[] passive;
+        final double[] w;
+        final int[] idx;
+        final double[][] l;
+        final double[] t;
+        final double[] z;
+        final double[] result;
+
+        Workspace(int n) {
+            this.n = n;
+            norm = new double[n];
+            use = new boolean[n];
+            g = new double[n][n];
+            h = new double[n];
+            x = new double[n];
+            passive = new boolean[n];
+            w = new double[n];
+            idx = new int[n];
+            l = new double[n][n];
+            t = new double[n];
+            z = new double[n];
+            result = new double[n];
+        }
+    }
+
+    /** The same, in {@code ws}; the answer is {@code ws.result}, valid until the next solve in {@code ws}. */
+    static double[] solveGram(double[][] ata, double[] atb, boolean[] live, double[] prior, double rho, Workspace ws) {
         int n = prior.length;
-        double[] norm = new double[n];
-        boolean[] use = new boolean[n];
+        if (ws.n != n) {
+            throw new IllegalArgumentException("workspace for " + ws.n + " unknowns, problem has " + n);
+        }
+        double[] norm = ws.norm;
+        boolean[] use = ws.use;
         for (int j = 0; j < n; j++) {
             norm[j] = Math.sqrt(Math.max(0, ata[j][j]));
             use[j] = live[j] && norm[j] > 0;
         }
         // Normal equations in scaled space: G = S A^T A S, h = S A^T b, with S = diag(1/norm).
-        double[][] g = new double[n][n];
-        double[] h = new double[n];
+        double[][] g = ws.g;
+        double[] h = ws.h;
+        for (int j = 0; j < n; j++) {
+            Arrays.fill(g[j], 0);
+            h[j] = 0;
+        }
         for (int j = 0; j < n; j++) {
             if (!use[j]) {
                 continue;
@@ -69,20 +118,22 @@ final class Nnls {
             g[j][j] += rho;
             h[j] += rho * Math.max(0, prior[j]) * norm[j];
         }
-        double[] y = solveNormal(g, h, use);
-        double[] x = new double[n];
+        double[] y = solveNormal(g, h, use, ws);
+        double[] x = ws.result;
         for (int j = 0; j < n; j++) {
             x[j] = use[j] ? y[j] / norm[j] : Math.max(0, prior[j]);
         }
         return x;
     }
 
-    /** Lawson-Hanson on G y = h, y >= 0, over the live columns. */
-    static double[] solveNormal(double[][] g, double[] h, boolean[] live) {
+    /** Lawson-Hanson on G y = h, y >= 0, over the live columns, in {@code ws}; the answer is {@code ws.x}. */
+    private static double[] solveNormal(double[][] g, double[] h, boolean[] live, Workspace ws) {
         int n = h.length;
-        double[] x = new double[n];
-        boolean[] passive = new boolean[n];
-        double[] w = new double[n];
+        double[] x = ws.x;
+        boolean[] passive = ws.passive;
+        double[] w = ws.w;
+        Arrays.fill(x, 0);
+        Arrays.fill(passive, false);
         double tol = 1e-12 * (1 + maxAbs(h));
         for (int outer = 0; outer < 3 * n + 10; outer++) {
             gradient(g, h, x, w);
@@ -97,7 +148,7 @@ final class Nnls {
             }
             passive[best] = true;
             for (int inner = 0; inner < 3 * n + 10; inner++) {
-                double[] z = solvePassive(g, h, passive);
+                double[] z = solvePassive(g, h, passive, ws);
                 boolean allPositive = true;
                 for (int j = 0; j < n; j++) {
                     if (passive[j] && z[j] <= 0) {
@@ -106,7 +157,7 @@ final class Nnls {
                     }
                 }
                 if (allPositive) {
-                    x = z;
+                    System.arraycopy(z, 0, x, 0, n);
                     break;
                 }
                 double alpha = Double.POSITIVE_INFINITY;
@@ -138,17 +189,17 @@ final class Nnls {
         }
     }
 
-    /** Unconstrained solve of G_PP z_P = h_P by Cholesky, z zero off P. */
-    private static double[] solvePassive(double[][] g, double[] h, boolean[] passive) {
+    /** Unconstrained solve of G_PP z_P = h_P by Cholesky, z zero off P; the answer is {@code ws.z}. */
+    private static double[] solvePassive(double[][] g, double[] h, boolean[] passive, Workspace ws) {
         int n = h.length;
-        int[] idx = new int[n];
+        int[] idx = ws.idx;
         int m = 0;
         for (int j = 0; j < n; j++) {
             if (passive[j]) {
                 idx[m++] = j;
             }
         }
-        double[][] l = new double[m][m];
+        double[][] l = ws.l;
         double jitter = 0;
         for (int attempt = 0; attempt < 8; attempt++) {
             if (cholesky(g, idx, m, l, jitter)) {
@@ -156,7 +207,7 @@ final class Nnls {
             }
             jitter = jitter == 0 ? 1e-12 : jitter * 100;
         }
-        double[] t = new double[m];
+        double[] t = ws.t;
         for (int i = 0; i < m; i++) {
             double s = h[idx[i]];
             for (int k = 0; k < i; k++) {
@@ -171,7 +222,8 @@ final class Nnls {
             }
             t[i] = s / l[i][i];
         }
-        double[] z = new double[n];
+        double[] z = ws.z;
+        Arrays.fill(z, 0);
         for (int i = 0; i < m; i++) {
             z[idx[i]] = t[i];
         }
@@ -179,8 +231,8 @@ final class Nnls {
     }
 
     private static boolean cholesky(double[][] g, int[] idx, int m, double[][] l, double jitter) {
-        for (double[] row : l) {
-            Arrays.fill(row, 0);
+        for (int i = 0; i < m; i++) {
+            Arrays.fill(l[i], 0, m, 0);
         }
         for (int i = 0; i < m; i++) {
             for (int j = 0; j <= i; j++) {

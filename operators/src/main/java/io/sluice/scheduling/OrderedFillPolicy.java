@@ -47,7 +47,8 @@ abstract class OrderedFillPolicy implements BatchPolicy {
     public BatchPlan plan(InstanceState s, double nowMs) {
         b.reset(s);
         n = 0;
-        for (Request r : s.running()) {
+        for (int i = 0, k = s.running().size(); i < k; i++) {
+            Request r = s.running().get(i);
             if (!r.inFlight) {
                 r.flags = 0;
                 cand = VllmStylePolicy.push(cand, n++, r);
@@ -66,7 +67,8 @@ abstract class OrderedFillPolicy implements BatchPolicy {
             return BatchPlan.EMPTY;
         }
         committed = 0;
-        for (Request r : s.running()) {
+        for (int i = 0, k = s.running().size(); i < k; i++) {
+            Request r = s.running().get(i);
             if (r.state() == RequestState.PREFILLING) {
                 committed += Math.max(0, s.blocks().blocksFor((long) r.prefilledTokens() + r.remainingPrefill()) - r.kvBlocks);
             }

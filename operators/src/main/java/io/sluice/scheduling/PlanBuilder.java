@@ -117,6 +117,7 @@ final class PlanBuilder {
         if (isEmpty() && preempted.isEmpty() && dropped.isEmpty()) {
             return BatchPlan.EMPTY;
         }
-        return new BatchPlan(chunks, decodes, preempted, dropped, timeMs());
+        return new BatchPlan(PlanList.copyOf(chunks), PlanList.copyOf(decodes), PlanList.copyOf(preempted),
+                PlanList.copyOf(dropped), timeMs());
     }
 }

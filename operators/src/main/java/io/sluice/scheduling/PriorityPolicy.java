@@ -17,6 +17,11 @@ final class PriorityPolicy extends VllmStylePolicy {
     }
 
     @Override
+    protected boolean ordersWaiting() {
+        return true;
+    }
+
+    @Override
     protected void orderWaiting(InstanceState s, double nowMs) {
         for (int i = 0; i < nWait; i++) {
             wait[i].sortKey = -wait[i].weight();

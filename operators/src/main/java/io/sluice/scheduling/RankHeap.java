@@ -9,6 +9,9 @@ package io.sluice.scheduling;
  */
 final class RankHeap {
 
+    /** Rounds with at most this many candidates are sorted at once rather than heaped. */
+    private static final int SORT_AT_MOST = 24;
+
     private int[] group = new int[64];
     private double[] key = new double[64];
     private double[] key2 = new double[64];
@@ -42,8 +45,25 @@ final class RankHeap {
         size++;
     }
 
-    /** Builds the heap (Floyd, O(n)). */
+    /**
+     * Builds the heap (Floyd, O(n)); a few candidates are sorted outright instead (insertion sort):
+     * a fill usually takes all of a short queue, and for it popping costs more than sorting.
+     */
     void build() {
+        if (heapSize <= SORT_AT_MOST) {
+            for (int i = 0; i < heapSize; i++) {
+                int x = heap[i];
+                int j = i;
+                while (j > 0 && less(x, order[j - 1])) {
+                    order[j] = order[j - 1];
+                    j--;
+                }
+                order[j] = x;
+            }
+            ordered = heapSize;
+            heapSize = 0;
+            return;
+        }
         for (int i = (heapSize >>> 1) - 1; i >= 0; i--) {
             siftDown(i);
         }

@@ -41,10 +41,12 @@ final class SarathiPolicy extends VllmStylePolicy {
     @Override
     protected int tokenBudget(InstanceState s, double nowMs) {
         double target = Double.POSITIVE_INFINITY;
-        for (Request r : s.running()) {
+        for (int i = 0, k = s.running().size(); i < k; i++) {
+            Request r = s.running().get(i);
             target = Math.min(target, Deadlines.pace(r, options));
         }
-        for (Request r : s.waiting()) {
+        for (int i = 0, k = s.waiting().size(); i < k; i++) {
+            Request r = s.waiting().get(i);
             target = Math.min(target, Deadlines.pace(r, options));
         }
         if (target == Double.POSITIVE_INFINITY) {
@@ -53,7 +55,8 @@ final class SarathiPolicy extends VllmStylePolicy {
         LatencyModel m = s.estimator();
         int decodes = 0;
         long ctx = 0;
-        for (Request r : s.running()) {
+        for (int i = 0, k = s.running().size(); i < k; i++) {
+            Request r = s.running().get(i);
             if (r.isDecodePhase() && !r.inFlight) {
                 decodes++;
                 ctx += r.contextTokens();

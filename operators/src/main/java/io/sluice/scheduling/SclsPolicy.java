@@ -41,7 +41,8 @@ final class SclsPolicy implements BatchPolicy {
     public BatchPlan plan(InstanceState s, double nowMs) {
         b.reset(s);
         boolean sliceRunning = false;
-        for (Request r : s.running()) {
+        for (int i = 0, k = s.running().size(); i < k; i++) {
+            Request r = s.running().get(i);
             r.flags = 0;
             if (inSlice(r)) {
                 sliceRunning = true;
@@ -52,7 +53,8 @@ final class SclsPolicy implements BatchPolicy {
             return b.build();
         }
         int n = 0;
-        for (Request r : s.running()) {
+        for (int i = 0, k = s.running().size(); i < k; i++) {
+            Request r = s.running().get(i);
             if (!r.inFlight) {
                 cand = VllmStylePolicy.push(cand, n++, r);
             }

@@ -25,6 +25,11 @@ final class SjfPolicy extends VllmStylePolicy {
     }
 
     @Override
+    protected boolean ordersWaiting() {
+        return true;
+    }
+
+    @Override
     protected void orderWaiting(InstanceState s, double nowMs) {
         for (int i = 0; i < nWait; i++) {
             wait[i].sortKey = predictedMs(s.estimator(), wait[i]);

@@ -29,7 +29,8 @@ abstract class VllmStylePolicy implements BatchPolicy {
     public BatchPlan plan(InstanceState s, double nowMs) {
         b.reset(s);
         nRun = 0;
-        for (Request r : s.running()) {
+        for (int i = 0, k = s.running().size(); i < k; i++) {
+            Request r = s.running().get(i);
             if (!r.inFlight) {
                 r.flags = 0;
                 run = push(run, nRun++, r);
@@ -62,8 +63,28 @@ abstract class VllmStylePolicy implements BatchPolicy {
             budget -= n;
         }
         if (b.preempted.isEmpty()) {
-            nWait = 0;
+            int seqs = s.running().size();
             List<Request> queue = s.waiting();
+            if (!ordersWaiting()) {
+                // Queue order: walk the queue itself up to the head-of-line stop instead of copying
+                // every ready request first (under overload the queue holds thousands).
+                for (int i = 0, size = queue.size(); i < size && budget > 0 && seqs < options.maxSequences(); i++) {
+                    Request r = queue.get(i);
+                    if (r.readyMs > nowMs) {
+                        continue;
+                    }
+                    r.flags = 0;
+                    int n = r.isDecodePhase() ? 1 : Math.min(r.remainingPrefill(), budget);
+                    if (!b.hasBlocks(r, n)) {
+                        break;
+                    }
+                    add(r, n);
+                    budget -= n;
+                    seqs++;
+                }
+                return b.build();
+            }
+            nWait = 0;
             for (int i = 0, size = queue.size(); i < size; i++) {
                 Request r = queue.get(i);
                 if (r.readyMs > nowMs) {
@@ -73,7 +94,6 @@ abstract class VllmStylePolicy implements BatchPolicy {
                 wait = push(wait, nWait++, r);
             }
             orderWaiting(s, nowMs);
-            int seqs = s.running().size();
             for (int i = 0; i < nWait && budget > 0 && seqs < options.maxSequences(); i++) {
                 Request r = wait[i];
                 int n = r.isDecodePhase() ? 1 : Math.min(r.remainingPrefill(), budget);
@@ -105,8 +125,16 @@ abstract class VllmStylePolicy implements BatchPolicy {
     protected void orderRunning(InstanceState s, double nowMs) {
     }
 
-    /** Reorders {@code wait[0, nWait)}; queue order (preempted first, then arrival) by default. */
+    /**
+     * Reorders {@code wait[0, nWait)}; queue order (preempted first, then arrival) by default. Called
+     * only when {@link #ordersWaiting()} is true.
+     */
     protected void orderWaiting(InstanceState s, double nowMs) {
+    }
+
+    /** Whether the policy reorders waiting requests ({@link #orderWaiting}); false admits in queue order. */
+    protected boolean ordersWaiting() {
+        return false;
     }
 
     /** The running request to preempt next; by default the newest not yet preempted (vLLM: running.pop()). */

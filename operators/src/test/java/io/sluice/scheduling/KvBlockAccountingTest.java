@@ -66,4 +66,15 @@ class KvBlockAccountingTest {
         assertThatThrownBy(() -> new KvBlockAccounting(0, 10)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new KvBlockAccounting(16, 0)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void blocksForRoundsUpForEveryBlockSize() {
+        for (int size : new int[] {1, 2, 16, 32, 12, 7}) {
+            KvBlockAccounting kv = new KvBlockAccounting(size, 100);
+            for (long tokens = 0; tokens < 200; tokens++) {
+                assertThat(kv.blocksFor(tokens)).as("%d tokens in blocks of %d", tokens, size)
+                        .isEqualTo((int) Math.ceil(tokens / (double) size));
+            }
+        }
+    }
 }

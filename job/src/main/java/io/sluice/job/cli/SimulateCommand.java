@@ -130,6 +130,10 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--drop-late", description = "Let policies reject requests that can no longer meet their SLO.")
     boolean dropLate;
 
+    @Option(names = "--threads", description = "Simulations run at once: policies, sweeps and the reference search"
+            + " are independent runs; the report is the same for any count (default: the processor count).")
+    Integer threads;
+
     @Option(names = "--json", description = "Print one JSON object instead of tables.")
     boolean json;
 
@@ -162,6 +166,10 @@ public final class SimulateCommand implements Callable<Integer> {
         for (String p : policies) {
             Policies.create(p, PolicyOptions.defaults());
         }
+        int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        if (threadCount < 1) {
+            throw new IllegalArgumentException("--threads must be >= 1");
+        }
         CostModel cost = CostModels.parse(costModel);
         Mix classes = Mix.parse(mix);
         Topology topology = Topology.parse(instances);
@@ -191,7 +199,7 @@ public final class SimulateCommand implements Callable<Integer> {
         if (ref != null) {
             Policies.create(ref, options);
         }
-        SimulationStudy.Outcome outcome = new SimulationStudy(simulator, records, assigned, progress)
+        SimulationStudy.Outcome outcome = new SimulationStudy(simulator, records, assigned, progress, threadCount)
                 .run(policies, rateScale, sweep, target, ref, referenceAttainment, plot != null);
         progress.printf(Locale.ROOT, "simulated %d requests (%d batches) in %.1f s wall, %.1f s CPU: %.0f requests/s wall,"
                         + " %.0f requests/s and %.0f batches/s of CPU%n",
@@ -205,7 +213,7 @@ public final class SimulateCommand implements Callable<Integer> {
             progress.flush();
         }
         if (json) {
-            out.println(toJson(outcome, cost, topology, records.size(), fit, ref));
+            out.println(toJson(outcome, cost, topology, records.size(), fit, ref, threadCount));
         } else {
             printTables(out, outcome, classes, ref);
         }
@@ -259,7 +267,7 @@ public final class SimulateCommand implements Callable<Integer> {
     }
 
     private String toJson(SimulationStudy.Outcome outcome, CostModel cost, Topology topology, int requests,
-            LatencyModel.FitReport fit, String ref) throws IOException {
+            LatencyModel.FitReport fit, String ref, int threadCount) throws IOException {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = mapper.createObjectNode();
         root.put("trace", trace.getFileName().toString());
@@ -281,6 +289,7 @@ public final class SimulateCommand implements Callable<Integer> {
                 r.putNull("rate_scale");
             }
         }
+        root.put("threads", threadCount);
         root.put("simulated_requests", outcome.simulatedRequests());
         root.put("wall_seconds", outcome.wallSeconds());
         root.put("simulated_batches", outcome.simulatedBatches());

@@ -67,6 +67,11 @@ final class Metrics {
         lastEventMs = Math.max(lastEventMs, nowMs);
     }
 
+    /** Whether TTFT samples are kept for {@link #sortedTtft}. */
+    boolean keepsTtftSamples() {
+        return keepTtftSamples;
+    }
+
     /** Requests that ended without meeting their SLO (rejections included). */
     long misses() {
         return misses;

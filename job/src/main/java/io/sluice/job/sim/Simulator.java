@@ -16,8 +16,8 @@ import io.sluice.scheduling.RouterOptions;
 import io.sluice.scheduling.Slo;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.PriorityQueue;
 
 /**
  * The discrete-event simulator. It owns a clock, the trace's arrivals and one
@@ -84,14 +84,95 @@ public final class Simulator {
     private static final int BATCH_END = 1;
     private static final int HANDOFF = 2;
     private static final int MAX_EMPTY_PLANS = 1000;
+    /** Whole-plan checks before each batch: in tests (assertions on), not in a user's run. */
+    private static final boolean CHECK_PLANS = Simulator.class.desiredAssertionStatus();
 
-    /** A scheduled event; {@code seq} breaks ties so equal times run in scheduling order. */
-    private record Event(double timeMs, long seq, int kind, int instance, int index, Request request, BatchPlan plan,
-            double startMs) implements Comparable<Event> {
-        @Override
-        public int compareTo(Event o) {
-            int c = Double.compare(timeMs, o.timeMs);
-            return c != 0 ? c : Long.compare(seq, o.seq);
+    /**
+     * A scheduled event; {@code seq} breaks ties so equal times run in scheduling order. Mutable and
+     * recycled: a run schedules an event per batch, tens of millions in a sweep.
+     */
+    private static final class Event {
+        double timeMs;
+        long seq;
+        int kind;
+        int instance;
+        int index;
+        Request request;
+        BatchPlan plan;
+        double startMs;
+
+        boolean before(Event o) {
+            return timeMs < o.timeMs || (timeMs == o.timeMs && seq < o.seq);
+        }
+    }
+
+    /**
+     * The pending events, a binary min-heap by (time, seq), plus a free list of spent ones. It holds
+     * one arrival, a batch end per instance and the handoffs in flight: a handful, so the heap is
+     * shallow and what counts is that an operation costs no allocation and no virtual compare.
+     */
+    private static final class EventQueue {
+        private Event[] heap = new Event[16];
+        private int size;
+        private Event[] free = new Event[16];
+        private int freeCount;
+
+        Event obtain() {
+            return freeCount > 0 ? free[--freeCount] : new Event();
+        }
+
+        void recycle(Event e) {
+            e.request = null;
+            e.plan = null;
+            if (freeCount == free.length) {
+                free = Arrays.copyOf(free, freeCount * 2);
+            }
+            free[freeCount++] = e;
+        }
+
+        void add(Event e) {
+            if (size == heap.length) {
+                heap = Arrays.copyOf(heap, size * 2);
+            }
+            int i = size++;
+            while (i > 0) {
+                int parent = (i - 1) >>> 1;
+                Event p = heap[parent];
+                if (!e.before(p)) {
+                    break;
+                }
+                heap[i] = p;
+                i = parent;
+            }
+            heap[i] = e;
+        }
+
+        /** The earliest event, removed; null when none is left. */
+        Event poll() {
+            if (size == 0) {
+                return null;
+            }
+            Event top = heap[0];
+            Event last = heap[--size];
+            heap[size] = null;
+            if (size > 0) {
+                int i = 0;
+                int half = size >>> 1;
+                while (i < half) {
+                    int child = 2 * i + 1;
+                    int right = child + 1;
+                    if (right < size && heap[right].before(heap[child])) {
+                        child = right;
+                    }
+                    if (!heap[child].before(last)) {
+                        break;
+                    }
+                    heap[i] = heap[child];
+                    i = child;
+                }
+                heap[i] = last;
+            }
+            return top;
         }
     }
 
@@ -142,7 +223,7 @@ public final class Simulator {
         private final double rateScale;
         private final Listener listener;
         private final Metrics metrics;
-        private final PriorityQueue<Event> events = new PriorityQueue<>();
+        private final EventQueue events = new EventQueue();
         private final InstanceState[] instances;
         private final BatchPolicy[] policies;
         private final Router router;
@@ -173,6 +254,7 @@ public final class Simulator {
                 KvBlockAccounting kv = new KvBlockAccounting(cost.blockSize(), cost.kvBlocks(), config.hostBlocks(),
                         0.0, config.hostCopyMsPerBlock());
                 instances[i] = new InstanceState(i, role, kv, config.estimator().copy());
+                instances[i].checkPlans(CHECK_PLANS);
                 policies[i] = Policies.create(policyName, config.options());
             }
             this.router = new Router(List.of(instances), config.router());
@@ -197,13 +279,23 @@ public final class Simulator {
                     case BATCH_END -> endBatch(e);
                     default -> handOver(e.request, e.instance);
                 }
+                events.recycle(e);
             }
             long stalled = expireStalled();
             return new Result(metrics.report(policyName, rateScale), metrics, batches, handled, stalled, false);
         }
 
         private void push(double time, int kind, int instance, int index, Request r, BatchPlan plan, double start) {
-            events.add(new Event(time, seq++, kind, instance, index, r, plan, start));
+            Event e = events.obtain();
+            e.timeMs = time;
+            e.seq = seq++;
+            e.kind = kind;
+            e.instance = instance;
+            e.index = index;
+            e.request = r;
+            e.plan = plan;
+            e.startMs = start;
+            events.add(e);
         }
 
         private void scheduleArrival(int index) {
@@ -251,8 +343,9 @@ public final class Simulator {
                 if (plan.isEmpty() && plan.preempted().isEmpty() && plan.dropped().isEmpty()) {
                     return;
                 }
-                for (Request r : inst.apply(plan, now)) {
-                    done(r);
+                List<Request> dropped = inst.apply(plan, now);
+                for (int i = 0, k = dropped.size(); i < k; i++) {
+                    done(dropped.get(i));
                 }
                 if (!plan.isEmpty()) {
                     double ms = config.cost().stepMs(shapeOf(plan));
@@ -281,7 +374,9 @@ public final class Simulator {
 
         private BatchShape shapeOf(BatchPlan plan) {
             shape.clear();
-            for (Chunk ch : plan.prefill()) {
+            List<Chunk> prefill = plan.prefill();
+            for (int i = 0, k = prefill.size(); i < k; i++) {
+                Chunk ch = prefill.get(i);
                 Request r = ch.request();
                 int cached = ch.cachedTokens();
                 shape.addChunk(ch.tokens(), cached, cached + ch.tokens() >= r.knownTokens());
@@ -299,7 +394,9 @@ public final class Simulator {
             // The estimator learns from the features before complete() advances the requests.
             inst.estimator().observe(e.plan, ms);
             listener.batch(e.instance, e.startMs, now, e.plan);
-            for (Request r : inst.complete(e.plan, now)) {
+            List<Request> ended = inst.complete(e.plan, now);
+            for (int i = 0, k = ended.size(); i < k; i++) {
+                Request r = ended.get(i);
                 if (r.state() == RequestState.TRANSFERRING) {
                     awaitingDecode.add(r);
                 } else {

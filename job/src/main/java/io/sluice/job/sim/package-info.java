@@ -32,5 +32,16 @@
  * Capacity is the largest rate scale (arrival times divided by it) at which overall SLO attainment
  * stays at or above {@code --target}; the reference load is where {@code --reference-policy}
  * attains {@code --reference-attainment}, and every policy is also reported there.
+ *
+ * <h2>Speed</h2>
+ * Each run is single-threaded and deterministic; a study runs its independent runs (the reference
+ * search, each policy's sweep, each policy at the reference load) on {@code --threads} threads and
+ * does not run again what an earlier run of the same policy and scale already answers. The report is
+ * the same for any thread count. stderr ends with the simulated requests and batches per second of
+ * wall and CPU time, and {@code --json} carries them ({@code simulated_requests},
+ * {@code wall_seconds}, {@code requests_per_second}, {@code requests_per_cpu_second}). Whole-plan
+ * checks in {@code InstanceState.apply} run only with Java assertions on, as in the tests;
+ * {@code SimulatorGoldenTest} pins every decision of small runs, so a change meant only for speed
+ * cannot change a result unnoticed.
  */
 package io.sluice.job.sim;
