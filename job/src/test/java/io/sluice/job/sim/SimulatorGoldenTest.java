@@ -95,21 +95,21 @@ class SimulatorGoldenTest {
 
     @ParameterizedTest(name = "{0} on {1}, host {2} GiB, drop late {3}")
     @CsvSource(delimiter = '|', textBlock = """
-            slidebatching | 2   | 0 | false | 734349fcadcbb862 met=344 rejected=0 preempted=0 batches=2797 seconds=55.231609
-            fcfs          | 2   | 0 | false | 3859d4a96e6f42c1 met=167 rejected=0 preempted=39 batches=2307 seconds=72.526059
-            sarathi       | 2   | 0 | false | a20546ebf7ac1dcc met=243 rejected=0 preempted=92 batches=2482 seconds=52.962238
-            priority      | 2   | 0 | false | 4b5dafa891a8717 met=164 rejected=0 preempted=38 batches=2261 seconds=73.300796
-            edf           | 2   | 0 | false | 4a1eba54fbaa57c met=207 rejected=0 preempted=1 batches=2197 seconds=70.033823
-            sjf           | 2   | 0 | false | dfb45289a4a9985c met=236 rejected=0 preempted=41 batches=2197 seconds=71.615944
-            slidingserve  | 2   | 0 | false | f98a024d4c6ea1d8 met=409 rejected=0 preempted=1 batches=2857 seconds=60.341886
-            scls          | 2   | 0 | false | ee15e6fead1b2b31 met=110 rejected=0 preempted=132 batches=15303 seconds=150.862063
-            slidebatching | 1:1 | 0 | false | 48b7ec010e47560f met=284 rejected=0 preempted=0 batches=2600 seconds=93.358281
+            slidebatching | 2   | 0 | false | ac9d26a1bc6c88e9 met=380 rejected=0 preempted=0 batches=2784 seconds=53.864298
+            fcfs          | 2   | 0 | false | 6a8d3fe65e55a02a met=165 rejected=0 preempted=34 batches=2284 seconds=72.704047
+            sarathi       | 2   | 0 | false | 4234f07ba6054278 met=256 rejected=0 preempted=98 batches=2467 seconds=51.970299
+            priority      | 2   | 0 | false | 965047dcce6facfb met=165 rejected=0 preempted=38 batches=2252 seconds=73.678468
+            edf           | 2   | 0 | false | 2f0ceef0c7d18b2e met=201 rejected=0 preempted=2 batches=2209 seconds=69.533859
+            sjf           | 2   | 0 | false | 124957cb9e69015a met=228 rejected=0 preempted=33 batches=2190 seconds=71.453683
+            slidingserve  | 2   | 0 | false | f3618ebdec561a1e met=404 rejected=0 preempted=1 batches=2803 seconds=62.291007
+            scls          | 2   | 0 | false | 622b68d0cfa4498b met=111 rejected=0 preempted=132 batches=15027 seconds=147.644423
+            slidebatching | 1:1 | 0 | false | b58be33d1699a75d met=296 rejected=0 preempted=0 batches=2556 seconds=92.811347
             fcfs          | 1:1 | 0 | false | 5e0c0bbaf9c390f0 met=122 rejected=0 preempted=22 batches=2327 seconds=94.553536
-            slidingserve  | 1:1 | 0 | false | b86c3b2f58c7bbc0 met=276 rejected=0 preempted=2 batches=2460 seconds=92.466435
-            slidebatching | 1   | 4 | true  | cd5238aa0f682651 met=331 rejected=157 preempted=0 batches=1631 seconds=65.643287
+            slidingserve  | 1:1 | 0 | false | 48a2540a8486e11 met=272 rejected=0 preempted=1 batches=2483 seconds=92.635409
+            slidebatching | 1   | 4 | true  | aeaab9806e6c225a met=339 rejected=151 preempted=0 batches=1677 seconds=66.384995
             edf           | 1   | 4 | true  | 16c2b68239789a62 met=146 rejected=0 preempted=14 batches=1977 seconds=133.308396
             fcfs          | 1   | 4 | false | 5762c87a6de94d5e met=117 rejected=0 preempted=41 batches=1984 seconds=140.225365
-            slidingserve  | 1   | 4 | true  | f89cdb4d6018f324 met=316 rejected=159 preempted=336 batches=1534 seconds=65.709157
+            slidingserve  | 1   | 4 | true  | 88f5edc13306d72 met=324 rejected=155 preempted=366 batches=1566 seconds=65.921239
             scls          | 1   | 4 | false | 5db121c6a66c35b7 met=104 rejected=0 preempted=422 batches=14413 seconds=282.774293
             """)
     void decisionsArePinned(String policy, String topology, double hostKvGib, boolean dropLate, String expected) {
