@@ -8,6 +8,7 @@ import io.sluice.job.pipeline.PdMode;
 import io.sluice.job.pipeline.Topics;
 import io.sluice.operators.InstanceConfig;
 import io.sluice.operators.ingest.RequestFormat;
+import io.sluice.operators.ingest.TenantTable;
 import io.sluice.scheduling.Policies;
 import io.sluice.scheduling.PolicyOptions;
 import java.io.IOException;
@@ -142,11 +143,24 @@ public final class EngineOptions {
         engine();
     }
 
+    private static void requireFile(String option, Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException(option + ": " + file + ": no such file");
+        }
+    }
+
     JobSettings settings(String bootstrap, Topics topics, RequestFormat format, Properties kafka, String groupId)
             throws IOException {
         validate();
         if (model == null || tokenizer == null) {
             throw new IllegalArgumentException("--model and --tokenizer are required");
+        }
+        requireFile("--tokenizer", tokenizer);
+        if (profile != null) {
+            requireFile("--profile", profile);
+        }
+        if (tenants.startsWith("@")) {
+            requireFile("--tenants @FILE", Path.of(tenants.substring(1)));
         }
         ModelConfig config = CheckpointLoader.load(model).config();
         int cores = Runtime.getRuntime().availableProcessors();
@@ -154,6 +168,7 @@ public final class EngineOptions {
         int engineThreads = threads != null ? threads : Math.max(1, cores / total);
         double[] latency = profile != null ? LatencyProfiles.load(profile) : LatencyProfiles.prior(config, engineThreads);
         String tenantSpec = tenants.startsWith("@") ? Files.readString(Path.of(tenants.substring(1))) : tenants;
+        TenantTable.parse(tenantSpec); // a bad entry fails here, before anything starts
         return new JobSettings(bootstrap, topics, format, kafka, groupId, model.toAbsolutePath().toString(),
                 tokenizer.toAbsolutePath().toString(), total, engineThreads, kvBlocks, policy,
                 PolicyOptions.defaults(), latency, tenantSpec, statusIntervalMs, sloWindowMs, bufferTimeoutMs,
