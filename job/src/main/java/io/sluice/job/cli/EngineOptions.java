@@ -20,10 +20,11 @@ import picocli.CommandLine.Option;
 /** What the job serves and how it schedules: options shared by {@code run} and {@code local}. */
 public final class EngineOptions {
 
-    @Option(names = "--model", description = "llama2.c checkpoint every instance serves.")
+    @Option(names = "--model", description = "llama2.c checkpoint every instance serves (run: required; local: "
+            + "default a synthetic 15m-shape model, generated once into the cache folder, with a byte-level tokenizer).")
     Path model;
 
-    @Option(names = "--tokenizer", description = "llama2.c tokenizer of the model.")
+    @Option(names = "--tokenizer", description = "llama2.c tokenizer of the model (required with --model).")
     Path tokenizer;
 
     @Option(names = "--instances", defaultValue = "1",
@@ -34,7 +35,8 @@ public final class EngineOptions {
     @Option(names = "--threads", description = "Engine threads per instance (default: processors / instances).")
     Integer threads;
 
-    @Option(names = "--kv-blocks", defaultValue = "0", description = "KV blocks (16 tokens each) per instance; 0 sizes the cache to about 512 MB.")
+    @Option(names = "--kv-blocks", defaultValue = "0", description = "KV blocks (16 tokens each) per instance; 0 sizes "
+            + "the cache to about 512 MB (default: ${DEFAULT-VALUE}).")
     int kvBlocks;
 
     @Option(names = "--policy", defaultValue = "slidebatching",
@@ -45,8 +47,9 @@ public final class EngineOptions {
     @Option(names = "--pd", defaultValue = "colocated",
             description = "Prefill/decode placement: colocated (one pool; the policy mixes prefill chunks into "
                     + "decode steps), separate (--instances P:D; finished prefills move to a decode instance with "
-                    + "their KV) or hybrid (as separate; a prefill instance decodes itself when every decode "
-                    + "instance is full) (default: ${DEFAULT-VALUE}).")
+                    + "their KV) or hybrid (as separate, with role conversions: a prefill instance decodes itself "
+                    + "when every decode instance is full, a decode instance takes a short prefill no prefill "
+                    + "instance can serve in time) (default: ${DEFAULT-VALUE}).")
     String pd;
 
     @Option(names = "--host-kv-blocks", defaultValue = "0",
@@ -65,7 +68,7 @@ public final class EngineOptions {
 
     @Option(names = "--tenants", defaultValue = "",
             description = "Tenant table: name[:max_weight=W][:max_prompt=N][:max_output=N],... or @FILE; "
-                    + "empty admits every tenant.")
+                    + "empty (the default) admits every tenant.")
     String tenants;
 
     @Option(names = "--status-interval-ms", defaultValue = "100", description = "Instance status period (default: ${DEFAULT-VALUE}).")
@@ -152,8 +155,11 @@ public final class EngineOptions {
     JobSettings settings(String bootstrap, Topics topics, RequestFormat format, Properties kafka, String groupId)
             throws IOException {
         validate();
-        if (model == null || tokenizer == null) {
-            throw new IllegalArgumentException("--model and --tokenizer are required");
+        if (model == null) {
+            throw new IllegalArgumentException("--model is required (a llama2.c checkpoint), with its --tokenizer");
+        }
+        if (tokenizer == null) {
+            throw new IllegalArgumentException("--tokenizer is required with --model (the model's llama2.c tokenizer)");
         }
         requireFile("--tokenizer", tokenizer);
         if (profile != null) {
