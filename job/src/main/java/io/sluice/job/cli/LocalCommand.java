@@ -99,11 +99,12 @@ public final class LocalCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             return runLocal(settings, plan, work, brokerPort, stopRequested);
-        } catch (InterruptedException | org.apache.kafka.common.errors.InterruptException e) {
+        } catch (Exception e) {
             if (stopRequested.getCount() > 0) {
                 throw e;
             }
-            return 130; // Ctrl-C: what the shell reports for SIGINT
+            // Ctrl-C: whatever the interrupt cut short (a start, the load run, the wait) is no failure to report.
+            return 130; // what the shell reports for SIGINT
         } finally {
             Folders.deleteRecursively(work);
             cleanedUp.countDown();
@@ -117,6 +118,10 @@ public final class LocalCommand implements Callable<Integer> {
 
     private int runLocal(JobSettings settings, List<PlannedRequest> plan, Path work, int brokerPort,
             CountDownLatch stopRequested) throws Exception {
+        interruptible.set(Thread.currentThread()); // a Ctrl-C while the broker or the job starts stops that too
+        if (stopRequested.getCount() == 0) {
+            throw new InterruptedException("stopped before the broker started");
+        }
         try (LocalKafka broker = LocalKafka.start(work, brokerPort)) {
             System.err.println("sluice: Kafka at " + broker.bootstrapServers());
             broker.createTopics(engine.instanceCount(), kafka.topics().all());
@@ -140,28 +145,26 @@ public final class LocalCommand implements Callable<Integer> {
                     System.err.println("sluice: the job's tasks were not all running within 120 s; see the web UI");
                     return 1;
                 }
-                int exit;
-                interruptible.set(Thread.currentThread());
-                try {
-                    if (stopRequested.getCount() == 0) {
-                        throw new InterruptedException("stopped before the load run");
-                    }
-                    exit = LoadgenCommand.runAndReport(runner, plan, load);
-                    if (keepRunning) {
-                        System.err.println("sluice: running; Ctrl-C stops everything");
-                        stopRequested.await();
-                    }
-                } finally {
-                    interruptible.set(null);
+                if (stopRequested.getCount() == 0) {
+                    throw new InterruptedException("stopped before the load run");
+                }
+                int exit = LoadgenCommand.runAndReport(runner, plan, load);
+                if (keepRunning) {
+                    System.err.println("sluice: running; Ctrl-C stops everything");
+                    stopRequested.await();
                 }
                 return exit;
             } finally {
+                interruptible.set(null);
                 if (stopRequested.getCount() == 0) {
                     System.err.println("sluice: stopping the job and the broker");
                 }
                 Thread.interrupted(); // a Ctrl-C that came as the load run ended must not cut the cleanup short
                 stop(job);
             }
+        } finally {
+            interruptible.set(null); // the broker's close and the folder's removal run to the end
+            Thread.interrupted();
         }
     }
 
