@@ -101,9 +101,12 @@ class PdPipelineITCase {
                 try (CpuExecutor reference = new CpuExecutor(weights,
                         CpuExecutor.Options.defaults(weights.config()).withThreads(1).withKvBlocks(64))) {
                     for (PlannedRequest p : plan) {
-                        // Two Kafka producers write one request's stream (the prefill instance's first token, the
-                        // decode instance's others); Kafka orders per producer only, so read it by index.
+                        // The decode instance's tokens reach the topic in order: the job keys the token sink by
+                        // request id, so one producer writes them. The first token comes from another task (the
+                        // prefill instance), so only the rest are held to arrival order.
                         List<TokenEvent> events = new ArrayList<>(outcome.results().events.get(p.requestId()));
+                        assertThat(events.stream().map(TokenEvent::getIndex).filter(i -> i > 0).toList())
+                                .as("tokens of %s after the first, in arrival order", p.requestId()).isSorted();
                         events.sort(Comparator.comparingInt(TokenEvent::getIndex));
                         TokenChecks.check(p, events, tokenizer, reference);
                         RequestMetrics m = outcome.results().metrics.get(p.requestId());

@@ -8,6 +8,7 @@ import io.sluice.job.pipeline.PdMode;
 import io.sluice.job.pipeline.Topics;
 import io.sluice.operators.InstanceConfig;
 import io.sluice.operators.ingest.RequestFormat;
+import io.sluice.operators.ingest.TenantTable;
 import io.sluice.scheduling.Policies;
 import io.sluice.scheduling.PolicyOptions;
 import java.io.IOException;
@@ -19,10 +20,11 @@ import picocli.CommandLine.Option;
 /** What the job serves and how it schedules: options shared by {@code run} and {@code local}. */
 public final class EngineOptions {
 
-    @Option(names = "--model", description = "llama2.c checkpoint every instance serves.")
+    @Option(names = "--model", description = "llama2.c checkpoint every instance serves (run: required; local: "
+            + "default a synthetic 15m-shape model, generated once into the cache folder, with a byte-level tokenizer).")
     Path model;
 
-    @Option(names = "--tokenizer", description = "llama2.c tokenizer of the model.")
+    @Option(names = "--tokenizer", description = "llama2.c tokenizer of the model (required with --model).")
     Path tokenizer;
 
     @Option(names = "--instances", defaultValue = "1",
@@ -33,7 +35,8 @@ public final class EngineOptions {
     @Option(names = "--threads", description = "Engine threads per instance (default: processors / instances).")
     Integer threads;
 
-    @Option(names = "--kv-blocks", defaultValue = "0", description = "KV blocks (16 tokens each) per instance; 0 sizes the cache to about 512 MB.")
+    @Option(names = "--kv-blocks", defaultValue = "0", description = "KV blocks (16 tokens each) per instance; 0 sizes "
+            + "the cache to about 512 MB (default: ${DEFAULT-VALUE}).")
     int kvBlocks;
 
     @Option(names = "--policy", defaultValue = "slidebatching",
@@ -44,8 +47,9 @@ public final class EngineOptions {
     @Option(names = "--pd", defaultValue = "colocated",
             description = "Prefill/decode placement: colocated (one pool; the policy mixes prefill chunks into "
                     + "decode steps), separate (--instances P:D; finished prefills move to a decode instance with "
-                    + "their KV) or hybrid (as separate; a prefill instance decodes itself when every decode "
-                    + "instance is full) (default: ${DEFAULT-VALUE}).")
+                    + "their KV) or hybrid (as separate, with role conversions: a prefill instance decodes itself "
+                    + "when every decode instance is full, a decode instance takes a short prefill no prefill "
+                    + "instance can serve in time) (default: ${DEFAULT-VALUE}).")
     String pd;
 
     @Option(names = "--host-kv-blocks", defaultValue = "0",
@@ -64,7 +68,7 @@ public final class EngineOptions {
 
     @Option(names = "--tenants", defaultValue = "",
             description = "Tenant table: name[:max_weight=W][:max_prompt=N][:max_output=N],... or @FILE; "
-                    + "empty admits every tenant.")
+                    + "empty (the default) admits every tenant.")
     String tenants;
 
     @Option(names = "--status-interval-ms", defaultValue = "100", description = "Instance status period (default: ${DEFAULT-VALUE}).")
@@ -142,11 +146,27 @@ public final class EngineOptions {
         engine();
     }
 
+    private static void requireFile(String option, Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException(option + ": " + file + ": no such file");
+        }
+    }
+
     JobSettings settings(String bootstrap, Topics topics, RequestFormat format, Properties kafka, String groupId)
             throws IOException {
         validate();
-        if (model == null || tokenizer == null) {
-            throw new IllegalArgumentException("--model and --tokenizer are required");
+        if (model == null) {
+            throw new IllegalArgumentException("--model is required (a llama2.c checkpoint), with its --tokenizer");
+        }
+        if (tokenizer == null) {
+            throw new IllegalArgumentException("--tokenizer is required with --model (the model's llama2.c tokenizer)");
+        }
+        requireFile("--tokenizer", tokenizer);
+        if (profile != null) {
+            requireFile("--profile", profile);
+        }
+        if (tenants.startsWith("@")) {
+            requireFile("--tenants @FILE", Path.of(tenants.substring(1)));
         }
         ModelConfig config = CheckpointLoader.load(model).config();
         int cores = Runtime.getRuntime().availableProcessors();
@@ -154,6 +174,7 @@ public final class EngineOptions {
         int engineThreads = threads != null ? threads : Math.max(1, cores / total);
         double[] latency = profile != null ? LatencyProfiles.load(profile) : LatencyProfiles.prior(config, engineThreads);
         String tenantSpec = tenants.startsWith("@") ? Files.readString(Path.of(tenants.substring(1))) : tenants;
+        TenantTable.parse(tenantSpec); // a bad entry fails here, before anything starts
         return new JobSettings(bootstrap, topics, format, kafka, groupId, model.toAbsolutePath().toString(),
                 tokenizer.toAbsolutePath().toString(), total, engineThreads, kvBlocks, policy,
                 PolicyOptions.defaults(), latency, tenantSpec, statusIntervalMs, sloWindowMs, bufferTimeoutMs,

@@ -31,10 +31,12 @@ public final class LoadOptions {
     @Option(names = "--max-new-tokens", defaultValue = "64", description = "Longest output of a synthetic request (default: ${DEFAULT-VALUE}).")
     int maxNewTokens;
 
-    @Option(names = "--trace", description = "Replay a trace instead of synthetic load (lengths capped to the model's context).")
+    @Option(names = "--trace", description = "Replay a trace instead of synthetic load (lengths capped to the model's "
+            + "context; a lengths trace arrives at --rate).")
     Path trace;
 
-    @Option(names = "--trace-format", defaultValue = "mooncake", description = "azure, mooncake or lengths (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--trace-format", description = "azure, mooncake or lengths (default: from the file, as "
+            + "`simulate --format`: .jsonl is mooncake, a CSV with a TIMESTAMP column azure, else lengths).")
     String traceFormat;
 
     @Option(names = "--rate-scale", defaultValue = "1", description = "Divide the trace's inter-arrival times by this (default: ${DEFAULT-VALUE}).")
@@ -61,7 +63,7 @@ public final class LoadOptions {
         if (trace == null) {
             return Workload.synthetic(requests, rate, mix(), minNewTokens, maxNewTokens, seed);
         }
-        TraceFormat format = TraceFormat.parse(traceFormat);
+        TraceFormat format = traceFormat != null ? TraceFormat.parse(traceFormat) : SimulateCommand.guessFormat(trace);
         return Workload.replay(TraceReader.read(trace, format, rate, seed), requests, rateScale, mix(),
                 modelContext, vocabSize, seed);
     }

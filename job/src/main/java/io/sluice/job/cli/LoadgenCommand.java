@@ -1,5 +1,6 @@
 package io.sluice.job.cli;
 
+import io.sluice.job.kafka.BrokerCheck;
 import io.sluice.job.loadgen.LoadRunner;
 import io.sluice.job.loadgen.PlannedRequest;
 import java.time.Duration;
@@ -32,6 +33,9 @@ public final class LoadgenCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<PlannedRequest> plan = load.plan(maxContext, vocabSize);
+        var topics = kafka.topics();
+        BrokerCheck.check(bootstrap, kafka.properties(),
+                List.of(topics.requests(), topics.tokens(), topics.metrics()), Duration.ofSeconds(10));
         System.err.printf("loadgen: %d requests to %s%n", plan.size(), bootstrap);
         return runAndReport(new LoadRunner(bootstrap, kafka.topics(), kafka.format(), kafka.properties()), plan, load);
     }

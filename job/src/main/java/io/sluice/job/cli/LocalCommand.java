@@ -8,6 +8,7 @@ import io.sluice.job.loadgen.PlannedRequest;
 import io.sluice.job.local.DemoModel;
 import io.sluice.job.local.Folders;
 import io.sluice.job.local.FlinkRest;
+import io.sluice.job.local.Ports;
 import io.sluice.job.pipeline.InferenceJob;
 import io.sluice.job.pipeline.JobSettings;
 import java.nio.file.Files;
@@ -16,6 +17,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.RestOptions;
@@ -37,7 +40,10 @@ import picocli.CommandLine.Option;
                 + "model (generated once and cached) with a byte-level tokenizer.")
 public final class LocalCommand implements Callable<Integer> {
 
-    @Option(names = "--kafka-port", defaultValue = "9092", description = "Port of the broker (default: ${DEFAULT-VALUE}).")
+    /** How long Ctrl-C waits for the job, the broker and the work folder to go. */
+    private static final Duration CLEANUP_TIMEOUT = Duration.ofSeconds(60);
+
+    @Option(names = "--kafka-port", defaultValue = "9092", description = "Port of the broker; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int kafkaPort;
 
     @Option(names = "--web-port", defaultValue = "8081", description = "Port of the Flink web UI (default: ${DEFAULT-VALUE}).")
@@ -46,13 +52,20 @@ public final class LocalCommand implements Callable<Integer> {
     @Option(names = "--keep-running", description = "After the load run, stay up until Ctrl-C (for kcat and the web UI).")
     boolean keepRunning;
 
+    /** The thread a Ctrl-C interrupts: set while it sends load or waits under --keep-running. */
+    private final AtomicReference<Thread> interruptible = new AtomicReference<>();
+
     @Mixin KafkaOptions kafka;
     @Mixin EngineOptions engine;
     @Mixin LoadOptions load;
 
     @Override
     public Integer call() throws Exception {
+        // Every flag and file is checked before the broker starts, so a typo is one line, not a start and a stop.
         engine.validate();
+        kafka.format();
+        Ports.checkAvailable("--kafka-port", kafkaPort, true);
+        Ports.checkAvailable("--web-port", webPort, false);
         if (engine.model == null) {
             engine.model = DemoModel.checkpoint(System.err);
             if (engine.tokenizer == null) {
@@ -61,13 +74,57 @@ public final class LocalCommand implements Callable<Integer> {
         }
         ModelConfig model = CheckpointLoader.load(engine.model).config();
         List<PlannedRequest> plan = load.plan(model.seqLen(), model.vocabSize());
+        int brokerPort = kafkaPort != 0 ? kafkaPort : Ports.free();
+        JobSettings settings = engine.settings("localhost:" + brokerPort, kafka.topics(), kafka.format(),
+                kafka.properties(), "sluice-local");
 
         Path work = Files.createTempDirectory("sluice-local-");
-        try (LocalKafka broker = LocalKafka.start(work, kafkaPort)) {
+        // Ctrl-C (with --keep-running, or during the run) ends the JVM through its shutdown hooks, which would
+        // leave this method's cleanup undone: the hook lets the main thread out of its wait instead and waits
+        // (bounded) until the cleanup below has run.
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        CountDownLatch cleanedUp = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            stopRequested.countDown();
+            Thread waiting = interruptible.getAndSet(null); // the main thread, while it sends load or waits
+            if (waiting != null) {
+                waiting.interrupt();
+            }
+            try {
+                cleanedUp.await(CLEANUP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "sluice-local-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return runLocal(settings, plan, work, brokerPort, stopRequested);
+        } catch (Exception e) {
+            if (stopRequested.getCount() > 0) {
+                throw e;
+            }
+            // Ctrl-C: whatever the interrupt cut short (a start, the load run, the wait) is no failure to report.
+            return 130; // what the shell reports for SIGINT
+        } finally {
+            Folders.deleteRecursively(work);
+            cleanedUp.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // Shutting down: the hook is running and has just been released.
+            }
+        }
+    }
+
+    private int runLocal(JobSettings settings, List<PlannedRequest> plan, Path work, int brokerPort,
+            CountDownLatch stopRequested) throws Exception {
+        interruptible.set(Thread.currentThread()); // a Ctrl-C while the broker or the job starts stops that too
+        if (stopRequested.getCount() == 0) {
+            throw new InterruptedException("stopped before the broker started");
+        }
+        try (LocalKafka broker = LocalKafka.start(work, brokerPort)) {
             System.err.println("sluice: Kafka at " + broker.bootstrapServers());
             broker.createTopics(engine.instanceCount(), kafka.topics().all());
-            JobSettings settings = engine.settings(broker.bootstrapServers(), kafka.topics(), kafka.format(),
-                    kafka.properties(), "sluice-local");
 
             Configuration conf = new Configuration();
             conf.set(RestOptions.PORT, webPort);
@@ -88,25 +145,32 @@ public final class LocalCommand implements Callable<Integer> {
                     System.err.println("sluice: the job's tasks were not all running within 120 s; see the web UI");
                     return 1;
                 }
+                if (stopRequested.getCount() == 0) {
+                    throw new InterruptedException("stopped before the load run");
+                }
                 int exit = LoadgenCommand.runAndReport(runner, plan, load);
                 if (keepRunning) {
                     System.err.println("sluice: running; Ctrl-C stops everything");
-                    CountDownLatch forever = new CountDownLatch(1);
-                    Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(job)));
-                    forever.await();
+                    stopRequested.await();
                 }
                 return exit;
             } finally {
+                interruptible.set(null);
+                if (stopRequested.getCount() == 0) {
+                    System.err.println("sluice: stopping the job and the broker");
+                }
+                Thread.interrupted(); // a Ctrl-C that came as the load run ended must not cut the cleanup short
                 stop(job);
             }
         } finally {
-            Folders.deleteRecursively(work);
+            interruptible.set(null); // the broker's close and the folder's removal run to the end
+            Thread.interrupted();
         }
     }
 
     private static void stop(JobClient job) {
         try {
-            job.cancel().get();
+            job.cancel().get(CLEANUP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         } catch (Exception e) {
             // Already finished or cancelled: nothing left to stop.
         }

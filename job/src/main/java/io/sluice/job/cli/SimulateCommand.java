@@ -86,7 +86,7 @@ public final class SimulateCommand implements Callable<Integer> {
             + " (default: ${DEFAULT-VALUE}).")
     double rate;
 
-    @Option(names = "--limit", description = "Use only the first N requests of the trace.")
+    @Option(names = "--limit", description = "Use only the first N requests of the trace (default: all).")
     Integer limit;
 
     @Option(names = "--sweep", description = "Find each policy's capacity (largest rate scale with attainment >= "
@@ -124,7 +124,7 @@ public final class SimulateCommand implements Callable<Integer> {
             + " per-device default).")
     Integer maxBatchTokens;
 
-    @Option(names = "--max-seqs", description = "Override the policies' running-sequence limit.")
+    @Option(names = "--max-seqs", description = "Override the policies' running-sequence limit (default: each policy's own).")
     Integer maxSeqs;
 
     @Option(names = "--drop-late", description = "Let policies reject requests that can no longer meet their SLO.")

@@ -8,16 +8,19 @@ import io.sluice.schemas.RequestMetrics;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.StringJoiner;
+import java.util.TreeMap;
 import org.HdrHistogram.Histogram;
 
 /**
  * What a load run measured: per priority class the SLO attainment and TTFT/TPOT percentiles (from
  * the job's per-request metrics, TTFT counted from the client's send time), goodput, the totals:
- * requests sent, finished, rejected, expired; and the client-side TTFT with where it went (see
- * {@link FirstToken}).
+ * requests sent, finished, rejected, expired; the client-side TTFT with where it went (see
+ * {@link FirstToken}); and the requests per pair of prefill and decode instance, with preemptions.
  */
 public final class LoadReport {
 
@@ -27,6 +30,11 @@ public final class LoadReport {
     private final Histogram jobMicros = new Histogram(3);
     private final Histogram toSinkMicros = new Histogram(3);
     private final Histogram throughKafkaMicros = new Histogram(3);
+    /** Requests per (prefill instance, decode instance) pair, -1 for a request that had no decode step. */
+    private final Map<List<Integer>, Integer> placements = new TreeMap<>(
+            Comparator.<List<Integer>>comparingInt(l -> l.get(0)).thenComparingInt(l -> l.get(1)));
+    private long preemptions;
+    private long preemptedRequests;
     private final long requests;
     private final double seconds;
 
@@ -44,6 +52,13 @@ public final class LoadReport {
         for (RequestMetrics m : metrics) {
             classes.computeIfAbsent(m.getPriorityClass(), c -> new SloStats()).add(m);
             overall.add(m);
+            if (m.getPrefillInstance() >= 0) { // ran on an instance (not rejected at admission)
+                placements.merge(List.of(m.getPrefillInstance(), m.getDecodeInstance()), 1, Integer::sum);
+            }
+            if (m.getPreemptions() > 0) {
+                preemptions += m.getPreemptions();
+                preemptedRequests++;
+            }
         }
         for (FirstToken t : firstTokens) {
             record(clientTtftMicros, t.clientMs());
@@ -64,6 +79,23 @@ public final class LoadReport {
     public long expired() { return overall.expired(); }
     public double attainment() { return overall.attainment(); }
     public SloStats byClass(String name) { return classes.get(name); }
+
+    /**
+     * Requests that ran on each pair of instances, "prefill->decode" (global ids: under PD separation the prefill
+     * pool is 0..P-1, the decode pool P..P+D-1, so a pair with both ids equal is a hybrid conversion); the decode
+     * id is "-" for a request with no decode step. Colocated, both ids are the one instance.
+     */
+    public Map<String, Integer> placements() {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        placements.forEach((pd, n) -> out.put(pd.get(0) + "->" + (pd.get(1) < 0 ? "-" : pd.get(1)), n));
+        return out;
+    }
+
+    /** Preemptions over all requests (each a swap to host memory or a recompute). */
+    public long preemptions() { return preemptions; }
+
+    /** Requests preempted at least once. */
+    public long preemptedRequests() { return preemptedRequests; }
 
     /** Requests per second that met their SLO. */
     public double goodput() {
@@ -108,6 +140,12 @@ public final class LoadReport {
                         + "producer to client %s/%s ms%n",
                 ms(firstTokenJobMs(50)), ms(firstTokenJobMs(90)), ms(firstTokenToSinkMs(50)),
                 ms(firstTokenToSinkMs(90)), ms(firstTokenThroughKafkaMs(50)), ms(firstTokenThroughKafkaMs(90)));
+        if (!placements.isEmpty()) {
+            StringJoiner pairs = new StringJoiner(", ");
+            placements().forEach((pair, n) -> pairs.add(pair + " " + n));
+            out.printf("requests per instance, prefill->decode: %s; preemptions %d (%d requests)%n", pairs,
+                    preemptions, preemptedRequests);
+        }
         out.printf("requests %d, finished %d, rejected %d, expired %d, goodput %.2f req/s over %.1f s%n",
                 requests, overall.finished(), overall.rejected(), overall.expired(), goodput(), seconds);
     }
@@ -141,6 +179,15 @@ public final class LoadReport {
             putMs(parts, "through_kafka_p" + (int) p + "_ms", firstTokenThroughKafkaMs(p));
         }
         root.set("first_token", parts);
+        ArrayNode instances = root.putArray("instances");
+        placements.forEach((pd, n) -> {
+            ObjectNode pair = instances.addObject();
+            pair.put("prefill_instance", pd.get(0));
+            pair.put("decode_instance", pd.get(1));
+            pair.put("requests", n);
+        });
+        root.put("preemptions", preemptions);
+        root.put("preempted_requests", preemptedRequests);
         ArrayNode array = root.putArray("classes");
         for (Map.Entry<String, SloStats> e : classes.entrySet()) {
             SloStats s = e.getValue();

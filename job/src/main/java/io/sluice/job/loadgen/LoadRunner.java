@@ -69,12 +69,47 @@ public final class LoadRunner {
         public final Map<String, RequestMetrics> metrics = new ConcurrentHashMap<>();
         /** Requests with a final event. */
         public final Set<String> finished = ConcurrentHashMap.newKeySet();
-        /** When each request was sent, and when its first event reached this client (epoch ms). */
+        /** When each request was sent (epoch ms). */
         public final Map<String, Long> sentAtMs = new ConcurrentHashMap<>();
-        public final Map<String, Long> firstEventAtMs = new ConcurrentHashMap<>();
-        /** The Kafka timestamp of each request's first event: when the job's producer sent it. */
-        public final Map<String, Long> firstEventProducedAtMs = new ConcurrentHashMap<>();
+        /**
+         * Per request, its index-0 event's times: when the job's producer sent it (the record's Kafka timestamp)
+         * and when it reached this client. Index 0, not the first to arrive: under PD separation the first token
+         * comes from the prefill instance and the rest from a decode instance, two tasks whose records can reach
+         * the client in either order.
+         */
+        final Map<String, long[]> firstTokenTimes = new ConcurrentHashMap<>();
         volatile long lastFinalAtMs;
+
+        /** Records a token event of one of the run's requests, read at {@code receivedAtMs}. */
+        void add(TokenEvent e, long producedAtMs, long receivedAtMs) {
+            events.computeIfAbsent(e.getRequestId(), k -> new ArrayList<>()).add(e);
+            if (e.getIndex() == 0) {
+                firstTokenTimes.putIfAbsent(e.getRequestId(), new long[] {producedAtMs, receivedAtMs});
+            }
+            if (e.getFinal$()) {
+                finished.add(e.getRequestId());
+                lastFinalAtMs = receivedAtMs;
+            }
+        }
+
+        /** Where each request's first token spent its time; none for a request that ended without a token. */
+        List<FirstToken> firstTokens() {
+            List<FirstToken> firstTokens = new ArrayList<>();
+            events.forEach((id, list) -> {
+                long[] times = firstTokenTimes.get(id);
+                Long sent = sentAtMs.get(id);
+                if (times == null || sent == null) {
+                    return;
+                }
+                for (TokenEvent e : list) {
+                    if (e.getIndex() == 0 && e.getTokenId() >= 0) { // a token, not a rejection or an expiry
+                        firstTokens.add(new FirstToken(sent, e.getEmittedAt().toEpochMilli(), times[0], times[1]));
+                        return;
+                    }
+                }
+            });
+            return firstTokens;
+        }
     }
 
     /** The report of a run and the raw events behind it. */
@@ -125,16 +160,8 @@ public final class LoadRunner {
             progress.println();
         }
         double seconds = Math.max(0, (Math.max(results.lastFinalAtMs, startMs) - startMs) / 1000.0);
-        List<FirstToken> firstTokens = new ArrayList<>();
-        results.firstEventAtMs.forEach((id, at) -> {
-            TokenEvent first = results.events.get(id).get(0);
-            if (first.getTokenId() >= 0) { // a token, not a rejection or an expiry
-                firstTokens.add(new FirstToken(results.sentAtMs.get(id), first.getEmittedAt().toEpochMilli(),
-                        results.firstEventProducedAtMs.get(id), at));
-            }
-        });
         return new Outcome(new LoadReport(classOrder, plan.size(), new ArrayList<>(results.metrics.values()),
-                firstTokens, seconds),
+                results.firstTokens(), seconds),
                 results);
     }
 
@@ -246,14 +273,7 @@ public final class LoadRunner {
                         if (record.topic().equals(topics.tokens())) {
                             TokenEvent e = decoder.decode(record.value(), TokenEvent.class);
                             if (e != null && ids.contains(e.getRequestId())) {
-                                results.events.computeIfAbsent(e.getRequestId(), k -> new ArrayList<>()).add(e);
-                                if (results.firstEventAtMs.putIfAbsent(e.getRequestId(), received) == null) {
-                                    results.firstEventProducedAtMs.put(e.getRequestId(), record.timestamp());
-                                }
-                                if (e.getFinal$()) {
-                                    results.finished.add(e.getRequestId());
-                                    results.lastFinalAtMs = received;
-                                }
+                                results.add(e, record.timestamp(), received);
                             }
                         } else {
                             RequestMetrics m = decoder.decode(record.value(), RequestMetrics.class);

@@ -123,4 +123,33 @@ class EngineCommandsTest {
             assertThat(r.err().strip().lines()).as("one line: %s", r.err()).hasSize(1);
         }
     }
+
+    @Test
+    void localChecksItsFlagsAndFilesBeforeStartingAnything() throws Exception {
+        Path model = dir.resolve("m.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        String[] base = {"local", "--model", model.toString(), "--tokenizer", model.toString(), "--kafka-port", "0",
+            "--web-port", String.valueOf(io.sluice.job.local.Ports.free())};
+        List<List<String>> bad = List.of(
+                List.of("--format", "xml"),
+                List.of("--kv-blocks", "-1"),
+                List.of("--threads", "0"),
+                List.of("--profile", dir.resolve("none.json").toString()),
+                List.of("--tenants", "@" + dir.resolve("none.txt")),
+                List.of("--tenants", "a:foo=1"),
+                List.of("--kafka-port", "70000"));
+        for (List<String> flags : bad) {
+            List<String> args = new java.util.ArrayList<>(List.of(base));
+            args.addAll(flags);
+            if (flags.get(0).equals("--kafka-port")) {
+                args.subList(5, 7).clear(); // the base's --kafka-port 0
+            }
+            long start = System.nanoTime();
+            Run run = sluice(args.toArray(String[]::new));
+            assertThat(run.exit()).as("%s: %s", flags, run.err()).isEqualTo(2);
+            assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+            assertThat(run.err()).as("%s", flags).doesNotContain("Kafka at");
+            assertThat(System.nanoTime() - start).as("%s fails before a broker starts", flags).isLessThan(5_000_000_000L);
+        }
+    }
 }

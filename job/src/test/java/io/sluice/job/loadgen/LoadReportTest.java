@@ -1,6 +1,7 @@
 package io.sluice.job.loadgen;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -61,5 +62,33 @@ class LoadReportTest {
         report.print(new PrintStream(text, true));
         assertThat(text.toString()).contains("interactive").contains("90.0%").contains("expired 1")
                 .contains("producer to client 8.0/");
+    }
+
+    @Test
+    void countsRequestsPerInstancePairAndPreemptions() {
+        List<RequestMetrics> all = new ArrayList<>();
+        int[][] pairs = {{0, 1}, {0, 2}, {0, 1}, {2, 2}, {0, -1}, {-1, -1}};
+        for (int[] pd : pairs) {
+            RequestMetrics m = metrics("standard", true, FinishReason.LENGTH, 20.0);
+            m.setPrefillInstance(pd[0]);
+            m.setDecodeInstance(pd[1]);
+            all.add(m);
+        }
+        all.get(1).setPreemptions(2);
+        all.get(3).setPreemptions(1);
+        LoadReport report = new LoadReport(List.of("standard"), pairs.length, all, List.of(), 1.0);
+
+        assertThat(report.placements()).as("in instance order; a rejection (-1) ran nowhere")
+                .containsExactly(entry("0->-", 1), entry("0->1", 2), entry("0->2", 1), entry("2->2", 1));
+        assertThat(report.preemptions()).isEqualTo(3);
+        assertThat(report.preemptedRequests()).isEqualTo(2);
+        JsonNode json = report.toJson();
+        assertThat(json.get("instances")).hasSize(4);
+        assertThat(json.get("instances").get(1).get("decode_instance").asInt()).isEqualTo(1);
+        assertThat(json.get("instances").get(1).get("requests").asInt()).isEqualTo(2);
+        assertThat(json.get("preemptions").asLong()).isEqualTo(3);
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        report.print(new PrintStream(text, true));
+        assertThat(text.toString()).contains("prefill->decode: 0->- 1, 0->1 2, 0->2 1, 2->2 1; preemptions 3 (2 requests)");
     }
 }

@@ -6,12 +6,15 @@ import io.sluice.gpu.model.SyntheticCheckpoint;
 import io.sluice.operators.ingest.RequestFormat;
 import io.sluice.scheduling.PolicyOptions;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamEdge;
 import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.flink.streaming.api.graph.StreamNode;
 import org.junit.jupiter.api.Test;
@@ -26,7 +29,7 @@ class InferenceJobTest {
     @TempDir
     static Path dir;
 
-    private static Map<String, Integer> graph(int instances, PdMode pd, int decode) {
+    private static StreamGraph streamGraph(int instances, PdMode pd, int decode) {
         Path model = dir.resolve("m.bin");
         if (!model.toFile().exists()) {
             SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.of("260k").config(), 1, model);
@@ -39,7 +42,11 @@ class InferenceJobTest {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(instances);
         InferenceJob.build(env, settings);
-        StreamGraph g = env.getStreamGraph();
+        return env.getStreamGraph();
+    }
+
+    private static Map<String, Integer> graph(int instances, PdMode pd, int decode) {
+        StreamGraph g = streamGraph(instances, pd, decode);
         Map<String, Integer> parallelism = new HashMap<>();
         for (StreamNode n : g.getStreamNodes()) {
             parallelism.put(n.getOperatorName(), n.getParallelism());
@@ -61,6 +68,31 @@ class InferenceJobTest {
                     .containsEntry("Decode instance: slidebatching + engine", 3)
                     .containsEntry("KV handoff", 2)
                     .doesNotContainKey("Instance: slidebatching + engine");
+        }
+    }
+
+    @Test
+    void onlyHybridJobsRoutePrefillsToDecodeInstances() {
+        assertThat(graph(5, PdMode.SEPARATE, 3)).doesNotContainKey("Hybrid prefills");
+        assertThat(graph(5, PdMode.HYBRID, 3)).containsKey("Hybrid prefills");
+    }
+
+    @Test
+    void aRequestsTokensReachOneSinkSubtaskInPdModes() {
+        for (PdMode mode : PdMode.values()) {
+            StreamGraph g = streamGraph(mode.separated() ? 5 : 2, mode, mode.separated() ? 3 : 0);
+            List<String> partitioners = new ArrayList<>();
+            for (StreamNode n : g.getStreamNodes()) {
+                if (n.getOperatorName().equals("Kafka: " + Topics.DEFAULT.tokens() + ": Writer")) {
+                    for (StreamEdge e : n.getInEdges()) {
+                        partitioners.add(e.getPartitioner().getClass().getSimpleName());
+                    }
+                }
+            }
+            // Two pools write one request's tokens: keyed by request id, one producer writes them all, in order.
+            // Colocated, an instance's tokens stay chained to its own sink subtask.
+            assertThat(partitioners).as("%s: exchanges into the tokens sink", mode).isNotEmpty()
+                    .allMatch(p -> p.equals(mode.separated() ? "KeyGroupStreamPartitioner" : "ForwardPartitioner"));
         }
     }
 }
