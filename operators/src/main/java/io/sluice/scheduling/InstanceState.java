@@ -48,6 +48,8 @@ public final class InstanceState {
     private long swapOuts;
     private long swapIns;
     private double swapInMs;
+    private double[] coefficients;
+    private long coefficientsAt;
 
     public InstanceState(int id, Role role, KvBlockAccounting blocks, LatencyModel estimator) {
         if (role == null || blocks == null || estimator == null) {
@@ -127,7 +129,7 @@ public final class InstanceState {
      * before its own prefill if served in order.
      */
     public double backlogMs() {
-        double[] c = estimator.coefficients();
+        double[] c = coefficients();
         return prefillCount * c[0] + c[1] * sumNew + c[2] * sumNewSq + c[3] * sumNewCached + c[4] * sumCached;
     }
 
@@ -193,8 +195,10 @@ public final class InstanceState {
             validate(plan);
         }
         List<Request> ended = List.of();
-        boolean compactWaiting = false;
-        boolean compactRunning = false;
+        // How many requests leave each queue: the compaction below stops at the last of them
+        // instead of reading every queued request (thousands under overload).
+        int leaveWaiting = 0;
+        int leaveRunning = 0;
         ArrayList<Request> requeue = null;
         for (int i = 0, k = plan.preempted().size(); i < k; i++) {
             Request r = plan.preempted().get(i);
@@ -204,7 +208,7 @@ public final class InstanceState {
             }
             untrack(r);
             preemptions++;
-            compactRunning = true;
+            leaveRunning++;
             if (blocks.hasHostTier() && r.generatedTokens() > 0 && r.remainingPrefill() == 0 && blocks.swapOut(r)) {
                 r.setState(RequestState.SWAPPED);
                 r.countSwap();
@@ -228,12 +232,16 @@ public final class InstanceState {
                 if (r.instanceId != id || r.inFlight || r.state().isFinished()) {
                     throw new IllegalStateException("cannot drop " + r + " on instance " + id);
                 }
+                if (r.state() == RequestState.WAITING || r.state() == RequestState.TRANSFERRING) {
+                    leaveWaiting++;
+                } else if (r.state() != RequestState.SWAPPED) {
+                    leaveRunning++;
+                }
                 untrack(r);
                 blocks.free(r);
                 blocks.freeHost(r);
                 r.finish(RequestState.REJECTED, nowMs);
                 ended.add(r);
-                compactWaiting = compactRunning = true;
             }
             swapped.removeIf(x -> x.state() != RequestState.SWAPPED);
         }
@@ -247,7 +255,7 @@ public final class InstanceState {
             if (r.state() == RequestState.WAITING) {
                 r.setState(RequestState.PREFILLING);
                 running.add(r);
-                compactWaiting = true;
+                leaveWaiting++;
             }
             r.inFlight = true;
         }
@@ -263,19 +271,19 @@ public final class InstanceState {
             if (r.state() == RequestState.TRANSFERRING) {
                 r.setState(RequestState.DECODING);
                 running.add(r);
-                compactWaiting = true;
+                leaveWaiting++;
             }
             r.inFlight = true;
         }
-        if (compactWaiting || requeue != null) {
-            waiting.removeIf(x -> x.state() != RequestState.WAITING && x.state() != RequestState.TRANSFERRING);
-            if (requeue != null) {
-                // vLLM puts preempted requests back at the head of the queue: they were admitted first.
-                waiting.addAll(0, requeue);
-            }
+        if (leaveWaiting > 0) {
+            removeLeft(waiting, leaveWaiting, false);
         }
-        if (compactRunning) {
-            running.removeIf(x -> x.state() != RequestState.PREFILLING && x.state() != RequestState.DECODING);
+        if (requeue != null) {
+            // vLLM puts preempted requests back at the head of the queue: they were admitted first.
+            waiting.addAll(0, requeue);
+        }
+        if (leaveRunning > 0) {
+            removeLeft(running, leaveRunning, true);
         }
         if (!plan.isEmpty()) {
             inFlightBatches++;
@@ -397,8 +405,39 @@ public final class InstanceState {
         if (out == null) {
             return List.of();
         }
-        running.removeIf(x -> x.state() != RequestState.PREFILLING && x.state() != RequestState.DECODING);
+        removeLeft(running, out.size(), true);
         return out;
+    }
+
+    /**
+     * Removes from {@code queue} the {@code count} requests that have left it (their state is no
+     * longer one of the queue's: WAITING or TRANSFERRING for the waiting queue, PREFILLING or
+     * DECODING for the running one), keeping the order of the rest. It reads requests only up to
+     * the last one that left and moves the rest of the array in one copy: removeIf would read
+     * every request in the queue.
+     */
+    private static void removeLeft(ArrayList<Request> queue, int count, boolean runningQueue) {
+        int n = queue.size();
+        int w = 0;
+        int i = 0;
+        for (; i < n && count > 0; i++) {
+            Request x = queue.get(i);
+            RequestState st = x.state();
+            boolean stays = runningQueue
+                    ? st == RequestState.PREFILLING || st == RequestState.DECODING
+                    : st == RequestState.WAITING || st == RequestState.TRANSFERRING;
+            if (stays) {
+                if (w != i) {
+                    queue.set(w, x);
+                }
+                w++;
+            } else {
+                count--;
+            }
+        }
+        if (w < i) {
+            queue.subList(w, i).clear();
+        }
     }
 
     private List<Request> advance(Request r, int tokens, boolean prefill, double endMs, List<Request> out) {
@@ -450,6 +489,19 @@ public final class InstanceState {
         waiting.remove(r);
         running.remove(r);
         swapped.remove(r);
+    }
+
+    /**
+     * The estimator's coefficients, copied again only after it has observed a batch (only an
+     * observation refits them): the router reads the backlog of every instance per arrival.
+     */
+    private double[] coefficients() {
+        long observed = estimator.observed();
+        if (coefficients == null || observed != coefficientsAt) {
+            coefficients = estimator.coefficients();
+            coefficientsAt = observed;
+        }
+        return coefficients;
     }
 
     // ---- O(1) backlog sums ----

@@ -112,7 +112,12 @@ abstract class OrderedFillPolicy implements BatchPolicy {
             if (admitted && admissions <= 0) {
                 continue;
             }
-            if ((admitted && holdAdmissions) || defer(r, budgetMs)) {
+            if (admitted && holdAdmissions) {
+                continue;
+            }
+            if (deferGroup(r, budgetMs)) {
+                // Nothing of the rest of the group is popped from the ranking.
+                rank = ranking.groupEnd(rank) - 1;
                 continue;
             }
             double before = b.timeMs();
@@ -139,8 +144,12 @@ abstract class OrderedFillPolicy implements BatchPolicy {
         }
     }
 
-    /** Whether to pass over {@code r} this round (it stays queued); none by default. */
-    protected boolean defer(Request r, double budgetMs) {
+    /**
+     * Whether to pass over {@code r} and every request ranked after it in its rank group this round
+     * (they stay queued); none by default. Only for a rule that, once it passes over one request of
+     * a group, would pass over all the rest of it too.
+     */
+    protected boolean deferGroup(Request r, double budgetMs) {
         return false;
     }
 
