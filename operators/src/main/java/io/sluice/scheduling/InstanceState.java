@@ -23,11 +23,11 @@ public final class InstanceState {
     private Role role;
     private final KvBlockAccounting blocks;
     private final LatencyModel estimator;
-    private final ArrayList<Request> waiting = new ArrayList<>();
-    private final ArrayList<Request> running = new ArrayList<>();
+    private final RequestQueue waiting =
+            new RequestQueue(st -> st == RequestState.WAITING || st == RequestState.TRANSFERRING);
+    private final RequestQueue running =
+            new RequestQueue(st -> st == RequestState.PREFILLING || st == RequestState.DECODING);
     private final ArrayList<Request> swapped = new ArrayList<>();
-    private final List<Request> waitingView = Collections.unmodifiableList(waiting);
-    private final List<Request> runningView = Collections.unmodifiableList(running);
     private final List<Request> swappedView = Collections.unmodifiableList(swapped);
     private long nextSeq;
     private long applyStamp;
@@ -66,9 +66,9 @@ public final class InstanceState {
     public KvBlockAccounting blocks() { return blocks; }
     public LatencyModel estimator() { return estimator; }
     /** Queued requests in queue order (preempted ones first, then arrival order); read-only. */
-    public List<Request> waiting() { return waitingView; }
+    public List<Request> waiting() { return waiting; }
     /** Admitted requests holding device KV, in admission order; read-only. */
-    public List<Request> running() { return runningView; }
+    public List<Request> running() { return running; }
     /** Requests preempted to the host tier; read-only. */
     public List<Request> swapped() { return swappedView; }
     /** Preemptions (recompute and swap) so far. */
@@ -178,7 +178,7 @@ public final class InstanceState {
         } else {
             r.setState(RequestState.WAITING);
         }
-        waiting.add(r);
+        waiting.append(r);
         track(r);
         return true;
     }
@@ -195,8 +195,8 @@ public final class InstanceState {
             validate(plan);
         }
         List<Request> ended = List.of();
-        // How many requests leave each queue: the compaction below stops at the last of them
-        // instead of reading every queued request (thousands under overload).
+        // How many requests leave each queue: its compaction stops at the last of them instead of
+        // reading every queued request (thousands under overload).
         int leaveWaiting = 0;
         int leaveRunning = 0;
         ArrayList<Request> requeue = null;
@@ -254,7 +254,7 @@ public final class InstanceState {
             }
             if (r.state() == RequestState.WAITING) {
                 r.setState(RequestState.PREFILLING);
-                running.add(r);
+                running.append(r);
                 leaveWaiting++;
             }
             r.inFlight = true;
@@ -270,20 +270,20 @@ public final class InstanceState {
             }
             if (r.state() == RequestState.TRANSFERRING) {
                 r.setState(RequestState.DECODING);
-                running.add(r);
+                running.append(r);
                 leaveWaiting++;
             }
             r.inFlight = true;
         }
         if (leaveWaiting > 0) {
-            removeLeft(waiting, leaveWaiting, false);
+            waiting.removeLeft(leaveWaiting);
         }
         if (requeue != null) {
             // vLLM puts preempted requests back at the head of the queue: they were admitted first.
-            waiting.addAll(0, requeue);
+            waiting.prependAll(requeue);
         }
         if (leaveRunning > 0) {
-            removeLeft(running, leaveRunning, true);
+            running.removeLeft(leaveRunning);
         }
         if (!plan.isEmpty()) {
             inFlightBatches++;
@@ -365,7 +365,7 @@ public final class InstanceState {
             untrack(r);
             blocks.swapIn(r);
             r.setState(RequestState.DECODING);
-            running.add(r);
+            running.append(r);
             track(r);
             budget -= copy;
             swapInMs += copy;
@@ -405,39 +405,8 @@ public final class InstanceState {
         if (out == null) {
             return List.of();
         }
-        removeLeft(running, out.size(), true);
+        running.removeLeft(out.size());
         return out;
-    }
-
-    /**
-     * Removes from {@code queue} the {@code count} requests that have left it (their state is no
-     * longer one of the queue's: WAITING or TRANSFERRING for the waiting queue, PREFILLING or
-     * DECODING for the running one), keeping the order of the rest. It reads requests only up to
-     * the last one that left and moves the rest of the array in one copy: removeIf would read
-     * every request in the queue.
-     */
-    private static void removeLeft(ArrayList<Request> queue, int count, boolean runningQueue) {
-        int n = queue.size();
-        int w = 0;
-        int i = 0;
-        for (; i < n && count > 0; i++) {
-            Request x = queue.get(i);
-            RequestState st = x.state();
-            boolean stays = runningQueue
-                    ? st == RequestState.PREFILLING || st == RequestState.DECODING
-                    : st == RequestState.WAITING || st == RequestState.TRANSFERRING;
-            if (stays) {
-                if (w != i) {
-                    queue.set(w, x);
-                }
-                w++;
-            } else {
-                count--;
-            }
-        }
-        if (w < i) {
-            queue.subList(w, i).clear();
-        }
     }
 
     private List<Request> advance(Request r, int tokens, boolean prefill, double endMs, List<Request> out) {
@@ -486,8 +455,8 @@ public final class InstanceState {
         blocks.free(r);
         blocks.freeHost(r);
         r.finish(finalState, nowMs);
-        waiting.remove(r);
-        running.remove(r);
+        waiting.delete(r);
+        running.delete(r);
         swapped.remove(r);
     }
 
