@@ -188,14 +188,23 @@ abstract class OrderedFillPolicy implements BatchPolicy {
         }
         int rem = r.remainingPrefill();
         int maxN = Math.min(rem, options.maxBatchTokens() - b.tokens);
-        int chunk = b.timeWithChunk(r, maxN) <= budgetMs ? maxN : chooseChunk(r, maxN, b.largestChunkWithin(r, maxN, budgetMs), budgetMs);
         int floor = Math.min(rem, options.minChunkTokens());
-        if (chunk < floor) {
-            if (!b.isEmpty() || maxN < floor) {
+        if (maxN < floor) {
+            return false;
+        }
+        int chunk;
+        if (b.timeWithChunk(r, maxN) <= budgetMs) {
+            chunk = maxN;
+        } else if (b.timeWithChunk(r, floor) > budgetMs) {
+            // Not even the minimum chunk fits (estimates grow with the chunk, so no search is needed):
+            // under load that is how most fills end, once per round.
+            if (!b.isEmpty()) {
                 return false;
             }
             // An empty batch always makes progress, even when the budget is below one minimum chunk.
             chunk = floor;
+        } else {
+            chunk = chooseChunk(r, maxN, b.largestChunkWithin(r, floor, maxN, budgetMs), budgetMs);
         }
         if (r.state() == RequestState.WAITING) {
             // A prefill is admitted only with room for all of it (plus the prefills already started
@@ -222,8 +231,9 @@ abstract class OrderedFillPolicy implements BatchPolicy {
     }
 
     /**
-     * Size of the chunk cut from a prefill that does not fit whole: by default {@code fitting}, the
-     * largest whose estimate keeps the batch within the budget.
+     * Size of the chunk cut from a prefill that does not fit whole, at least the minimum chunk: by
+     * default {@code fitting}, the largest whose estimate keeps the batch within the budget (called
+     * only when the minimum chunk fits, so {@code fitting} is at least that).
      */
     protected int chooseChunk(Request r, int maxN, int fitting, double budgetMs) {
         return fitting;

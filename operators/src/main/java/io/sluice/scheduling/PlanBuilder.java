@@ -70,9 +70,13 @@ final class PlanBuilder {
         return (int) Math.max(0, Math.min(Integer.MAX_VALUE, cap));
     }
 
-    /** Largest n in [1, maxN] whose chunk keeps the batch within {@code budgetMs}; 0 if none (binary search). */
-    int largestChunkWithin(Request r, int maxN, double budgetMs) {
-        int lo = 0;
+    /**
+     * Largest n in [from, maxN] whose chunk keeps the batch within {@code budgetMs}, for a chunk of
+     * {@code from} tokens known to fit ({@code from} 0: none need to); binary search, the estimate
+     * growing with n.
+     */
+    int largestChunkWithin(Request r, int from, int maxN, double budgetMs) {
+        int lo = from;
         int hi = maxN;
         while (lo < hi) {
             int mid = (lo + hi + 1) >>> 1;

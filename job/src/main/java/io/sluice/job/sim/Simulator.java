@@ -177,9 +177,16 @@ public final class Simulator {
     }
 
     private final Config config;
+    /** One SLO object per class, shared by its requests: policies read it every round, so it stays in cache. */
+    private final Slo[] slos;
 
     public Simulator(Config config) {
         this.config = config;
+        List<ServiceClass> classes = config.mix().classes();
+        this.slos = new Slo[classes.size()];
+        for (int i = 0; i < slos.length; i++) {
+            slos[i] = slo(classes.get(i));
+        }
     }
 
     public Config config() {
@@ -308,7 +315,7 @@ public final class Simulator {
             scheduleArrival(index + 1);
             TraceRecord t = trace.get(index);
             ServiceClass c = config.mix().classes().get(classes[index]);
-            Request r = new Request("r" + index, "", c.name(), c.weight(), slo(c), t.promptTokens(), t.outputTokens(),
+            Request r = new Request("r" + index, "", c.name(), c.weight(), slos[classes[index]], t.promptTokens(), t.outputTokens(),
                     now);
             requests[index] = r;
             metrics.arrival(now);
