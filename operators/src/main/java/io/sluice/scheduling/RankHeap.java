@@ -29,6 +29,8 @@ final class RankHeap {
     private final int[] start = new int[GROUPS + 1];
     private final int[] popped = new int[GROUPS];
     private final int[] heapSize = new int[GROUPS];
+    /** Whether group g's segment is a heap yet: a group the fill never reaches is never heapified. */
+    private final boolean[] heapified = new boolean[GROUPS];
     private int size;
     private boolean sorted;
 
@@ -82,10 +84,11 @@ final class RankHeap {
             return;
         }
         sorted = false;
-        // Counting sort into the group segments, then heapify each segment.
+        // Counting sort into the group segments; each is heapified when the order first reaches it.
         for (int g = 0; g < GROUPS; g++) {
             popped[g] = start[g];
             heapSize[g] = 0;
+            heapified[g] = false;
         }
         for (int i = 0; i < size; i++) {
             int pos = heap[i];
@@ -95,11 +98,14 @@ final class RankHeap {
         int[] t = heap;
         heap = spare;
         spare = t;
-        for (int g = 0; g < GROUPS; g++) {
-            int hs = heapSize[g];
-            for (int i = (hs >>> 1) - 1; i >= 0; i--) {
-                siftDown(start[g], hs, i);
-            }
+    }
+
+    /** Floyd's O(n) heap construction over group g's segment. */
+    private void heapify(int g) {
+        heapified[g] = true;
+        int hs = heapSize[g];
+        for (int i = (hs >>> 1) - 1; i >= 0; i--) {
+            siftDown(start[g], hs, i);
         }
     }
 
@@ -119,6 +125,9 @@ final class RankHeap {
         int g = 0;
         while (i >= start[g + 1]) {
             g++;
+        }
+        if (!heapified[g]) {
+            heapify(g);
         }
         // popped[g] is the next rank of group g to materialize.
         while (popped[g] <= i) {
@@ -142,6 +151,9 @@ final class RankHeap {
             return;
         }
         for (int g = 0; g < GROUPS; g++) {
+            if (!heapified[g]) {
+                heapify(g);
+            }
             while (heapSize[g] > 0) {
                 order[popped[g]++] = pop(g);
             }
