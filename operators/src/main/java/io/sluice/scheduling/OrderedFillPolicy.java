@@ -138,7 +138,7 @@ abstract class OrderedFillPolicy implements BatchPolicy {
             if (admitted) {
                 admissions--;
             }
-            if (r.remainingPrefill() > 0 && endsBatch(r, b.chunks.get(b.chunks.size() - 1).tokens())) {
+            if (r.remainingPrefill() > 0 && endsBatch(r, b.lastChunk().tokens())) {
                 break;
             }
         }
