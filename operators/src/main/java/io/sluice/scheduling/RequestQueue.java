@@ -8,9 +8,9 @@ import java.util.RandomAccess;
 /**
  * An instance's queue of requests (waiting or running), in order, read by index through the
  * {@link List} interface (read-only there) and changed only by {@link InstanceState}. The elements
- * sit in {@code items[head, head + size)} with room on both sides, so taking requests out near the
- * head (an FCFS admission), or putting preempted ones back in front, moves the few requests before
- * them instead of the whole queue behind them (thousands under overload).
+ * sit in {@code items[head, head + size)} with room on both sides, so taking requests out near
+ * either end, or putting preempted ones back in front, reads and moves the few requests near that
+ * end instead of the whole queue (thousands under overload).
  *
  * <pre>
  *   items: [ free | head ... head+size-1 | free ]
@@ -80,41 +80,47 @@ final class RequestQueue extends AbstractList<Request> implements RandomAccess {
 
     /**
      * Removes the {@code count} requests that have left the queue (their state is not one of its
-     * own), keeping the order of the rest. It reads requests only up to the last one that left and
-     * then closes the gap from whichever side is shorter: the requests ahead of it move back, or the
-     * ones behind it move forward.
+     * own), keeping the order of the rest. It reads requests from both ends at once and stops when
+     * it has found them all, so requests leaving near either end (an FCFS admission takes the
+     * oldest, a deadline-ordered one under overload mostly the newest) cost a read of those near
+     * that end, not of the thousands between; the unread middle does not move.
      */
     void removeLeft(int count) {
-        int w = head;
-        int i = head;
         int end = head + size;
-        for (; i < end && count > 0; i++) {
-            Request x = items[i];
-            if (membership.holds(x.state())) {
-                if (w != i) {
-                    items[w] = x;
-                }
-                w++;
-            } else {
-                count--;
+        int lo = head;
+        int hi = end - 1;
+        int found = 0;
+        while (found < count && lo <= hi) {
+            if (!membership.holds(items[lo++].state())) {
+                found++;
+            }
+            if (found < count && lo <= hi && !membership.holds(items[hi--].state())) {
+                found++;
             }
         }
-        int gap = i - w;
-        if (gap == 0) {
+        if (found == 0) {
             return;
         }
-        int kept = w - head;
-        int behind = end - i;
-        if (kept <= behind) {
-            // Move the kept prefix [head, w) back to end at i.
-            System.arraycopy(items, head, items, head + gap, kept);
-            Arrays.fill(items, head, head + gap, null);
-            head += gap;
-        } else {
-            System.arraycopy(items, i, items, w, behind);
-            Arrays.fill(items, w + behind, end, null);
+        // The ones that left are in [head, lo) and (hi, end): close each gap toward the middle.
+        int w = lo - 1;
+        for (int i = lo - 1; i >= head; i--) {
+            Request x = items[i];
+            if (membership.holds(x.state())) {
+                items[w--] = x;
+            }
         }
-        size -= gap;
+        int newHead = w + 1;
+        Arrays.fill(items, head, newHead, null);
+        w = hi + 1;
+        for (int i = hi + 1; i < end; i++) {
+            Request x = items[i];
+            if (membership.holds(x.state())) {
+                items[w++] = x;
+            }
+        }
+        Arrays.fill(items, w, end, null);
+        head = newHead;
+        size = w - newHead;
     }
 
     /** Grows or recentres so that {@code front} slots are free before the head and {@code back} after the tail. */

@@ -24,12 +24,13 @@ class RequestQueueTest {
                 queue.append(r);
                 model.add(r);
             } else if (op < 7 && !model.isEmpty()) {
-                // Some requests leave: near the head (FCFS admission) or anywhere.
+                // Some requests leave: near the head (FCFS admission), near the tail, or anywhere.
                 int leave = 1 + rnd.nextInt(Math.min(8, model.size()));
-                boolean nearHead = rnd.nextBoolean();
+                int where = rnd.nextInt(3);
                 int marked = 0;
-                for (int i = 0; i < model.size() && marked < leave; i++) {
-                    if (nearHead || rnd.nextInt(4) == 0) {
+                for (int k = 0; k < model.size() && marked < leave; k++) {
+                    int i = where == 1 ? model.size() - 1 - k : k;
+                    if (where != 2 || rnd.nextInt(4) == 0) {
                         if (model.get(i).state() == RequestState.WAITING) {
                             model.get(i).setState(RequestState.PREFILLING);
                             marked++;
