@@ -23,11 +23,11 @@ public final class InstanceState {
     private Role role;
     private final KvBlockAccounting blocks;
     private final LatencyModel estimator;
-    private final ArrayList<Request> waiting = new ArrayList<>();
-    private final ArrayList<Request> running = new ArrayList<>();
+    private final RequestQueue waiting =
+            new RequestQueue(st -> st == RequestState.WAITING || st == RequestState.TRANSFERRING);
+    private final RequestQueue running =
+            new RequestQueue(st -> st == RequestState.PREFILLING || st == RequestState.DECODING);
     private final ArrayList<Request> swapped = new ArrayList<>();
-    private final List<Request> waitingView = Collections.unmodifiableList(waiting);
-    private final List<Request> runningView = Collections.unmodifiableList(running);
     private final List<Request> swappedView = Collections.unmodifiableList(swapped);
     private long nextSeq;
     private long applyStamp;
@@ -48,6 +48,8 @@ public final class InstanceState {
     private long swapOuts;
     private long swapIns;
     private double swapInMs;
+    private double[] coefficients;
+    private long coefficientsAt;
 
     public InstanceState(int id, Role role, KvBlockAccounting blocks, LatencyModel estimator) {
         if (role == null || blocks == null || estimator == null) {
@@ -64,9 +66,9 @@ public final class InstanceState {
     public KvBlockAccounting blocks() { return blocks; }
     public LatencyModel estimator() { return estimator; }
     /** Queued requests in queue order (preempted ones first, then arrival order); read-only. */
-    public List<Request> waiting() { return waitingView; }
+    public List<Request> waiting() { return waiting; }
     /** Admitted requests holding device KV, in admission order; read-only. */
-    public List<Request> running() { return runningView; }
+    public List<Request> running() { return running; }
     /** Requests preempted to the host tier; read-only. */
     public List<Request> swapped() { return swappedView; }
     /** Preemptions (recompute and swap) so far. */
@@ -127,7 +129,7 @@ public final class InstanceState {
      * before its own prefill if served in order.
      */
     public double backlogMs() {
-        double[] c = estimator.coefficients();
+        double[] c = coefficients();
         return prefillCount * c[0] + c[1] * sumNew + c[2] * sumNewSq + c[3] * sumNewCached + c[4] * sumCached;
     }
 
@@ -176,7 +178,7 @@ public final class InstanceState {
         } else {
             r.setState(RequestState.WAITING);
         }
-        waiting.add(r);
+        waiting.append(r);
         track(r);
         return true;
     }
@@ -193,8 +195,10 @@ public final class InstanceState {
             validate(plan);
         }
         List<Request> ended = List.of();
-        boolean compactWaiting = false;
-        boolean compactRunning = false;
+        // How many requests leave each queue: its compaction stops at the last of them instead of
+        // reading every queued request (thousands under overload).
+        int leaveWaiting = 0;
+        int leaveRunning = 0;
         ArrayList<Request> requeue = null;
         for (int i = 0, k = plan.preempted().size(); i < k; i++) {
             Request r = plan.preempted().get(i);
@@ -204,7 +208,7 @@ public final class InstanceState {
             }
             untrack(r);
             preemptions++;
-            compactRunning = true;
+            leaveRunning++;
             if (blocks.hasHostTier() && r.generatedTokens() > 0 && r.remainingPrefill() == 0 && blocks.swapOut(r)) {
                 r.setState(RequestState.SWAPPED);
                 r.countSwap();
@@ -228,12 +232,16 @@ public final class InstanceState {
                 if (r.instanceId != id || r.inFlight || r.state().isFinished()) {
                     throw new IllegalStateException("cannot drop " + r + " on instance " + id);
                 }
+                if (r.state() == RequestState.WAITING || r.state() == RequestState.TRANSFERRING) {
+                    leaveWaiting++;
+                } else if (r.state() != RequestState.SWAPPED) {
+                    leaveRunning++;
+                }
                 untrack(r);
                 blocks.free(r);
                 blocks.freeHost(r);
                 r.finish(RequestState.REJECTED, nowMs);
                 ended.add(r);
-                compactWaiting = compactRunning = true;
             }
             swapped.removeIf(x -> x.state() != RequestState.SWAPPED);
         }
@@ -246,8 +254,8 @@ public final class InstanceState {
             }
             if (r.state() == RequestState.WAITING) {
                 r.setState(RequestState.PREFILLING);
-                running.add(r);
-                compactWaiting = true;
+                running.append(r);
+                leaveWaiting++;
             }
             r.inFlight = true;
         }
@@ -262,20 +270,20 @@ public final class InstanceState {
             }
             if (r.state() == RequestState.TRANSFERRING) {
                 r.setState(RequestState.DECODING);
-                running.add(r);
-                compactWaiting = true;
+                running.append(r);
+                leaveWaiting++;
             }
             r.inFlight = true;
         }
-        if (compactWaiting || requeue != null) {
-            waiting.removeIf(x -> x.state() != RequestState.WAITING && x.state() != RequestState.TRANSFERRING);
-            if (requeue != null) {
-                // vLLM puts preempted requests back at the head of the queue: they were admitted first.
-                waiting.addAll(0, requeue);
-            }
+        if (leaveWaiting > 0) {
+            waiting.removeLeft(leaveWaiting);
         }
-        if (compactRunning) {
-            running.removeIf(x -> x.state() != RequestState.PREFILLING && x.state() != RequestState.DECODING);
+        if (requeue != null) {
+            // vLLM puts preempted requests back at the head of the queue: they were admitted first.
+            waiting.prependAll(requeue);
+        }
+        if (leaveRunning > 0) {
+            running.removeLeft(leaveRunning);
         }
         if (!plan.isEmpty()) {
             inFlightBatches++;
@@ -357,7 +365,7 @@ public final class InstanceState {
             untrack(r);
             blocks.swapIn(r);
             r.setState(RequestState.DECODING);
-            running.add(r);
+            running.append(r);
             track(r);
             budget -= copy;
             swapInMs += copy;
@@ -397,7 +405,7 @@ public final class InstanceState {
         if (out == null) {
             return List.of();
         }
-        running.removeIf(x -> x.state() != RequestState.PREFILLING && x.state() != RequestState.DECODING);
+        running.removeLeft(out.size());
         return out;
     }
 
@@ -447,9 +455,22 @@ public final class InstanceState {
         blocks.free(r);
         blocks.freeHost(r);
         r.finish(finalState, nowMs);
-        waiting.remove(r);
-        running.remove(r);
+        waiting.delete(r);
+        running.delete(r);
         swapped.remove(r);
+    }
+
+    /**
+     * The estimator's coefficients, copied again only after it has observed a batch (only an
+     * observation refits them): the router reads the backlog of every instance per arrival.
+     */
+    private double[] coefficients() {
+        long observed = estimator.observed();
+        if (coefficients == null || observed != coefficientsAt) {
+            coefficients = estimator.coefficients();
+            coefficientsAt = observed;
+        }
+        return coefficients;
     }
 
     // ---- O(1) backlog sums ----

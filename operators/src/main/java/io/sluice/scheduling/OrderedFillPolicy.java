@@ -112,7 +112,12 @@ abstract class OrderedFillPolicy implements BatchPolicy {
             if (admitted && admissions <= 0) {
                 continue;
             }
-            if ((admitted && holdAdmissions) || defer(r, budgetMs)) {
+            if (admitted && holdAdmissions) {
+                continue;
+            }
+            if (deferGroup(r, budgetMs)) {
+                // Nothing of the rest of the group is popped from the ranking.
+                rank = ranking.groupEnd(rank) - 1;
                 continue;
             }
             double before = b.timeMs();
@@ -133,14 +138,18 @@ abstract class OrderedFillPolicy implements BatchPolicy {
             if (admitted) {
                 admissions--;
             }
-            if (r.remainingPrefill() > 0 && endsBatch(r, b.chunks.get(b.chunks.size() - 1).tokens())) {
+            if (r.remainingPrefill() > 0 && endsBatch(r, b.lastChunk().tokens())) {
                 break;
             }
         }
     }
 
-    /** Whether to pass over {@code r} this round (it stays queued); none by default. */
-    protected boolean defer(Request r, double budgetMs) {
+    /**
+     * Whether to pass over {@code r} and every request ranked after it in its rank group this round
+     * (they stay queued); none by default. Only for a rule that, once it passes over one request of
+     * a group, would pass over all the rest of it too.
+     */
+    protected boolean deferGroup(Request r, double budgetMs) {
         return false;
     }
 
@@ -179,14 +188,23 @@ abstract class OrderedFillPolicy implements BatchPolicy {
         }
         int rem = r.remainingPrefill();
         int maxN = Math.min(rem, options.maxBatchTokens() - b.tokens);
-        int chunk = b.timeWithChunk(r, maxN) <= budgetMs ? maxN : chooseChunk(r, maxN, b.largestChunkWithin(r, maxN, budgetMs), budgetMs);
         int floor = Math.min(rem, options.minChunkTokens());
-        if (chunk < floor) {
-            if (!b.isEmpty() || maxN < floor) {
+        if (maxN < floor) {
+            return false;
+        }
+        int chunk;
+        if (b.timeWithChunk(r, maxN) <= budgetMs) {
+            chunk = maxN;
+        } else if (b.timeWithChunk(r, floor) > budgetMs) {
+            // Not even the minimum chunk fits (estimates grow with the chunk, so no search is needed):
+            // under load that is how most fills end, once per round.
+            if (!b.isEmpty()) {
                 return false;
             }
             // An empty batch always makes progress, even when the budget is below one minimum chunk.
             chunk = floor;
+        } else {
+            chunk = chooseChunk(r, maxN, b.largestChunkWithin(r, floor, maxN, budgetMs), budgetMs);
         }
         if (r.state() == RequestState.WAITING) {
             // A prefill is admitted only with room for all of it (plus the prefills already started
@@ -213,8 +231,9 @@ abstract class OrderedFillPolicy implements BatchPolicy {
     }
 
     /**
-     * Size of the chunk cut from a prefill that does not fit whole: by default {@code fitting}, the
-     * largest whose estimate keeps the batch within the budget.
+     * Size of the chunk cut from a prefill that does not fit whole, at least the minimum chunk: by
+     * default {@code fitting}, the largest whose estimate keeps the batch within the budget (called
+     * only when the minimum chunk fits, so {@code fitting} is at least that).
      */
     protected int chooseChunk(Request r, int maxN, int fitting, double budgetMs) {
         return fitting;

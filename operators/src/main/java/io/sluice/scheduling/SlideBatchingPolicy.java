@@ -65,8 +65,12 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
         return "slidebatching";
     }
 
+    /**
+     * Starved prefills, once they have their share of the budget. They are the whole of
+     * GROUP_STARVED and their share only grows within a round, so the rest of the group goes too.
+     */
     @Override
-    protected boolean defer(Request r, double budgetMs) {
+    protected boolean deferGroup(Request r, double budgetMs) {
         return (r.flags & STARVED) != 0 && starvedMs > 0 && starvedMs >= STARVED_SHARE * budgetMs;
     }
 

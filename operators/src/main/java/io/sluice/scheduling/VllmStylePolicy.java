@@ -62,7 +62,7 @@ abstract class VllmStylePolicy implements BatchPolicy {
             add(r, n);
             budget -= n;
         }
-        if (b.preempted.isEmpty()) {
+        if (!b.hasPreemptions()) {
             int seqs = s.running().size();
             List<Request> queue = s.waiting();
             if (!ordersWaiting()) {

@@ -127,6 +127,12 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--max-seqs", description = "Override the policies' running-sequence limit (default: each policy's own).")
     Integer maxSeqs;
 
+    @Option(names = "--max-new-tokens", defaultValue = "0", description = "The max_new_tokens every client sends"
+            + " (at least a request's true length, at most what its context leaves); requests end at the trace's"
+            + " output length as if by EOS, unknown to the policies. 0: policies are given the true length"
+            + " (default: ${DEFAULT-VALUE}).")
+    int maxNewTokens;
+
     @Option(names = "--drop-late", description = "Let policies reject requests that can no longer meet their SLO.")
     boolean dropLate;
 
@@ -194,7 +200,7 @@ public final class SimulateCommand implements Callable<Integer> {
         RouterOptions router = RouterOptions.defaults().withLink(cost.kvBytesPerToken(), linkGBytes * 1e9 / 1000.0,
                 RouterOptions.defaults().linkLatencyMs());
         Simulator simulator = new Simulator(new Simulator.Config(cost, classes, topology, options, fit.model(),
-                router, hostBlocks, hostCopyMsPerBlock));
+                router, hostBlocks, hostCopyMsPerBlock, maxNewTokens));
         String ref = sweep && !"none".equalsIgnoreCase(referencePolicy) ? referencePolicy : null;
         if (ref != null) {
             Policies.create(ref, options);
@@ -288,6 +294,9 @@ public final class SimulateCommand implements Callable<Integer> {
             } else {
                 r.putNull("rate_scale");
             }
+        }
+        if (maxNewTokens > 0) {
+            root.put("max_new_tokens", maxNewTokens);
         }
         root.put("threads", threadCount);
         root.put("simulated_requests", outcome.simulatedRequests());

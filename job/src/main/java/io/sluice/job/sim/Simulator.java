@@ -44,14 +44,28 @@ public final class Simulator {
      *     the handoff between a prefill and a decode instance
      * @param hostBlocks host-tier KV capacity per instance (0: preemption recomputes)
      * @param hostCopyMsPerBlock time to move one block between device and host
+     * @param maxNewTokens the cap clients send as max_new_tokens, or 0 for the oracle: each request's
+     *     cap is then its true output length. With a cap, a request asks for up to that many tokens
+     *     (at least its true length: the trace records what the client got; at most what its
+     *     context leaves) and ends at its true length as if by EOS, which no policy sees coming
      */
     public record Config(CostModel cost, Mix mix, Topology topology, PolicyOptions options, LatencyModel estimator,
-            RouterOptions router, int hostBlocks, double hostCopyMsPerBlock) {
+            RouterOptions router, int hostBlocks, double hostCopyMsPerBlock, int maxNewTokens) {
 
         public Config {
             if (hostBlocks < 0 || !(hostCopyMsPerBlock >= 0)) {
                 throw new IllegalArgumentException("host tier blocks and copy time must be >= 0");
             }
+            if (maxNewTokens < 0) {
+                throw new IllegalArgumentException("max new tokens must be >= 1, or 0 for the trace's true lengths, got "
+                        + maxNewTokens);
+            }
+        }
+
+        /** Policies see each request's true output length as its cap (the oracle). */
+        public Config(CostModel cost, Mix mix, Topology topology, PolicyOptions options, LatencyModel estimator,
+                RouterOptions router, int hostBlocks, double hostCopyMsPerBlock) {
+            this(cost, mix, topology, options, estimator, router, hostBlocks, hostCopyMsPerBlock, 0);
         }
     }
 
@@ -177,9 +191,16 @@ public final class Simulator {
     }
 
     private final Config config;
+    /** One SLO object per class, shared by its requests: policies read it every round, so it stays in cache. */
+    private final Slo[] slos;
 
     public Simulator(Config config) {
         this.config = config;
+        List<ServiceClass> classes = config.mix().classes();
+        this.slos = new Slo[classes.size()];
+        for (int i = 0; i < slos.length; i++) {
+            slos[i] = slo(classes.get(i));
+        }
     }
 
     public Config config() {
@@ -308,8 +329,8 @@ public final class Simulator {
             scheduleArrival(index + 1);
             TraceRecord t = trace.get(index);
             ServiceClass c = config.mix().classes().get(classes[index]);
-            Request r = new Request("r" + index, "", c.name(), c.weight(), slo(c), t.promptTokens(), t.outputTokens(),
-                    now);
+            Request r = new Request("r" + index, "", c.name(), c.weight(), slos[classes[index]], t.promptTokens(),
+                    cap(t), now);
             requests[index] = r;
             metrics.arrival(now);
             // A request longer than the model's context is refused, never truncated.
@@ -329,6 +350,41 @@ public final class Simulator {
                 return;
             }
             kick(inst);
+        }
+
+        /** The max_new_tokens the request asks for: see {@link Config#maxNewTokens}. */
+        private int cap(TraceRecord t) {
+            int cap = config.maxNewTokens();
+            if (cap == 0) {
+                return t.outputTokens();
+            }
+            long room = (long) config.cost().maxContext() - t.promptTokens();
+            return (int) Math.max(t.outputTokens(), Math.min(cap, room));
+        }
+
+        /**
+         * Ends, as if by EOS, the requests of a finished batch that have reached their true output
+         * length below their cap. A request handed over after its first token is ended after its next
+         * step on the decode instance, one token late, when its true length is 1.
+         */
+        private void endAtTrueLength(InstanceState inst, BatchPlan plan) {
+            List<Chunk> prefill = plan.prefill();
+            for (int i = 0, k = prefill.size(); i < k; i++) {
+                endIfDone(inst, prefill.get(i).request());
+            }
+            List<Request> decode = plan.decode();
+            for (int i = 0, k = decode.size(); i < k; i++) {
+                endIfDone(inst, decode.get(i));
+            }
+        }
+
+        private void endIfDone(InstanceState inst, Request r) {
+            if (r.state().isFinished() || r.instanceId() != inst.id() || r.generatedTokens() == 0
+                    || r.generatedTokens() < trace.get(indexOf(r)).outputTokens()) {
+                return;
+            }
+            inst.cancel(r, RequestState.FINISHED_OK, now);
+            done(r);
         }
 
         /** Starts a batch on {@code inst} if it is idle and its policy has work for it. */
@@ -403,6 +459,9 @@ public final class Simulator {
                     done(r);
                 }
             }
+            if (config.maxNewTokens() > 0) {
+                endAtTrueLength(inst, e.plan);
+            }
             placeHandoffs();
             // Role flips exist only between prefill and decode pools.
             if (config.topology().separated() && !router.rebalance(now).isEmpty()) {
@@ -439,8 +498,18 @@ public final class Simulator {
             kick(inst);
         }
 
+        /** The trace index of a request: its id is "r" and the index. */
+        private int indexOf(Request r) {
+            String id = r.id();
+            int index = 0;
+            for (int i = 1, n = id.length(); i < n; i++) {
+                index = 10 * index + (id.charAt(i) - '0');
+            }
+            return index;
+        }
+
         private void done(Request r) {
-            int index = Integer.parseInt(r.id().substring(1));
+            int index = indexOf(r);
             boolean ok = r.state() == RequestState.FINISHED_OK;
             metrics.finished(classes[index], r.weight(), ok, r.sloMet(), r.ttftMs(), r.meanTpotMs(),
                     r.generatedTokens(), r.preemptions(), now);

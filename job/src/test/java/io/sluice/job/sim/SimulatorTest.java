@@ -100,6 +100,33 @@ class SimulatorTest {
     }
 
     @Test
+    void aCappedRequestEndsAtItsTrueLengthAsIfByEos() {
+        LatencyModel est = ESTIMATOR;
+        for (String policy : policies()) {
+            Simulator capped = new Simulator(new Simulator.Config(A100, ONE_CLASS, Topology.parse("1"),
+                    PolicyOptions.forDeviceMemory(80), est, ROUTER, 0, 0, 512));
+            Recorder rec = new Recorder();
+            Simulator.Result r = capped.run(policy, List.of(new TraceRecord(0, 100, 20), new TraceRecord(5, 50, 1)),
+                    new int[2], 1.0, false, rec);
+            Request req = rec.requests.get("r0");
+            assertThat(req.maxNewTokens()).as("%s: the policy sees the client's cap", policy).isEqualTo(512);
+            assertThat(req.state()).as(policy).isEqualTo(RequestState.FINISHED_OK);
+            assertThat(req.generatedTokens()).as("%s: ends at the true length", policy).isEqualTo(20);
+            assertThat(req.kvBlocks()).as("%s: its blocks are freed", policy).isZero();
+            assertThat(rec.requests.get("r1").generatedTokens()).as("%s: a one-token answer", policy).isEqualTo(1);
+            assertThat(rec.endings).as("%s: one final state each", policy).containsOnly(
+                    Map.entry("r0", 1), Map.entry("r1", 1));
+            assertThat(r.report().completed()).isEqualTo(2);
+            assertThat(r.report().attainment()).isEqualTo(1.0);
+            assertThat(r.stalled()).isZero();
+        }
+        // Without a cap the policies are told the true length.
+        Recorder oracle = new Recorder();
+        simulator(A100, ONE_CLASS, "1").run("fcfs", List.of(new TraceRecord(0, 100, 20)), new int[1], 1.0, false, oracle);
+        assertThat(oracle.requests.get("r0").maxNewTokens()).isEqualTo(20);
+    }
+
+    @Test
     void countsRequestsNoScheduleCouldServe() {
         // 3,000 prompt tokens take ~200 ms on an A100: over a 100 ms TTFT whatever the policy does.
         Mix tight = Mix.parse("tight:1:ttft=100:tpot=100");
