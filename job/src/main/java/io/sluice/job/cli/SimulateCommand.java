@@ -127,10 +127,12 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--max-seqs", description = "Override the policies' running-sequence limit (default: each policy's own).")
     Integer maxSeqs;
 
-    @Option(names = "--max-new-tokens", defaultValue = "0", description = "The max_new_tokens every client sends"
+    // Real clients send a cap and learn the length at EOS, so that is the default: policies tuned with the true
+    // length in advance (0, an oracle) would be tuned for the trace file, not for traffic.
+    @Option(names = "--max-new-tokens", defaultValue = "512", description = "The max_new_tokens every client sends"
             + " (at least a request's true length, at most what its context leaves); requests end at the trace's"
             + " output length as if by EOS, unknown to the policies. 0: policies are given the true length"
-            + " (default: ${DEFAULT-VALUE}).")
+            + " (an oracle; default: ${DEFAULT-VALUE}).")
     int maxNewTokens;
 
     @Option(names = "--drop-late", description = "Let policies reject requests that can no longer meet their SLO.")

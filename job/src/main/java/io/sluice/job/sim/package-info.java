@@ -34,11 +34,11 @@
  * attains {@code --reference-attainment}, and every policy is also reported there.
  *
  * <h2>Output lengths</h2>
- * By default a request's {@code max_new_tokens} is the trace's output length: the policies know
- * each answer's length in advance (an oracle). {@code --max-new-tokens N} makes every client send
- * the cap N instead (at least the true length, which the trace records as what the client got; at
- * most what the context leaves), and the request ends at its true length as if by EOS, after the
- * batch that sampled its last token, unknown to the policies until then.
+ * As real clients do, every client sends a cap, {@code --max-new-tokens N} (default 512; at least
+ * the true length, which the trace records as what the client got; at most what the context leaves),
+ * and the request ends at its true length as if by EOS, after the batch that sampled its last token,
+ * unknown to the policies until then. {@code --max-new-tokens 0} gives the policies the trace's
+ * output length in advance instead (an oracle).
  *
  * <h2>Speed</h2>
  * Each run is single-threaded and deterministic; a study runs its independent runs (the reference
