@@ -9,25 +9,37 @@ import java.util.SplittableRandom;
  * The latency estimator. A batch's time is a fixed overhead plus per-chunk and per-sequence work:
  * <pre>
  *   prefill part:  c0 + sum over chunks of (c1*d + c2*d^2 + c3*d*p + c4*p)   d new tokens, p cached
- *   decode part:   b0 + b1*B + b2*sum(ctx)                                   B sequences
+ *   decode part:   b0 + b1*B + b2*sum(ctx) + b3*min(B, 4)                    B sequences
  * </pre>
  * A batch with both pays one overhead, c0 (one forward pass streams the weights once), so a mixed
- * batch costs c0 + prefill work + b1*B + b2*sum(ctx). Fitted by non-negative least squares from
+ * batch costs c0 + prefill work + b1*B + b2*sum(ctx). The b3 term is the bend of a small decode
+ * step: on the CPU engine each of the first four sequences costs more than the later ones (about
+ * 0.12-0.14 against 0.075 ms on a 15M model, 2 threads; the sequences share 4-token GEMM tiles, and
+ * a step's first tile, of 1 to 4 tokens, is the dearest per token), so a linear cost per sequence
+ * put a batch of one 8-14 % high and the middle of the range low. {@code min(B, 4)} is the form the
+ * profiles chose among ceil(B/4), min(B, k) for k = 2..8 and max(0, B - k): it cut the held-out
+ * decode error of three of four profiles by 0.4-0.7 points (the fourth fitted b3 = 0), where
+ * ceil(B/4) cut nothing. In a mixed batch the
+ * decodes' tokens join the chunks' tiles and c0 covers the term. Fitted by non-negative least squares from
  * profile samples ({@link #fit}); refitted online from observed batch times over a bounded window
  * ({@link #observe}). Not thread-safe: one per instance, or read-only once shared.
  *
  * <p>The online refit keeps the window's normal-equation sums (X^T X, X^T y) up to date as samples
- * enter and leave, so an observation costs O(features^2) and a refit solves only the 8x8 system;
+ * enter and leave, so an observation costs O(features^2) and a refit solves only the 9x9 system;
  * the sums are rebuilt from the window once per window length, so rounding from the subtractions
  * cannot accumulate. Each observation also updates a running measure of how far the estimates
  * undershoot ({@link #overrunMargin}), which deadline-sized batches use as a safety margin.
  */
 public final class LatencyModel {
 
-    /** Number of coefficients: c0..c4 then b0..b2. */
-    public static final int COEFFICIENTS = 8;
+    /** Number of coefficients: c0..c4 then b0..b3. */
+    public static final int COEFFICIENTS = 9;
+    /** Coefficients of a model written before b3 existed (c0..c4, b0..b2); read with b3 = 0. */
+    public static final int COEFFICIENTS_WITHOUT_B3 = 8;
     /** Names of the coefficients, in {@link #coefficients()} order. */
-    public static final List<String> NAMES = List.of("c0", "c1", "c2", "c3", "c4", "b0", "b1", "b2");
+    public static final List<String> NAMES = List.of("c0", "c1", "c2", "c3", "c4", "b0", "b1", "b2", "b3");
+    /** Decode sequences that pay b3 each: the width of the engine's GEMM tile. */
+    public static final int FIRST_TILE = 4;
 
     private static final int DEFAULT_WINDOW = 512;
     private static final int DEFAULT_REFIT_EVERY = 32;
@@ -129,6 +141,7 @@ public final class LatencyModel {
             f[5] = hasPrefill ? 0 : 1;
             f[6] = decodeBatch;
             f[7] = sumContext;
+            f[8] = hasPrefill ? 0 : Math.min(decodeBatch, FIRST_TILE);
         }
     }
 
@@ -136,21 +149,28 @@ public final class LatencyModel {
     public record FitReport(LatencyModel model, double mapePrefill, double mapeDecode, int trainSamples, int heldOutSamples) {
     }
 
-    /** A model with the given coefficients (c0..c4, b0..b2), all >= 0. */
+    /** A model with the given coefficients (c0..c4, b0..b2), all >= 0, and b3 = 0. */
     public LatencyModel(double c0, double c1, double c2, double c3, double c4, double b0, double b1, double b2) {
-        this(new double[] {c0, c1, c2, c3, c4, b0, b1, b2}, DEFAULT_WINDOW, DEFAULT_REFIT_EVERY);
+        this(new double[] {c0, c1, c2, c3, c4, b0, b1, b2, 0}, DEFAULT_WINDOW, DEFAULT_REFIT_EVERY);
+    }
+
+    /** A model with the given coefficients (c0..c4, b0..b3), all >= 0. */
+    public LatencyModel(double c0, double c1, double c2, double c3, double c4, double b0, double b1, double b2,
+            double b3) {
+        this(new double[] {c0, c1, c2, c3, c4, b0, b1, b2, b3}, DEFAULT_WINDOW, DEFAULT_REFIT_EVERY);
     }
 
     /**
-     * A model with coefficients {@code coefficients} (c0..c4, b0..b2) that refits online every
-     * {@code refitEvery} observations over the last {@code window} of them.
+     * A model with coefficients {@code coefficients} (c0..c4, b0..b3; or c0..c4, b0..b2 as written before
+     * b3 existed, read with b3 = 0) that refits online every {@code refitEvery} observations over the last
+     * {@code window} of them.
      */
     public LatencyModel(double[] coefficients, int window, int refitEvery) {
-        if (coefficients.length != COEFFICIENTS) {
+        if (coefficients.length != COEFFICIENTS && coefficients.length != COEFFICIENTS_WITHOUT_B3) {
             throw new IllegalArgumentException("a latency model has " + COEFFICIENTS + " coefficients " + NAMES
-                    + ", got " + coefficients.length);
+                    + " (or " + COEFFICIENTS_WITHOUT_B3 + ", without b3), got " + coefficients.length);
         }
-        for (int i = 0; i < COEFFICIENTS; i++) {
+        for (int i = 0; i < coefficients.length; i++) {
             if (!(coefficients[i] >= 0) || Double.isInfinite(coefficients[i])) {
                 throw new IllegalArgumentException("coefficient " + NAMES.get(i) + " must be finite and >= 0, got "
                         + coefficients[i]);
@@ -159,7 +179,7 @@ public final class LatencyModel {
         if (window < 1 || refitEvery < 1) {
             throw new IllegalArgumentException("refit window and interval must be >= 1, got " + window + ", " + refitEvery);
         }
-        System.arraycopy(coefficients, 0, c, 0, COEFFICIENTS);
+        System.arraycopy(coefficients, 0, c, 0, coefficients.length);
         this.capacity = window;
         this.window = new double[window * (COEFFICIENTS + 1)];
         this.refitEvery = refitEvery;
@@ -170,13 +190,14 @@ public final class LatencyModel {
         return new LatencyModel(c, capacity, refitEvery);
     }
 
-    /** Coefficients c0..c4, b0..b2 (a copy). */
+    /** Coefficients c0..c4, b0..b3 (a copy). */
     public double[] coefficients() {
         return c.clone();
     }
 
     public double c0() { return c[0]; }
     public double b0() { return c[5]; }
+    public double b3() { return c[8]; }
 
     /**
      * How much longer than estimated a batch may run, as a fraction of the estimate: the running mean
@@ -209,9 +230,19 @@ public final class LatencyModel {
         return c[6] + c[7] * context;
     }
 
-    /** Fixed overhead of a batch with or without prefill chunks and decodes. */
+    /**
+     * Fixed overhead of a batch with or without prefill chunks and decodes, for a sum of per-chunk and
+     * per-sequence work ({@link #chunkWorkMs}, {@link #decodeWorkMs}). A decode-only batch's overhead
+     * includes the b3 term of a full first tile: exact from {@link #FIRST_TILE} sequences on, and at most
+     * 3*b3 high below (a policy adding sequences one at a time sees an estimate that never undershoots).
+     */
     public double overheadMs(boolean hasPrefill, boolean hasDecode) {
-        return hasPrefill ? c[0] : (hasDecode ? c[5] : 0.0);
+        return hasPrefill ? c[0] : (hasDecode ? c[5] + FIRST_TILE * c[8] : 0.0);
+    }
+
+    /** Overhead of a batch as it is, with the b3 term of its {@code decodes} decode sequences exact. */
+    private double overheadMs(boolean hasPrefill, int decodes) {
+        return hasPrefill ? c[0] : (decodes > 0 ? c[5] + Math.min(decodes, FIRST_TILE) * c[8] : 0.0);
     }
 
     /** A batch of one chunk alone. */
@@ -234,12 +265,12 @@ public final class LatencyModel {
 
     /** A decode-only step of {@code batch} sequences over {@code sumContext} cached tokens. */
     public double decodeMs(int batch, long sumContext) {
-        return batch <= 0 ? 0.0 : c[5] + c[6] * batch + c[7] * sumContext;
+        return batch <= 0 ? 0.0 : c[5] + c[6] * batch + c[7] * sumContext + c[8] * Math.min(batch, FIRST_TILE);
     }
 
     /** A batch of these chunks and these decodes. */
     public double batchMs(List<Chunk> chunks, List<Request> decodes) {
-        double t = overheadMs(!chunks.isEmpty(), !decodes.isEmpty());
+        double t = overheadMs(!chunks.isEmpty(), decodes.size());
         for (int i = 0, k = chunks.size(); i < k; i++) {
             Chunk ch = chunks.get(i);
             t += chunkWorkMs(ch.tokens(), ch.cachedTokens());
@@ -306,6 +337,7 @@ public final class LatencyModel {
         f[5] = hasPrefill ? 0 : 1;
         f[6] = decodes.size();
         f[7] = ctx;
+        f[8] = hasPrefill ? 0 : Math.min(decodes.size(), FIRST_TILE);
         record(f, actualMs);
     }
 

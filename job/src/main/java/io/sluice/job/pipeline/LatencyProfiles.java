@@ -20,9 +20,17 @@ public final class LatencyProfiles {
     private static final double WEIGHT_BYTES_PER_S = 10e9;
     private static final double STEP_OVERHEAD_MS = 0.2;
 
+    /** The profile field of b3, the extra time of each of a decode step's first sequences (see {@link LatencyModel}). */
+    public static final String FIRST_TILE_FIELD = "decode_first_tile";
+
     private LatencyProfiles() {}
 
-    /** Reads c0..c4 and b0..b2 from a profile JSON (fields {@code prefill} and {@code decode}). */
+    /**
+     * Reads c0..c4 and b0..b3 from a profile JSON (fields {@code prefill}, {@code decode} and
+     * {@code decode_first_tile}). b3 has its own field so that readers of the three-number
+     * {@code decode} (the simulator's {@code profile:FILE}) keep working; a profile written before it
+     * existed reads as b3 = 0.
+     */
     public static double[] load(Path profile) throws IOException {
         JsonNode json = new ObjectMapper().readTree(profile.toFile());
         JsonNode prefill = json.get("prefill");
@@ -38,6 +46,11 @@ public final class LatencyProfiles {
         for (int i = 0; i < 3; i++) {
             c[5 + i] = decode.get(i).asDouble();
         }
+        JsonNode firstTile = json.get(FIRST_TILE_FIELD);
+        if (firstTile != null && !firstTile.isNumber()) {
+            throw new IllegalArgumentException(profile + ": \"" + FIRST_TILE_FIELD + "\" must be a number");
+        }
+        c[8] = firstTile == null ? 0 : firstTile.asDouble();
         new LatencyModel(c, 1, 1); // validates: finite and >= 0
         return c;
     }
@@ -52,6 +65,6 @@ public final class LatencyProfiles {
         double msPerTokenCached = 4.0 * config.layers() * config.dim() / (FLOPS_PER_THREAD * threads) * 1e3;
         return new double[] {
             STEP_OVERHEAD_MS + weightsMs, msPerToken, 0, msPerTokenCached, 0,
-            STEP_OVERHEAD_MS + weightsMs, msPerToken, msPerCached};
+            STEP_OVERHEAD_MS + weightsMs, msPerToken, msPerCached, 0};
     }
 }
