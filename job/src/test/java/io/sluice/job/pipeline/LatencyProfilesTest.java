@@ -19,15 +19,18 @@ class LatencyProfilesTest {
 
     @Test
     void readsB3FromItsFieldAndZeroWithoutIt(@TempDir Path dir) throws Exception {
-        Path current = Files.writeString(dir.resolve("new.json"), "{" + BODY + ", \"decode_first_tile\": 0.06}");
+        Path current = Files.writeString(dir.resolve("new.json"), "{" + BODY + ", \"decode_first_tile\": 0.06, \"decode_tile\": 0.2}");
         Path old = Files.writeString(dir.resolve("old.json"), "{" + BODY + "}");
 
         double[] c = LatencyProfiles.load(current);
         assertThat(c).hasSize(LatencyModel.COEFFICIENTS);
         assertThat(c[5]).isEqualTo(0.9);
         assertThat(c[8]).as("b3").isEqualTo(0.06);
+        assertThat(c[9]).as("b4").isEqualTo(0.2);
         assertThat(LatencyProfiles.load(old)[8]).as("b3 of an old profile").isZero();
-        assertThat(new LatencyModel(c, 1, 1).decodeMs(1, 64)).isEqualTo(0.9 + 0.075 + 64 * 5e-4 + 0.06);
+        assertThat(LatencyProfiles.load(old)[9]).as("b4 of an old profile").isZero();
+        assertThat(new LatencyModel(c, 1, 1).decodeMs(1, 64)).isCloseTo(0.9 + 0.075 + 64 * 5e-4 + 0.06 + 0.2,
+                org.assertj.core.api.Assertions.within(1e-12));
         // The simulator's reader of the same file takes the three-number "decode" as before.
         assertThat(ProfileCostModel.read(current).maxContext()).isEqualTo(256);
     }
@@ -41,9 +44,9 @@ class LatencyProfilesTest {
     }
 
     @Test
-    void priorHasEveryCoefficientAndNoB3() {
+    void priorHasEveryCoefficientAndNoTileTerms() {
         double[] prior = LatencyProfiles.prior(new ModelConfig(288, 768, 6, 6, 6, 32000, 256, true), 2);
         assertThat(prior).hasSize(LatencyModel.COEFFICIENTS);
-        assertThat(prior[8]).as("b3, left to the online refit").isZero();
+        assertThat(prior[8] + prior[9]).as("b3 and b4, left to the online refit").isZero();
     }
 }
