@@ -128,7 +128,8 @@ public final class EngineProfiler {
         // (a shape the form truly underestimates stays as slow however often it runs); estimates that are too
         // high are never touched. On a 2-core machine at load 4-7 the grid's fastest-of-N left a fifth of the
         // shapes 5-40 % above their neighbours.
-        for (int round = 0; round < REFINE_ROUNDS; round++) {
+        // --repeats 1 asks for a quick look: no second tries.
+        for (int round = 0; round < Math.min(REFINE_ROUNDS, options.repeats() - 1); round++) {
             samples.clear();
             addPrefillSamples(samples, prefillShapes, fastest);
             samples.addAll(decode.values());
@@ -170,8 +171,9 @@ public final class EngineProfiler {
                 }
                 again.sort(null);
                 int[] at = targets.stream().mapToInt(Integer::intValue).sorted().toArray();
+                // All the rounds a shape had at first, in one go: a few shapes' steps take a second or two.
                 for (List<Integer> sizes : turns(again, at, decodeRepeats)) {
-                    keepFastest(decode, measureDecodeTogether(sizes, at, context, decodeRepeats / passes, decodeRepeats));
+                    keepFastest(decode, measureDecodeTogether(sizes, at, context, decodeRepeats, decodeRepeats));
                 }
             }
         }
