@@ -9,25 +9,39 @@ import java.util.SplittableRandom;
  * The latency estimator. A batch's time is a fixed overhead plus per-chunk and per-sequence work:
  * <pre>
  *   prefill part:  c0 + sum over chunks of (c1*d + c2*d^2 + c3*d*p + c4*p)   d new tokens, p cached
- *   decode part:   b0 + b1*B + b2*sum(ctx)                                   B sequences
+ *   decode part:   b0 + b1*B + b2*sum(ctx) + b3*min(B, 4) + b4*ceil(B/4)     B sequences
  * </pre>
  * A batch with both pays one overhead, c0 (one forward pass streams the weights once), so a mixed
- * batch costs c0 + prefill work + b1*B + b2*sum(ctx). Fitted by non-negative least squares from
+ * batch costs c0 + prefill work + (b1 + b4/4)*B + b2*sum(ctx).
+ *
+ * <p>b3 and b4 are the shape of a small decode step on the CPU engine, which packs tokens in 4-token
+ * GEMM tiles and reads the weights again for every tile: b4 is that read, per tile; b3 is what each
+ * of the first four sequences costs beyond the later ones (the first tile, of 1 to 4 tokens, is the
+ * dearest per token). On a 15M model with 2 threads the profiles fitted b4 ~0.2-0.35 ms, b3
+ * ~0.07-0.17 ms and b1 only 0.006-0.045 ms; the linear form, b1 ~0.075-0.09 ms, priced a batch of one
+ * 8-14 % high and batches of 5-6 up to 12 % low. Among ceil(B/4), min(B, k) for k = 2..8, max(0, B - k)
+ * and pairs of them, the pair cut the held-out decode MAPE of profiles the most (6.9 to 3.4 %, 4.3 to
+ * 3.0 %, 4.3 to 3.8 %; min(B, 4) alone to 4.2, 3.6, 3.9 %). In a mixed batch the decodes' tokens share
+ * the chunks' tiles: b3 is left to c0, and each decode pays its share of a tile, b4/4. Fitted by non-negative least squares from
  * profile samples ({@link #fit}); refitted online from observed batch times over a bounded window
  * ({@link #observe}). Not thread-safe: one per instance, or read-only once shared.
  *
  * <p>The online refit keeps the window's normal-equation sums (X^T X, X^T y) up to date as samples
- * enter and leave, so an observation costs O(features^2) and a refit solves only the 8x8 system;
+ * enter and leave, so an observation costs O(features^2) and a refit solves only the 10x10 system;
  * the sums are rebuilt from the window once per window length, so rounding from the subtractions
  * cannot accumulate. Each observation also updates a running measure of how far the estimates
  * undershoot ({@link #overrunMargin}), which deadline-sized batches use as a safety margin.
  */
 public final class LatencyModel {
 
-    /** Number of coefficients: c0..c4 then b0..b2. */
-    public static final int COEFFICIENTS = 8;
+    /** Number of coefficients: c0..c4 then b0..b4. */
+    public static final int COEFFICIENTS = 10;
+    /** Coefficients of a model written before b3 and b4 existed (c0..c4, b0..b2); read with b3 = b4 = 0. */
+    public static final int COEFFICIENTS_WITHOUT_TILES = 8;
     /** Names of the coefficients, in {@link #coefficients()} order. */
-    public static final List<String> NAMES = List.of("c0", "c1", "c2", "c3", "c4", "b0", "b1", "b2");
+    public static final List<String> NAMES = List.of("c0", "c1", "c2", "c3", "c4", "b0", "b1", "b2", "b3", "b4");
+    /** Tokens per GEMM tile of the engine: the first TILE decodes pay b3 each, every TILE of them b4. */
+    public static final int TILE = 4;
 
     private static final int DEFAULT_WINDOW = 512;
     private static final int DEFAULT_REFIT_EVERY = 32;
@@ -49,6 +63,8 @@ public final class LatencyModel {
     private final double[] window;
     private final int capacity;
     private final int refitEvery;
+    // Coefficients outside the model's form: no fit, offline or online, moves them from 0.
+    private final boolean[] frozen;
     private final double[][] xtx = new double[COEFFICIENTS][COEFFICIENTS];
     private final double[] xty = new double[COEFFICIENTS];
     // Samples in the window with a nonzero feature j: exact, unlike a diagonal that sums and subtracts.
@@ -129,28 +145,42 @@ public final class LatencyModel {
             f[5] = hasPrefill ? 0 : 1;
             f[6] = decodeBatch;
             f[7] = sumContext;
+            tileFeatures(f, hasPrefill, decodeBatch);
         }
+    }
+
+    /** Features 8 and 9 (b3, b4) of a batch with or without prefill chunks and {@code decodes} decodes. */
+    private static void tileFeatures(double[] f, boolean hasPrefill, int decodes) {
+        f[8] = hasPrefill ? 0 : Math.min(decodes, TILE);
+        f[9] = hasPrefill ? decodes / (double) TILE : (decodes + TILE - 1) / TILE;
     }
 
     /** Result of a fit with held-out evaluation; MAPE in percent, NaN when there was nothing to test. */
     public record FitReport(LatencyModel model, double mapePrefill, double mapeDecode, int trainSamples, int heldOutSamples) {
     }
 
-    /** A model with the given coefficients (c0..c4, b0..b2), all >= 0. */
+    /** A model with the given coefficients (c0..c4, b0..b2), all >= 0, and b3 = b4 = 0. */
     public LatencyModel(double c0, double c1, double c2, double c3, double c4, double b0, double b1, double b2) {
-        this(new double[] {c0, c1, c2, c3, c4, b0, b1, b2}, DEFAULT_WINDOW, DEFAULT_REFIT_EVERY);
+        this(new double[] {c0, c1, c2, c3, c4, b0, b1, b2, 0, 0}, DEFAULT_WINDOW, DEFAULT_REFIT_EVERY);
+    }
+
+    /** A model with the given coefficients (c0..c4, b0..b4), all >= 0. */
+    public LatencyModel(double c0, double c1, double c2, double c3, double c4, double b0, double b1, double b2,
+            double b3, double b4) {
+        this(new double[] {c0, c1, c2, c3, c4, b0, b1, b2, b3, b4}, DEFAULT_WINDOW, DEFAULT_REFIT_EVERY);
     }
 
     /**
-     * A model with coefficients {@code coefficients} (c0..c4, b0..b2) that refits online every
-     * {@code refitEvery} observations over the last {@code window} of them.
+     * A model with coefficients {@code coefficients} (c0..c4, b0..b4; or c0..c4, b0..b2 as written before
+     * b3 and b4 existed, read with b3 = b4 = 0) that refits online every {@code refitEvery} observations over
+     * the last {@code window} of them.
      */
     public LatencyModel(double[] coefficients, int window, int refitEvery) {
-        if (coefficients.length != COEFFICIENTS) {
+        if (coefficients.length != COEFFICIENTS && coefficients.length != COEFFICIENTS_WITHOUT_TILES) {
             throw new IllegalArgumentException("a latency model has " + COEFFICIENTS + " coefficients " + NAMES
-                    + ", got " + coefficients.length);
+                    + " (or " + COEFFICIENTS_WITHOUT_TILES + ", without b3 and b4), got " + coefficients.length);
         }
-        for (int i = 0; i < COEFFICIENTS; i++) {
+        for (int i = 0; i < coefficients.length; i++) {
             if (!(coefficients[i] >= 0) || Double.isInfinite(coefficients[i])) {
                 throw new IllegalArgumentException("coefficient " + NAMES.get(i) + " must be finite and >= 0, got "
                         + coefficients[i]);
@@ -159,24 +189,40 @@ public final class LatencyModel {
         if (window < 1 || refitEvery < 1) {
             throw new IllegalArgumentException("refit window and interval must be >= 1, got " + window + ", " + refitEvery);
         }
-        System.arraycopy(coefficients, 0, c, 0, COEFFICIENTS);
+        System.arraycopy(coefficients, 0, c, 0, coefficients.length);
         this.capacity = window;
         this.window = new double[window * (COEFFICIENTS + 1)];
         this.refitEvery = refitEvery;
+        this.frozen = new boolean[COEFFICIENTS];
     }
 
     /** A copy with the same coefficients and an empty observation window. */
     public LatencyModel copy() {
-        return new LatencyModel(c, capacity, refitEvery);
+        LatencyModel m = new LatencyModel(c, capacity, refitEvery);
+        System.arraycopy(frozen, 0, m.frozen, 0, COEFFICIENTS);
+        return m;
     }
 
-    /** Coefficients c0..c4, b0..b2 (a copy). */
+    /** Names of the coefficients that no fit of this model moves from 0 (see {@link #fit(List, String...)}). */
+    public List<String> frozen() {
+        List<String> names = new ArrayList<>();
+        for (int j = 0; j < COEFFICIENTS; j++) {
+            if (frozen[j]) {
+                names.add(NAMES.get(j));
+            }
+        }
+        return names;
+    }
+
+    /** Coefficients c0..c4, b0..b4 (a copy). */
     public double[] coefficients() {
         return c.clone();
     }
 
     public double c0() { return c[0]; }
     public double b0() { return c[5]; }
+    public double b3() { return c[8]; }
+    public double b4() { return c[9]; }
 
     /**
      * How much longer than estimated a batch may run, as a fraction of the estimate: the running mean
@@ -204,14 +250,30 @@ public final class LatencyModel {
         return c[1] * d + c[2] * d * d + c[3] * d * p + c[4] * p;
     }
 
-    /** Work of one sequence in a decode step without the batch overhead. */
+    /** Work of one sequence in a decode step without the batch overhead: with its share of a tile, b4/4. */
     public double decodeWorkMs(long context) {
-        return c[6] + c[7] * context;
+        return c[6] + c[9] / TILE + c[7] * context;
     }
 
-    /** Fixed overhead of a batch with or without prefill chunks and decodes. */
+    /**
+     * Fixed overhead of a batch with or without prefill chunks and decodes, for a sum of per-chunk and
+     * per-sequence work ({@link #chunkWorkMs}, {@link #decodeWorkMs}). A decode-only batch's overhead
+     * includes the b3 term of a full first tile and 3/4 of a tile's b4 (a part-filled last tile costs a whole
+     * one): the sum is then exact for 5, 9, 13... sequences and at most 3*b3 + 3/4*b4 high otherwise, so a
+     * policy that adds sequences one at a time sees an estimate that never undershoots.
+     */
     public double overheadMs(boolean hasPrefill, boolean hasDecode) {
-        return hasPrefill ? c[0] : (hasDecode ? c[5] : 0.0);
+        return hasPrefill ? c[0] : (hasDecode ? c[5] + TILE * c[8] + 0.75 * c[9] : 0.0);
+    }
+
+    /** Overhead of a batch as it is, with the b3 and b4 terms of its {@code decodes} decodes exact. */
+    private double overheadMs(boolean hasPrefill, int decodes) {
+        if (hasPrefill || decodes == 0) {
+            return hasPrefill ? c[0] : 0.0;
+        }
+        int tiles = (decodes + TILE - 1) / TILE;
+        // decodeWorkMs charges b4/4 a sequence; the rest of the tiles' b4 belongs here.
+        return c[5] + Math.min(decodes, TILE) * c[8] + (tiles - decodes / (double) TILE) * c[9];
     }
 
     /** A batch of one chunk alone. */
@@ -234,12 +296,13 @@ public final class LatencyModel {
 
     /** A decode-only step of {@code batch} sequences over {@code sumContext} cached tokens. */
     public double decodeMs(int batch, long sumContext) {
-        return batch <= 0 ? 0.0 : c[5] + c[6] * batch + c[7] * sumContext;
+        return batch <= 0 ? 0.0
+                : c[5] + c[6] * batch + c[7] * sumContext + c[8] * Math.min(batch, TILE) + c[9] * ((batch + TILE - 1) / TILE);
     }
 
     /** A batch of these chunks and these decodes. */
     public double batchMs(List<Chunk> chunks, List<Request> decodes) {
-        double t = overheadMs(!chunks.isEmpty(), !decodes.isEmpty());
+        double t = overheadMs(!chunks.isEmpty(), decodes.size());
         for (int i = 0, k = chunks.size(); i < k; i++) {
             Chunk ch = chunks.get(i);
             t += chunkWorkMs(ch.tokens(), ch.cachedTokens());
@@ -306,6 +369,7 @@ public final class LatencyModel {
         f[5] = hasPrefill ? 0 : 1;
         f[6] = decodes.size();
         f[7] = ctx;
+        tileFeatures(f, hasPrefill, decodes.size());
         record(f, actualMs);
     }
 
@@ -348,7 +412,7 @@ public final class LatencyModel {
         if (++sinceRefit >= refitEvery) {
             sinceRefit = 0;
             for (int j = 0; j < COEFFICIENTS; j++) {
-                live[j] = nonzero[j] > 0;
+                live[j] = nonzero[j] > 0 && !frozen[j];
             }
             for (int j = 1; j < COEFFICIENTS; j++) {
                 for (int k = 0; k < j; k++) {
@@ -396,21 +460,33 @@ public final class LatencyModel {
     }
 
     /**
-     * Least-squares fit of the relative errors with every coefficient >= 0; terms the samples never exercise stay 0.
+     * Least-squares fit of the relative errors with every coefficient >= 0; terms the samples never exercise stay 0,
+     * and so do the coefficients named in {@code frozen}, in this fit and in the model's online refits: a cost
+     * that has no such term (the simulator's roofline has no GEMM tiles: "b4") then keeps the form without it.
      */
-    public static LatencyModel fit(List<Sample> samples) {
+    public static LatencyModel fit(List<Sample> samples, String... frozen) {
         if (samples.isEmpty()) {
             throw new IllegalArgumentException("cannot fit a latency model to zero samples");
         }
-        double[] coef = solve(samples, new double[COEFFICIENTS], 0.0);
-        return new LatencyModel(coef, DEFAULT_WINDOW, DEFAULT_REFIT_EVERY);
+        boolean[] mask = new boolean[COEFFICIENTS];
+        for (String name : frozen) {
+            int j = NAMES.indexOf(name);
+            if (j < 0) {
+                throw new IllegalArgumentException("no coefficient '" + name + "'; one of " + NAMES);
+            }
+            mask[j] = true;
+        }
+        double[] coef = solve(samples, mask);
+        LatencyModel m = new LatencyModel(coef, DEFAULT_WINDOW, DEFAULT_REFIT_EVERY);
+        System.arraycopy(mask, 0, m.frozen, 0, COEFFICIENTS);
+        return m;
     }
 
     /**
      * Fits on a seeded random {@code 1 - holdoutFraction} of the samples and reports the mean absolute
      * percentage error on the rest, separately for batches with prefill and decode-only batches.
      */
-    public static FitReport fitWithHoldout(List<Sample> samples, double holdoutFraction, long seed) {
+    public static FitReport fitWithHoldout(List<Sample> samples, double holdoutFraction, long seed, String... frozen) {
         if (!(holdoutFraction > 0 && holdoutFraction < 1)) {
             throw new IllegalArgumentException("holdout fraction must be in (0, 1), got " + holdoutFraction);
         }
@@ -429,7 +505,7 @@ public final class LatencyModel {
         }
         List<Sample> heldOut = shuffled.subList(0, test);
         List<Sample> train = shuffled.subList(test, shuffled.size());
-        LatencyModel m = fit(train);
+        LatencyModel m = fit(train, frozen);
         return new FitReport(m, m.mape(heldOut, false), m.mape(heldOut, true), train.size(), heldOut.size());
     }
 
@@ -452,7 +528,7 @@ public final class LatencyModel {
      * estimator is judged by. Unweighted, the longest batches dominate and a 1 ms decode step got +-30 % errors
      * while a 30 ms one was within 1 %.
      */
-    private static double[] solve(List<Sample> samples, double[] prior, double rho) {
+    private static double[] solve(List<Sample> samples, boolean[] frozen) {
         double[][] rows = new double[samples.size()][];
         double[] y = new double[samples.size()];
         for (int i = 0; i < rows.length; i++) {
@@ -460,11 +536,11 @@ public final class LatencyModel {
             double w = s.ms() > 0 ? 1 / s.ms() : 1;
             rows[i] = s.features();
             for (int j = 0; j < COEFFICIENTS; j++) {
-                rows[i][j] *= w;
+                rows[i][j] = frozen[j] ? 0 : rows[i][j] * w; // an all-zero column keeps its prior, 0
             }
             y[i] = s.ms() * w;
         }
-        return Nnls.solve(rows, y, prior, rho);
+        return Nnls.solve(rows, y, new double[COEFFICIENTS], 0.0);
     }
 
     @Override

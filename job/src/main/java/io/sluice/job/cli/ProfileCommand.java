@@ -6,6 +6,7 @@ import io.sluice.gpu.exec.CpuExecutor;
 import io.sluice.gpu.model.CheckpointLoader;
 import io.sluice.gpu.model.ModelConfig;
 import io.sluice.gpu.model.Weights;
+import io.sluice.job.pipeline.LatencyProfiles;
 import io.sluice.job.profile.EngineProfiler;
 import io.sluice.scheduling.LatencyModel;
 import java.nio.file.Path;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Option;
 @Command(name = "profile", mixinStandardHelpOptions = true,
         description = "Runs the real CPU engine over a grid of batch shapes, fits the scheduler's latency model "
                 + "(prefill: c0 + sum of c1*d + c2*d^2 + c3*d*p + c4*p over chunks of d new tokens on p cached; "
-                + "decode: b0 + b1*B + b2*sum(ctx)), reports its error (MAPE) on held-out shapes, and writes "
+                + "decode: b0 + b1*B + b2*sum(ctx) + b3*min(B, 4) + b4*ceil(B/4)), reports its error (MAPE) on held-out shapes, and writes "
                 + "the profile that `simulate --cost-model profile:FILE` reads. Measure on an idle machine.")
 public final class ProfileCommand implements Callable<Integer> {
 
@@ -67,6 +68,8 @@ public final class ProfileCommand implements Callable<Integer> {
         result.put("name", "cpu-" + stripExtension(model.getFileName().toString()));
         result.set("prefill", mapper.valueToTree(Arrays.copyOfRange(c, 0, 5)));
         result.set("decode", mapper.valueToTree(Arrays.copyOfRange(c, 5, 8)));
+        result.put(LatencyProfiles.FIRST_TILE_FIELD, c[8]);
+        result.put(LatencyProfiles.TILE_FIELD, c[9]);
         result.put("kv_blocks", options.kvBlocks());
         result.put("block_size", options.blockSize());
         result.put("max_context", config.seqLen());
@@ -95,7 +98,8 @@ public final class ProfileCommand implements Callable<Integer> {
             System.out.printf("profile of %s (%d threads, %d samples, %d held out) -> %s%n",
                     model, options.threads(), profile.samples().size(), fit.heldOutSamples(), out);
             System.out.printf("  prefill ms = %.4f + sum(%.3e*d + %.3e*d^2 + %.3e*d*p + %.3e*p)%n", c[0], c[1], c[2], c[3], c[4]);
-            System.out.printf("  decode  ms = %.4f + %.3e*B + %.3e*sum(ctx)%n", c[5], c[6], c[7]);
+            System.out.printf("  decode  ms = %.4f + %.3e*B + %.3e*sum(ctx) + %.3e*min(B, %d) + %.3e*ceil(B/%d)%n",
+                    c[5], c[6], c[7], c[8], LatencyModel.TILE, c[9], LatencyModel.TILE);
             System.out.printf("  held-out MAPE: prefill %.2f %%, decode %.2f %% (target <= %.0f %%)%n",
                     fit.mapePrefill(), fit.mapeDecode(), TARGET_MAPE);
         }

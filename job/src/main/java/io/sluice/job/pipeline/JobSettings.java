@@ -2,6 +2,7 @@ package io.sluice.job.pipeline;
 
 import io.sluice.operators.InstanceConfig;
 import io.sluice.operators.ingest.RequestFormat;
+import io.sluice.scheduling.LatencyModel;
 import io.sluice.scheduling.PolicyOptions;
 import java.io.Serializable;
 import java.util.Properties;
@@ -18,7 +19,7 @@ import java.util.Properties;
  * @param instances         model instances (= parallelism of the instance operator)
  * @param threadsPerInstance engine threads of each instance
  * @param kvBlocks          KV blocks per instance, 0 for the engine's default
- * @param latency           the instances' starting latency model, c0..c4 then b0..b2
+ * @param latency           the instances' starting latency model, {@link LatencyModel#NAMES} in order
  * @param tenantSpec        tenant table (see TenantTable); empty admits every tenant
  * @param statusIntervalMs  how often instances report their load
  * @param sloWindowMs       length of the SLO report windows
@@ -107,9 +108,11 @@ public record JobSettings(
             throw new IllegalArgumentException("status interval must be >= 10 ms, SLO window >= 100 ms, "
                     + "buffer timeout >= 0");
         }
-        if (latency == null || latency.length != 8) {
-            throw new IllegalArgumentException("the latency model needs 8 coefficients (c0..c4, b0..b2)");
+        if (latency == null) {
+            throw new IllegalArgumentException("the latency model needs " + LatencyModel.COEFFICIENTS + " coefficients "
+                    + LatencyModel.NAMES);
         }
+        new LatencyModel(latency, 1, 1); // validates count and signs with its own messages
         if (engine == null) {
             throw new IllegalArgumentException("the instances need an engine (CPU or NOOP)");
         }

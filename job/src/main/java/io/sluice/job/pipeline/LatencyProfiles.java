@@ -20,9 +20,19 @@ public final class LatencyProfiles {
     private static final double WEIGHT_BYTES_PER_S = 10e9;
     private static final double STEP_OVERHEAD_MS = 0.2;
 
+    /** The profile field of b3, the extra time of each of a decode step's first sequences (see {@link LatencyModel}). */
+    public static final String FIRST_TILE_FIELD = "decode_first_tile";
+    /** The profile field of b4, the time of each 4-token tile of a decode step (see {@link LatencyModel}). */
+    public static final String TILE_FIELD = "decode_tile";
+
     private LatencyProfiles() {}
 
-    /** Reads c0..c4 and b0..b2 from a profile JSON (fields {@code prefill} and {@code decode}). */
+    /**
+     * Reads c0..c4 and b0..b4 from a profile JSON (fields {@code prefill}, {@code decode},
+     * {@code decode_first_tile} and {@code decode_tile}). b3 and b4 have fields of their own so that
+     * readers of the three-number {@code decode} (the simulator's {@code profile:FILE}) keep working; a
+     * profile written before they existed reads as b3 = b4 = 0.
+     */
     public static double[] load(Path profile) throws IOException {
         JsonNode json = new ObjectMapper().readTree(profile.toFile());
         JsonNode prefill = json.get("prefill");
@@ -38,8 +48,18 @@ public final class LatencyProfiles {
         for (int i = 0; i < 3; i++) {
             c[5 + i] = decode.get(i).asDouble();
         }
+        c[8] = optional(profile, json, FIRST_TILE_FIELD);
+        c[9] = optional(profile, json, TILE_FIELD);
         new LatencyModel(c, 1, 1); // validates: finite and >= 0
         return c;
+    }
+
+    private static double optional(Path profile, JsonNode json, String field) {
+        JsonNode node = json.get(field);
+        if (node != null && !node.isNumber()) {
+            throw new IllegalArgumentException(profile + ": \"" + field + "\" must be a number");
+        }
+        return node == null ? 0 : node.asDouble();
     }
 
     /** A prior for {@code config} on {@code threads} CPU threads. */
@@ -52,6 +72,6 @@ public final class LatencyProfiles {
         double msPerTokenCached = 4.0 * config.layers() * config.dim() / (FLOPS_PER_THREAD * threads) * 1e3;
         return new double[] {
             STEP_OVERHEAD_MS + weightsMs, msPerToken, 0, msPerTokenCached, 0,
-            STEP_OVERHEAD_MS + weightsMs, msPerToken, msPerCached};
+            STEP_OVERHEAD_MS + weightsMs, msPerToken, msPerCached, 0, 0};
     }
 }

@@ -38,7 +38,8 @@ class EngineProfilerTest {
         assertThat(samples).anyMatch(s -> s.chunks() == 1 && s.sumCached() > 0);
         assertThat(samples).anyMatch(s -> s.chunks() == 4);
         assertThat(samples).filteredOn(Sample::decodeOnly).extracting(Sample::decodeBatch)
-                .contains(1, 2, 4, 8, 16, 32, 64);
+                .as("every size up to 8, where a step's cost bends, and powers of two up to 64")
+                .contains(1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64);
         assertThat(samples).allMatch(s -> s.ms() > 0);
 
         LatencyModel model = profile.fit().model();

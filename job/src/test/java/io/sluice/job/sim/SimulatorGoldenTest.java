@@ -95,21 +95,21 @@ class SimulatorGoldenTest {
 
     @ParameterizedTest(name = "{0} on {1}, host {2} GiB, drop late {3}")
     @CsvSource(delimiter = '|', textBlock = """
-            slidebatching | 2   | 0 | false | ac9d26a1bc6c88e9 met=380 rejected=0 preempted=0 batches=2784 seconds=53.864298
-            fcfs          | 2   | 0 | false | 6a8d3fe65e55a02a met=165 rejected=0 preempted=34 batches=2284 seconds=72.704047
-            sarathi       | 2   | 0 | false | 4234f07ba6054278 met=256 rejected=0 preempted=98 batches=2467 seconds=51.970299
-            priority      | 2   | 0 | false | 965047dcce6facfb met=165 rejected=0 preempted=38 batches=2252 seconds=73.678468
-            edf           | 2   | 0 | false | 2f0ceef0c7d18b2e met=201 rejected=0 preempted=2 batches=2209 seconds=69.533859
-            sjf           | 2   | 0 | false | 124957cb9e69015a met=228 rejected=0 preempted=33 batches=2190 seconds=71.453683
-            slidingserve  | 2   | 0 | false | f3618ebdec561a1e met=404 rejected=0 preempted=1 batches=2803 seconds=62.291007
-            scls          | 2   | 0 | false | 622b68d0cfa4498b met=111 rejected=0 preempted=132 batches=15027 seconds=147.644423
-            slidebatching | 1:1 | 0 | false | b58be33d1699a75d met=296 rejected=0 preempted=0 batches=2556 seconds=92.811347
+            slidebatching | 2   | 0 | false | f007c8e9c1db854 met=380 rejected=0 preempted=0 batches=2720 seconds=51.766997
+            fcfs          | 2   | 0 | false | e505fe3e815c76b3 met=166 rejected=0 preempted=38 batches=2229 seconds=72.777441
+            sarathi       | 2   | 0 | false | 13bf73a9b772c622 met=263 rejected=0 preempted=4 batches=2677 seconds=56.159705
+            priority      | 2   | 0 | false | 19b322e63e85ce5f met=166 rejected=0 preempted=34 batches=2251 seconds=71.094411
+            edf           | 2   | 0 | false | 49ea8d9aceff81eb met=208 rejected=0 preempted=2 batches=2182 seconds=69.280030
+            sjf           | 2   | 0 | false | 9004f45490299424 met=229 rejected=0 preempted=44 batches=2186 seconds=72.640792
+            slidingserve  | 2   | 0 | false | c4d8bf9001f2f42d met=417 rejected=0 preempted=0 batches=2834 seconds=60.222325
+            scls          | 2   | 0 | false | dff4cbf49d6640ba met=111 rejected=0 preempted=129 batches=14874 seconds=144.838592
+            slidebatching | 1:1 | 0 | false | 818b86221885a5d1 met=291 rejected=0 preempted=0 batches=2593 seconds=93.160253
             fcfs          | 1:1 | 0 | false | 5e0c0bbaf9c390f0 met=122 rejected=0 preempted=22 batches=2327 seconds=94.553536
-            slidingserve  | 1:1 | 0 | false | 48a2540a8486e11 met=272 rejected=0 preempted=1 batches=2483 seconds=92.635409
-            slidebatching | 1   | 4 | true  | aeaab9806e6c225a met=339 rejected=151 preempted=0 batches=1677 seconds=66.384995
+            slidingserve  | 1:1 | 0 | false | 7c98261b3567d984 met=272 rejected=0 preempted=1 batches=2483 seconds=92.635409
+            slidebatching | 1   | 4 | true  | 2b5d3b57dac948d1 met=334 rejected=151 preempted=0 batches=1693 seconds=65.417659
             edf           | 1   | 4 | true  | 16c2b68239789a62 met=146 rejected=0 preempted=14 batches=1977 seconds=133.308396
             fcfs          | 1   | 4 | false | 5762c87a6de94d5e met=117 rejected=0 preempted=41 batches=1984 seconds=140.225365
-            slidingserve  | 1   | 4 | true  | 88f5edc13306d72 met=324 rejected=155 preempted=366 batches=1566 seconds=65.921239
+            slidingserve  | 1   | 4 | true  | cb1317e091428ba3 met=298 rejected=172 preempted=268 batches=1502 seconds=64.620807
             scls          | 1   | 4 | false | 5db121c6a66c35b7 met=104 rejected=0 preempted=422 batches=14413 seconds=282.774293
             """)
     void decisionsArePinned(String policy, String topology, double hostKvGib, boolean dropLate, String expected) {
