@@ -5,14 +5,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** The engine commands run in-process: gen-model, generate, bench engine. */
 class EngineCommandsTest {
@@ -20,17 +17,8 @@ class EngineCommandsTest {
     @TempDir
     Path dir;
 
-    private record Run(int exit, String out, String err) {
-    }
-
-    private static Run sluice(String... args) {
-        CommandLine cli = SluiceCli.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(err, true));
-        int exit = cli.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+    private static CliRun sluice(String... args) {
+        return CliRun.of(args);
     }
 
     private static Path shared(String relative) {
@@ -45,7 +33,7 @@ class EngineCommandsTest {
     void generatePrintsTheIdsRunCPrintsForStories260k() throws Exception {
         Path model = shared("models/stories260K.bin");
         String expected = Files.readString(shared("models/reference/stories260K_noprompt.ids")).trim();
-        Run run = sluice("generate", "--model", model.toString(), "--steps", "256", "--temperature", "0",
+        CliRun run = sluice("generate", "--model", model.toString(), "--steps", "256", "--temperature", "0",
                 "--print-ids", "--threads", "2");
         assertThat(run.exit()).as(run.err()).isZero();
         assertThat(run.out().trim().split("\\s+")).containsExactly(expected.split("\\s+"));
@@ -56,19 +44,19 @@ class EngineCommandsTest {
     void genModelThenGenerateTextWithAPrompt() throws Exception {
         Path tokenizer = shared("models/tokenizer.bin");
         Path model = dir.resolve("m.bin");
-        Run gen = sluice("gen-model", "--shape", "15m", "--seed", "1234", "--out", model.toString());
+        CliRun gen = sluice("gen-model", "--shape", "15m", "--seed", "1234", "--out", model.toString());
         assertThat(gen.exit()).as(gen.err()).isZero();
         assertThat(Files.size(model)).isEqualTo(60_816_028L);
-        Run run = sluice("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+        CliRun run = sluice("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
                 "--prompt", "Once upon a time", "--steps", "12", "--temperature", "0.8", "--seed", "3");
         assertThat(run.exit()).as(run.err()).isZero();
         assertThat(run.out()).startsWith("Once upon a time");
-        Run ids = sluice("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+        CliRun ids = sluice("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
                 "--prompt", "Once upon a time", "--steps", "12", "--temperature", "0.8", "--seed", "3",
                 "--print-ids");
         String[] line = ids.out().trim().split(" ");
         assertThat(line).hasSize(12).startsWith("9038", "2501", "263", "931");
-        Run replay = sluice("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+        CliRun replay = sluice("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
                 "--prompt", "Once upon a time", "--steps", "12", "--temperature", "0.8", "--seed", "3",
                 "--print-ids");
         assertThat(replay.out()).as("same seed, same tokens").isEqualTo(ids.out());
@@ -78,7 +66,7 @@ class EngineCommandsTest {
     void benchEnginePrintsOneJsonObjectPerBatch() throws Exception {
         Path model = dir.resolve("tiny.bin");
         assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
-        Run run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1,3", "--prompt-len", "8",
+        CliRun run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1,3", "--prompt-len", "8",
                 "--gen", "4", "--repeat", "1", "--threads", "2", "--warmup", "0", "--json");
         assertThat(run.exit()).as(run.err()).isZero();
         List<String> lines = run.out().lines().toList();
@@ -94,32 +82,32 @@ class EngineCommandsTest {
 
     @Test
     void badInputGivesAUsageErrorOrAClearMessage() {
-        Run noTokenizer = sluice("generate", "--model", "x.bin", "--prompt", "hi");
+        CliRun noTokenizer = sluice("generate", "--model", "x.bin", "--prompt", "hi");
         assertThat(noTokenizer.exit()).isEqualTo(2);
         assertThat(noTokenizer.err()).contains("--tokenizer is required");
-        Run missing = sluice("generate", "--model", dir.resolve("none.bin").toString(), "--print-ids");
+        CliRun missing = sluice("generate", "--model", dir.resolve("none.bin").toString(), "--print-ids");
         assertThat(missing.exit()).isNotZero();
         assertThat(missing.err()).contains("none.bin").contains("no such file");
-        Run shape = sluice("gen-model", "--shape", "7b", "--out", dir.resolve("a.bin").toString());
+        CliRun shape = sluice("gen-model", "--shape", "7b", "--out", dir.resolve("a.bin").toString());
         assertThat(shape.exit()).isNotZero();
         assertThat(shape.err()).contains("260k, 15m, 42m, 110m");
     }
 
     @Test
     void pdFlagsThatDoNotFitGiveOneLineMessages() {
-        Run noPools = sluice("run", "--bootstrap", "localhost:1", "--pd", "separate", "--instances", "2");
+        CliRun noPools = sluice("run", "--bootstrap", "localhost:1", "--pd", "separate", "--instances", "2");
         assertThat(noPools.exit()).isEqualTo(2);
         assertThat(noPools.err()).contains("--pd separate needs a prefill and a decode pool: --instances P:D");
-        Run split = sluice("run", "--bootstrap", "localhost:1", "--instances", "1:1");
+        CliRun split = sluice("run", "--bootstrap", "localhost:1", "--instances", "1:1");
         assertThat(split.exit()).isEqualTo(2);
         assertThat(split.err()).contains("add --pd separate or --pd hybrid");
-        Run unknown = sluice("local", "--pd", "split");
+        CliRun unknown = sluice("local", "--pd", "split");
         assertThat(unknown.exit()).isEqualTo(2);
         assertThat(unknown.err()).contains("--pd must be colocated, separate or hybrid");
-        Run emptyPool = sluice("run", "--bootstrap", "localhost:1", "--pd", "hybrid", "--instances", "2:0");
+        CliRun emptyPool = sluice("run", "--bootstrap", "localhost:1", "--pd", "hybrid", "--instances", "2:0");
         assertThat(emptyPool.exit()).isEqualTo(2);
         assertThat(emptyPool.err()).contains("one of each pool");
-        for (Run r : List.of(noPools, split, unknown, emptyPool)) {
+        for (CliRun r : List.of(noPools, split, unknown, emptyPool)) {
             assertThat(r.err().strip().lines()).as("one line: %s", r.err()).hasSize(1);
         }
     }
@@ -145,7 +133,7 @@ class EngineCommandsTest {
                 args.subList(5, 7).clear(); // the base's --kafka-port 0
             }
             long start = System.nanoTime();
-            Run run = sluice(args.toArray(String[]::new));
+            CliRun run = sluice(args.toArray(String[]::new));
             assertThat(run.exit()).as("%s: %s", flags, run.err()).isEqualTo(2);
             assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
             assertThat(run.err()).as("%s", flags).doesNotContain("Kafka at");

@@ -4,28 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class SimulateCommandTest {
 
     @TempDir Path dir;
 
-    private record Run(int exit, String out, String err) {}
-
-    private Run run(String... args) {
-        CommandLine cli = SluiceCli.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int exit = cli.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     private Path lengths(int rows) throws Exception {
@@ -42,7 +31,7 @@ class SimulateCommandTest {
 
     @Test
     void jsonHasOneEntryPerPolicy() throws Exception {
-        Run r = run("simulate", "--trace", lengths(300).toString(), "--policy", "slidebatching,fcfs",
+        CliRun r = run("simulate", "--trace", lengths(300).toString(), "--policy", "slidebatching,fcfs",
                 "--instances", "2", "--rate", "4", "--json");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode root = new ObjectMapper().readTree(r.out());
@@ -59,7 +48,7 @@ class SimulateCommandTest {
     @Test
     void sweepFindsCapacityAndPlots() throws Exception {
         Path png = dir.resolve("out/plot.png");
-        Run r = run("simulate", "--trace", lengths(200).toString(), "--policy", "fcfs,priority", "--instances", "1",
+        CliRun r = run("simulate", "--trace", lengths(200).toString(), "--policy", "fcfs,priority", "--instances", "1",
                 "--rate", "1", "--sweep", "--json", "--plot", png.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode root = new ObjectMapper().readTree(r.out());
@@ -76,14 +65,14 @@ class SimulateCommandTest {
 
     @Test
     void tablesByDefault() throws Exception {
-        Run r = run("simulate", "--trace", lengths(100).toString(), "--policy", "edf", "--instances", "1:1");
+        CliRun r = run("simulate", "--trace", lengths(100).toString(), "--policy", "edf", "--instances", "1:1");
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("policy").contains("edf").contains("interactive").contains("TTFT");
     }
 
     @Test
     void badInputFailsWithAMessage() throws Exception {
-        Run r = run("simulate", "--trace", dir.resolve("none.csv").toString());
+        CliRun r = run("simulate", "--trace", dir.resolve("none.csv").toString());
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("does not exist");
         r = run("simulate", "--trace", lengths(10).toString(), "--policy", "magic");
