@@ -16,7 +16,7 @@ import java.io.Serializable;
  * @param kvBlocks            KV-cache blocks of the engine (and of the scheduler's accounting); 0 = engine default
  * @param policy              a name from {@link Policies#names()}
  * @param policyOptions       the policy's knobs; null = {@link PolicyOptions#defaults()}
- * @param latencyCoefficients starting latency model c0..c4, b0..b2 (see {@link LatencyModel}); refitted online
+ * @param latencyCoefficients starting latency model c0..c4, b0..b4 (see {@link LatencyModel}); refitted online
  * @param statusIntervalMs    how often a busy instance reports its load
  * @param idleStatusMs        how often an idle instance reports it; 0 = only when it becomes idle
  * @param engine              the real CPU engine, or a no-op one that measures the operator and scheduler alone

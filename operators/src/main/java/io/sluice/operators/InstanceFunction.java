@@ -104,7 +104,9 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
     /** Time spent in open() compiling the engine's kernels (see {@link WarmUp}). */
     private static final long WARM_UP_MS = 1500;
     private static final int WARM_UP_ROUNDS = 20;
-    private static final int LATENCY_REFIT_EVERY = 32;
+    // Refit often: a refit is a 10x10 NNLS (microseconds), and a fresh instance starts from a prior or an offline
+    // profile that the machine's load may have moved; at 32 a short run could end before its first refit.
+    private static final int LATENCY_REFIT_EVERY = 8;
     /** Host-tier copy time the scheduler plans with: a block is a few KB to a few hundred KB of heap memcpy. */
     private static final double HOST_COPY_MS_PER_BLOCK = 0.01;
 

@@ -14,10 +14,13 @@ import java.nio.file.Path;
  */
 public final class LatencyProfiles {
 
-    // A deliberately plain prior for a CPU: ~20 GFLOP/s of useful matrix work per thread and
-    // ~10 GB/s of weight streaming, plus a fixed cost per step. The online refit replaces it.
-    private static final double FLOPS_PER_THREAD = 20e9;
-    private static final double WEIGHT_BYTES_PER_S = 10e9;
+    // A plain prior for this engine on a CPU, from what it measures on a 2-core AVX-512 machine:
+    // ~100 GFLOP/s of matrix work per thread (prefill ~118, batch-32 decode ~105) and ~25 GB/s of
+    // weight streaming per thread (a batch-1 step reads every weight once). It was 20 GFLOP/s and
+    // 10 GB/s with the classifier counted for every prefill token, 6-11x above the measured times,
+    // and a short run ended before the online refit had corrected it (estimator error +990 %).
+    private static final double FLOPS_PER_THREAD = 100e9;
+    private static final double WEIGHT_BYTES_PER_S_PER_THREAD = 25e9;
     private static final double STEP_OVERHEAD_MS = 0.2;
 
     /** The profile field of b3, the extra time of each of a decode step's first sequences (see {@link LatencyModel}). */
@@ -64,14 +67,23 @@ public final class LatencyProfiles {
 
     /** A prior for {@code config} on {@code threads} CPU threads. */
     public static double[] prior(ModelConfig config, int threads) {
-        double flopsPerToken = 2.0 * config.parameterCount();
-        double msPerToken = flopsPerToken / (FLOPS_PER_THREAD * threads) * 1e3;
-        double weightsMs = config.parameterCount() * (double) Float.BYTES / WEIGHT_BYTES_PER_S * 1e3;
+        double flops = FLOPS_PER_THREAD * threads;
+        double bandwidth = WEIGHT_BYTES_PER_S_PER_THREAD * threads;
+        long kvDim = config.kvDim();
+        // The matrices every token goes through, and the classifier, which a prefill chunk runs for its last token
+        // only and a decode step for every sequence.
+        double layerWeights = (double) config.layers()
+                * (2L * config.dim() * config.dim() + 2L * config.dim() * kvDim + 3L * config.dim() * config.hiddenDim());
+        double classifierWeights = (double) config.vocabSize() * config.dim();
+        double weightsMs = (layerWeights + classifierWeights) * Float.BYTES / bandwidth * 1e3;
+        double classifierMs = 2.0 * classifierWeights / flops * 1e3;
+        double msPerPrefillToken = 2.0 * layerWeights / flops * 1e3;
+        double msPerDecode = 2.0 * (layerWeights + classifierWeights) / flops * 1e3;
         // Attention per cached token: read K and V of every layer (kv_dim floats each).
-        double msPerCached = 2.0 * config.layers() * config.kvDim() * Float.BYTES / WEIGHT_BYTES_PER_S * 1e3;
-        double msPerTokenCached = 4.0 * config.layers() * config.dim() / (FLOPS_PER_THREAD * threads) * 1e3;
+        double msPerCached = 2.0 * config.layers() * kvDim * Float.BYTES / bandwidth * 1e3;
+        double msPerTokenCached = 4.0 * config.layers() * config.dim() / flops * 1e3;
         return new double[] {
-            STEP_OVERHEAD_MS + weightsMs, msPerToken, 0, msPerTokenCached, 0,
-            STEP_OVERHEAD_MS + weightsMs, msPerToken, msPerCached, 0, 0};
+            STEP_OVERHEAD_MS + weightsMs + classifierMs, msPerPrefillToken, 0, msPerTokenCached, 0,
+            STEP_OVERHEAD_MS + weightsMs, msPerDecode, msPerCached, 0, 0};
     }
 }

@@ -36,7 +36,7 @@ public final class RouterFunction extends BroadcastProcessFunction<AdmittedReque
     private transient boolean restored;
 
     /**
-     * @param latencyCoefficients the instances' latency model (c0..c4, b0..b2), to estimate a
+     * @param latencyCoefficients the instances' latency model (c0..c4, b0..b4), to estimate a
      *     request's prefill work the way the instances will
      */
     public RouterFunction(int instances, double[] latencyCoefficients) {
