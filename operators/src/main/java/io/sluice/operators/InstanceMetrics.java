@@ -16,6 +16,8 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  */
 final class InstanceMetrics {
 
+    /** Batches the estimator's running MAPE mostly reflects. */
+    static final int MAPE_BATCHES = 100;
     /** Samples each histogram keeps: enough for stable p99s, small enough to be cheap. */
     private static final int HISTOGRAM_WINDOW = 1024;
 
@@ -25,6 +27,8 @@ final class InstanceMetrics {
     private volatile int lastBatchSequences;
     private volatile int lastBatchTokens;
     private volatile double estimatorErrorPercent;
+    private volatile double estimatorMapePercent;
+    private long batches;
     private final Histogram batchTimeUs;
     private final Histogram ttftMs;
     private final Histogram tpotMs;
@@ -43,6 +47,7 @@ final class InstanceMetrics {
         group.gauge("lastBatchSequences", (Gauge<Integer>) () -> lastBatchSequences);
         group.gauge("lastBatchTokens", (Gauge<Integer>) () -> lastBatchTokens);
         group.gauge("estimatorErrorPercent", (Gauge<Double>) () -> estimatorErrorPercent);
+        group.gauge("estimatorMapePercent", (Gauge<Double>) () -> estimatorMapePercent);
         batchTimeUs = group.histogram("batchTimeUs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         ttftMs = group.histogram("ttftMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         tpotMs = group.histogram("tpotMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
@@ -70,6 +75,11 @@ final class InstanceMetrics {
         lastBatchSequences = sequences;
         lastBatchTokens = batchTokens;
         estimatorErrorPercent = errorPercent;
+        // The last batch's error alone swings with every stall; the mean absolute error over about the last
+        // MAPE_BATCHES batches (a plain mean until there are that many) is what to compare with the profile's MAPE.
+        batches++;
+        double weight = 1.0 / Math.min(batches, MAPE_BATCHES);
+        estimatorMapePercent += weight * (Math.abs(errorPercent) - estimatorMapePercent);
         batchTimeUs.update(Math.round(ms * 1000));
     }
 
