@@ -416,7 +416,7 @@ public final class InstanceState {
         r.inFlight = false;
         untrack(r);
         boolean sampled = r.advance(tokens, endMs);
-        if (sampled && r.generatedTokens() >= r.maxNewTokens()) {
+        if (sampled && r.answerComplete()) {
             blocks.free(r);
             r.finish(RequestState.FINISHED_OK, endMs);
         } else if (sampled && prefill && role == Role.PREFILL) {
@@ -454,10 +454,16 @@ public final class InstanceState {
         untrack(r);
         blocks.free(r);
         blocks.freeHost(r);
+        RequestState was = r.state();
         r.finish(finalState, nowMs);
-        waiting.delete(r);
-        running.delete(r);
-        swapped.remove(r);
+        // Only the queue its state puts it in: a search of the others would read every waiting request.
+        if (was == RequestState.SWAPPED) {
+            swapped.remove(r);
+        } else if (was == RequestState.WAITING || was == RequestState.TRANSFERRING) {
+            waiting.delete(r);
+        } else {
+            running.delete(r);
+        }
     }
 
     /**

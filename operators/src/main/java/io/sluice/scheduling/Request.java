@@ -27,6 +27,9 @@ public final class Request {
     private double lastTokenMs = Double.NaN;
     private double finishMs = Double.NaN;
     private int preemptions;
+    // A simulated engine's EOS: the request's answer ends with this many generated tokens. Only the
+    // instance's completion reads it (as a real engine samples EOS), never a policy.
+    private int eosAfter = Integer.MAX_VALUE;
 
     // Owned by InstanceState / KvBlockAccounting.
     int kvBlocks;
@@ -107,6 +110,22 @@ public final class Request {
     public RequestState state() { return state; }
     public int generatedTokens() { return generatedTokens; }
     public int preemptions() { return preemptions; }
+
+    /**
+     * Simulation only: the answer ends as if by EOS once {@code tokens} are generated, below
+     * max_new_tokens and unknown to the policies (which see only the cap).
+     */
+    public void endAsIfByEosAfter(int tokens) {
+        if (tokens < 1) {
+            throw new IllegalArgumentException("request " + id + ": an answer has at least 1 token, got " + tokens);
+        }
+        eosAfter = tokens;
+    }
+
+    /** Whether the last sampled token ended the answer: max_new_tokens reached, or a simulated EOS. */
+    boolean answerComplete() {
+        return generatedTokens >= maxNewTokens || generatedTokens >= eosAfter;
+    }
     /** Time the first token was sampled; NaN until then. */
     public double firstTokenMs() { return firstTokenMs; }
     /** Time the latest token was sampled; NaN until the first. */

@@ -331,6 +331,9 @@ public final class Simulator {
             ServiceClass c = config.mix().classes().get(classes[index]);
             Request r = new Request("r" + index, "", c.name(), c.weight(), slos[classes[index]], t.promptTokens(),
                     cap(t), now);
+            if (config.maxNewTokens() > 0) {
+                r.endAsIfByEosAfter(t.outputTokens());
+            }
             requests[index] = r;
             metrics.arrival(now);
             // A request longer than the model's context is refused, never truncated.
@@ -360,31 +363,6 @@ public final class Simulator {
             }
             long room = (long) config.cost().maxContext() - t.promptTokens();
             return (int) Math.max(t.outputTokens(), Math.min(cap, room));
-        }
-
-        /**
-         * Ends, as if by EOS, the requests of a finished batch that have reached their true output
-         * length below their cap. A request handed over after its first token is ended after its next
-         * step on the decode instance, one token late, when its true length is 1.
-         */
-        private void endAtTrueLength(InstanceState inst, BatchPlan plan) {
-            List<Chunk> prefill = plan.prefill();
-            for (int i = 0, k = prefill.size(); i < k; i++) {
-                endIfDone(inst, prefill.get(i).request());
-            }
-            List<Request> decode = plan.decode();
-            for (int i = 0, k = decode.size(); i < k; i++) {
-                endIfDone(inst, decode.get(i));
-            }
-        }
-
-        private void endIfDone(InstanceState inst, Request r) {
-            if (r.state().isFinished() || r.instanceId() != inst.id() || r.generatedTokens() == 0
-                    || r.generatedTokens() < trace.get(indexOf(r)).outputTokens()) {
-                return;
-            }
-            inst.cancel(r, RequestState.FINISHED_OK, now);
-            done(r);
         }
 
         /** Starts a batch on {@code inst} if it is idle and its policy has work for it. */
@@ -458,9 +436,6 @@ public final class Simulator {
                 } else {
                     done(r);
                 }
-            }
-            if (config.maxNewTokens() > 0) {
-                endAtTrueLength(inst, e.plan);
             }
             placeHandoffs();
             // Role flips exist only between prefill and decode pools.
