@@ -65,37 +65,29 @@ abstract class VllmStylePolicy implements BatchPolicy {
         if (!b.hasPreemptions()) {
             int seqs = s.running().size();
             List<Request> queue = s.waiting();
-            if (!ordersWaiting()) {
-                // Queue order: walk the queue itself up to the head-of-line stop instead of copying
-                // every ready request first (under overload the queue holds thousands).
-                for (int i = 0, size = queue.size(); i < size && budget > 0 && seqs < options.maxSequences(); i++) {
+            // Queue order walks the queue itself up to the head-of-line stop instead of copying every ready
+            // request first (under overload the queue holds thousands); other orders sort a copy.
+            boolean ordered = ordersWaiting();
+            if (ordered) {
+                nWait = 0;
+                for (int i = 0, size = queue.size(); i < size; i++) {
                     Request r = queue.get(i);
+                    if (r.readyMs <= nowMs) {
+                        r.flags = 0;
+                        wait = push(wait, nWait++, r);
+                    }
+                }
+                orderWaiting(s, nowMs);
+            }
+            int candidates = ordered ? nWait : queue.size();
+            for (int i = 0; i < candidates && budget > 0 && seqs < options.maxSequences(); i++) {
+                Request r = ordered ? wait[i] : queue.get(i);
+                if (!ordered) {
                     if (r.readyMs > nowMs) {
                         continue;
                     }
                     r.flags = 0;
-                    int n = r.isDecodePhase() ? 1 : Math.min(r.remainingPrefill(), budget);
-                    if (!b.hasBlocks(r, n)) {
-                        break;
-                    }
-                    add(r, n);
-                    budget -= n;
-                    seqs++;
                 }
-                return b.build();
-            }
-            nWait = 0;
-            for (int i = 0, size = queue.size(); i < size; i++) {
-                Request r = queue.get(i);
-                if (r.readyMs > nowMs) {
-                    continue;
-                }
-                r.flags = 0;
-                wait = push(wait, nWait++, r);
-            }
-            orderWaiting(s, nowMs);
-            for (int i = 0; i < nWait && budget > 0 && seqs < options.maxSequences(); i++) {
-                Request r = wait[i];
                 int n = r.isDecodePhase() ? 1 : Math.min(r.remainingPrefill(), budget);
                 if (!b.hasBlocks(r, n)) {
                     break;
