@@ -48,8 +48,6 @@ public final class InstanceState {
     private long swapOuts;
     private long swapIns;
     private double swapInMs;
-    private double[] coefficients;
-    private long coefficientsAt;
 
     public InstanceState(int id, Role role, KvBlockAccounting blocks, LatencyModel estimator) {
         if (role == null || blocks == null || estimator == null) {
@@ -129,8 +127,9 @@ public final class InstanceState {
      * before its own prefill if served in order.
      */
     public double backlogMs() {
-        double[] c = coefficients();
-        return prefillCount * c[0] + c[1] * sumNew + c[2] * sumNewSq + c[3] * sumNewCached + c[4] * sumCached;
+        LatencyModel m = estimator;
+        return prefillCount * m.coefficient(0) + m.coefficient(1) * sumNew + m.coefficient(2) * sumNewSq
+                + m.coefficient(3) * sumNewCached + m.coefficient(4) * sumCached;
     }
 
     /** Estimated time of one decode step over every decode-phase request here. */
@@ -464,19 +463,6 @@ public final class InstanceState {
         } else {
             running.delete(r);
         }
-    }
-
-    /**
-     * The estimator's coefficients, copied again only after it has observed a batch (only an
-     * observation refits them): the router reads the backlog of every instance per arrival.
-     */
-    private double[] coefficients() {
-        long observed = estimator.observed();
-        if (coefficients == null || observed != coefficientsAt) {
-            coefficients = estimator.coefficients();
-            coefficientsAt = observed;
-        }
-        return coefficients;
     }
 
     // ---- O(1) backlog sums ----

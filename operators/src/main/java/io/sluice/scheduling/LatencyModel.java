@@ -221,6 +221,8 @@ public final class LatencyModel {
 
     public double c0() { return c[0]; }
     public double b0() { return c[5]; }
+    /** Coefficient {@code j} in {@link #NAMES} order, without the copy {@link #coefficients()} makes. */
+    double coefficient(int j) { return c[j]; }
     public double b3() { return c[8]; }
     public double b4() { return c[9]; }
 
