@@ -57,7 +57,8 @@ public final class BrokerCheck {
         }
     }
 
-    private static boolean anyListening(String bootstrap) {
+    /** Whether a TCP connection to any of the servers opens (within a second): a broker may be there. */
+    static boolean anyListening(String bootstrap) {
         for (String server : bootstrap.split(",")) {
             String s = server.trim();
             int colon = s.lastIndexOf(':');

@@ -4,8 +4,6 @@ import io.sluice.job.local.Folders;
 import io.sluice.job.local.Ports;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -147,7 +145,7 @@ public final class LocalKafka implements AutoCloseable {
             if (!process.isAlive()) {
                 throw new IOException("the broker exited with code " + process.exitValue());
             }
-            if (!listening()) {
+            if (!BrokerCheck.anyListening(bootstrapServers())) {
                 // Not yet: an admin client now would log a connection warning every retry.
                 Thread.sleep(250);
                 continue;
@@ -161,15 +159,6 @@ public final class LocalKafka implements AutoCloseable {
             }
         }
         throw new IOException("not ready after " + START_TIMEOUT.toSeconds() + " s: " + last);
-    }
-
-    private boolean listening() {
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress("localhost", port), 1000);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     private Admin admin() {
