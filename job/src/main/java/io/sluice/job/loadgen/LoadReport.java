@@ -104,26 +104,22 @@ public final class LoadReport {
 
     /** Client-side TTFT percentile in ms, NaN when no token arrived. */
     public double clientTtftMs(double percentile) {
-        return ms(clientTtftMicros, percentile);
+        return SloStats.percentileMs(clientTtftMicros, percentile);
     }
 
     /** Percentile in ms of the first token's send to its emission by the job (NaN without tokens). */
     public double firstTokenJobMs(double percentile) {
-        return ms(jobMicros, percentile);
+        return SloStats.percentileMs(jobMicros, percentile);
     }
 
     /** Percentile in ms of the first token's emission to its send by the job's Kafka producer. */
     public double firstTokenToSinkMs(double percentile) {
-        return ms(toSinkMicros, percentile);
+        return SloStats.percentileMs(toSinkMicros, percentile);
     }
 
     /** Percentile in ms of the first token's send by the job's producer to its read by the client. */
     public double firstTokenThroughKafkaMs(double percentile) {
-        return ms(throughKafkaMicros, percentile);
-    }
-
-    private static double ms(Histogram h, double percentile) {
-        return h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(percentile) / 1000.0;
+        return SloStats.percentileMs(throughKafkaMicros, percentile);
     }
 
     /** A table for people. */

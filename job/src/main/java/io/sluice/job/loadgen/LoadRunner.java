@@ -72,7 +72,7 @@ public final class LoadRunner {
         /** When each request was sent (epoch ms). */
         public final Map<String, Long> sentAtMs = new ConcurrentHashMap<>();
         /**
-         * Per request, its index-0 event's times: when the job's producer sent it (the record's Kafka timestamp)
+         * Per request, its index-0 token's times: when the job emitted it, when the job's producer sent it (the record's Kafka timestamp)
          * and when it reached this client. Index 0, not the first to arrive: under PD separation the first token
          * comes from the prefill instance and the rest from a decode instance, two tasks whose records can reach
          * the client in either order.
@@ -83,8 +83,9 @@ public final class LoadRunner {
         /** Records a token event of one of the run's requests, read at {@code receivedAtMs}. */
         void add(TokenEvent e, long producedAtMs, long receivedAtMs) {
             events.computeIfAbsent(e.getRequestId(), k -> new ArrayList<>()).add(e);
-            if (e.getIndex() == 0) {
-                firstTokenTimes.putIfAbsent(e.getRequestId(), new long[] {producedAtMs, receivedAtMs});
+            if (e.getIndex() == 0 && e.getTokenId() >= 0) { // a token, not a rejection or an expiry
+                firstTokenTimes.putIfAbsent(e.getRequestId(),
+                        new long[] {e.getEmittedAt().toEpochMilli(), producedAtMs, receivedAtMs});
             }
             if (e.getFinal$()) {
                 finished.add(e.getRequestId());
@@ -95,17 +96,10 @@ public final class LoadRunner {
         /** Where each request's first token spent its time; none for a request that ended without a token. */
         List<FirstToken> firstTokens() {
             List<FirstToken> firstTokens = new ArrayList<>();
-            events.forEach((id, list) -> {
-                long[] times = firstTokenTimes.get(id);
+            firstTokenTimes.forEach((id, times) -> {
                 Long sent = sentAtMs.get(id);
-                if (times == null || sent == null) {
-                    return;
-                }
-                for (TokenEvent e : list) {
-                    if (e.getIndex() == 0 && e.getTokenId() >= 0) { // a token, not a rejection or an expiry
-                        firstTokens.add(new FirstToken(sent, e.getEmittedAt().toEpochMilli(), times[0], times[1]));
-                        return;
-                    }
+                if (sent != null) {
+                    firstTokens.add(new FirstToken(sent, times[0], times[1], times[2]));
                 }
             });
             return firstTokens;

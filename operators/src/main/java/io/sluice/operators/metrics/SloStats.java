@@ -68,15 +68,16 @@ public final class SloStats {
 
     /** TTFT percentile in ms (e.g. 99.0), NaN when no request produced a token. */
     public double ttftMs(double percentile) {
-        return percentile(ttftMicros, percentile);
+        return percentileMs(ttftMicros, percentile);
     }
 
     /** Mean-TPOT percentile in ms, NaN when no request produced two tokens. */
     public double tpotMs(double percentile) {
-        return percentile(tpotMicros, percentile);
+        return percentileMs(tpotMicros, percentile);
     }
 
-    private static double percentile(Histogram histogram, double percentile) {
+    /** Percentile in ms of a histogram of microseconds; NaN when it is empty. */
+    public static double percentileMs(Histogram histogram, double percentile) {
         return histogram.getTotalCount() == 0 ? Double.NaN : histogram.getValueAtPercentile(percentile) / 1000.0;
     }
 }
