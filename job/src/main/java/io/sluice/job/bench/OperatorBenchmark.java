@@ -238,7 +238,8 @@ public final class OperatorBenchmark {
         return sum;
     }
 
-    private static long processCpuNanos() {
+    /** CPU time this process has used (all its threads), in ns; 0 where the JVM does not report it. */
+    public static long processCpuNanos() {
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
             return os.getProcessCpuTime();
         }

@@ -8,8 +8,8 @@ import io.sluice.gpu.exec.StepPhases;
 import io.sluice.gpu.model.CheckpointLoader;
 import io.sluice.gpu.model.SyntheticCheckpoint;
 import io.sluice.gpu.model.Weights;
+import io.sluice.job.bench.OperatorBenchmark;
 import java.io.PrintWriter;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -121,10 +121,10 @@ public final class BenchEngineCommand implements Callable<Integer> {
                 for (int r = 0; r < repeat; r++) {
                     err.printf(Locale.ROOT, "\rbatch %d: run %d of %d", batch, r + 1, repeat);
                     err.flush();
-                    long cpu0 = processCpuNanos();
+                    long cpu0 = OperatorBenchmark.processCpuNanos();
                     long wall0 = System.nanoTime();
                     runs.add(EngineBenchmark.measure(executor, batch, promptLength, generate, 100 + r, decodePhases));
-                    cpuShare = Math.max(cpuShare, (processCpuNanos() - cpu0) / ((System.nanoTime() - wall0) * (double) t));
+                    cpuShare = Math.max(cpuShare, (OperatorBenchmark.processCpuNanos() - cpu0) / ((System.nanoTime() - wall0) * (double) t));
                 }
                 err.print("\r\033[K");
                 err.flush();
@@ -164,16 +164,6 @@ public final class BenchEngineCommand implements Callable<Integer> {
         return 0;
     }
 
-    /**
-     * CPU time of this process: with {@code cpu_share} (CPU time over wall time times threads, best run) a reader
-     * can tell a slow engine from a machine whose cores were busy with something else.
-     */
-    private static long processCpuNanos() {
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-            return os.getProcessCpuTime();
-        }
-        return 0;
-    }
 
     private static double round(double v) {
         return Math.round(v * 10) / 10.0;
