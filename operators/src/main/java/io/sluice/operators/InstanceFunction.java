@@ -132,7 +132,6 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
     /** PREFILL instances: where handoffs go. */
     private transient DecodePlacement placement;
     /** KV of sequences that hold no blocks now: handed over and not yet imported, or swapped to the host tier. */
-    private transient Map<Live, KvSnapshot> hostKv;
 
     public InstanceFunction(InstanceConfig config) {
         if (config == null) {
@@ -148,6 +147,11 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         final Request schedule;
         /** Empty while the sequence's KV is in {@link #hostKv}; replaced by the table an import fills. */
         BlockTable table;
+        /**
+         * The sequence's KV while it holds no blocks: handed over and not yet imported, or swapped to the host
+         * tier; null otherwise.
+         */
+        KvSnapshot hostKv;
         final SamplingParams sampling;
         /** Processing time at which it expires if it has not started; NONE without. */
         final long expiresAtMs;
@@ -223,7 +227,6 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
             RouterOptions thresholds = RouterOptions.defaults();
             placement = new DecodePlacement(config.decodeInstances(), thresholds.freeStop(), thresholds.freeResume());
         }
-        hostKv = new HashMap<>();
         policy = Policies.create(config.policy(), config.policyOptions());
         requests = getRuntimeContext().getMapState(new MapStateDescriptor<>("requests", Types.STRING,
                 TypeInformation.of(RequestRecord.class)));
@@ -334,12 +337,12 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
             Live l = bySchedule.get(r);
             if (r.state() == RequestState.SWAPPED) {
                 // To the host tier: the KV is kept and imported again before the sequence's next step.
-                if (!hostKv.containsKey(l)) {
-                    hostKv.put(l, executor.exportKv(l.table));
+                if (l.hostKv == null) {
+                    l.hostKv = executor.exportKv(l.table);
                 }
             } else {
                 // Recompute: the KV goes; prompt + generated are prefilled again.
-                hostKv.remove(l);
+                l.hostKv = null;
             }
             executor.release(l.table);
             update(l, l.record.preempted());
@@ -360,7 +363,8 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         }
         for (Request r : plan.decode()) {
             Live l = bySchedule.get(r);
-            KvSnapshot kv = hostKv.remove(l);
+            KvSnapshot kv = l.hostKv;
+            l.hostKv = null;
             if (kv != null) {
                 importKv(l, kv);
             }
@@ -411,7 +415,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         int blocks = executor.blockPool().blocksFor(kv.length() + 1);
         OptionalInt target = placement.place(blocks, now);
         if (target.isEmpty() && config.hybrid() && instance.enqueue(l.schedule, now)) {
-            hostKv.put(l, kv);
+            l.hostKv = kv;
             return;
         }
         int decode = target.isPresent() ? target.getAsInt() : placement.mostFree(blocks, now);
@@ -455,7 +459,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         live.put(l.id, l);
         bySchedule.put(schedule, l);
         lane.liveCount++;
-        hostKv.put(l, h.snapshot());
+        l.hostKv = h.snapshot();
         lane.pendingWrites.add(new PendingWrite(l.id, record));
     }
 
@@ -631,7 +635,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
             out.collect(finalEvent(l.id, l.record.generated.length, reason, rejectionDetail, now));
         }
         executor.release(l.table);
-        hostKv.remove(l);
+        l.hostKv = null;
         live.remove(l.id);
         bySchedule.remove(l.schedule);
         Lane lane = lanes.get(l.key);
