@@ -53,6 +53,12 @@ public record RouterOptions(double mu, double lambda, double freeStop, double fr
                 hybridMaxPrompt, defaultTtftMs, defaultTpotMs, prefillSlackMs, prefillPressureMs);
     }
 
+    /** The same options with other admission thresholds (free KV fractions: stop under, resume at or over). */
+    public RouterOptions withAdmission(double stopUnder, double resumeAt) {
+        return new RouterOptions(mu, lambda, stopUnder, resumeAt, kvBytesPerToken, linkBytesPerMs, linkLatencyMs,
+                hybrid, hybridMaxPrompt, defaultTtftMs, defaultTpotMs, prefillSlackMs, prefillPressureMs);
+    }
+
     public RouterOptions withHybrid(boolean on) {
         return new RouterOptions(mu, lambda, freeStop, freeResume, kvBytesPerToken, linkBytesPerMs, linkLatencyMs, on,
                 hybridMaxPrompt, defaultTtftMs, defaultTpotMs, prefillSlackMs, prefillPressureMs);
