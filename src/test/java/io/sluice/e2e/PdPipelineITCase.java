@@ -20,6 +20,7 @@ import io.sluice.job.pipeline.Topics;
 import io.sluice.job.sim.Mix;
 import io.sluice.operators.ingest.RequestFormat;
 import io.sluice.scheduling.PolicyOptions;
+import io.sluice.scheduling.RouterOptions;
 import io.sluice.schemas.RequestMetrics;
 import io.sluice.schemas.TokenEvent;
 import java.nio.file.Path;
@@ -76,7 +77,12 @@ class PdPipelineITCase {
                         new Properties(), "e2e-pd", model.toString(), tokenizerFile.toString(), 3, 1, 256,
                         "slidebatching", PolicyOptions.defaults(), LatencyProfiles.prior(weights.config(), 1), "", 100,
                         1000, 0)
-                        .withPd(PdMode.SEPARATE, 2);
+                        .withPd(PdMode.SEPARATE, 2)
+                        // A decode instance stops admitting once 3 of its 256 blocks are taken and resumes when
+                        // it is nearly empty: without that, the first decode instance would keep these loose
+                        // TPOT targets and take every handoff. So both decode instances get handoffs, and
+                        // prefilled sequences wait on the prefill instance until a decode status shows room.
+                        .withRouter(RouterOptions.defaults().withAdmission(0.99, 0.995));
                 Configuration conf = new Configuration();
                 conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
                 conf.set(PipelineOptions.GENERIC_TYPES, false); // the handoff must cross as a POJO, not through Kryo

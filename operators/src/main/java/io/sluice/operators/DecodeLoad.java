@@ -1,7 +1,7 @@
 package io.sluice.operators;
 
 /**
- * A decode instance's free KV blocks as its status reported them, delivered to every prefill instance so that
+ * A decode instance's free KV blocks, sequences and estimated step as its status reported them, delivered to every prefill instance so that
  * each places its handoffs (see {@link io.sluice.operators.route.DecodePlacement}). A Flink POJO.
  */
 public final class DecodeLoad {
@@ -9,15 +9,27 @@ public final class DecodeLoad {
     public int decodeInstance;
     public int freeBlocks;
     public int totalBlocks;
+    /** Sequences decoding on it. */
+    public int runningSequences;
+    /** Its estimated decode step over them. */
+    public double estimatedStepMs;
     public long reportedAtMs;
 
     public DecodeLoad() {}
 
+    /** A load with no sequences decoding (a step of 0). */
     public static DecodeLoad of(int decodeInstance, int freeBlocks, int totalBlocks, long reportedAtMs) {
+        return of(decodeInstance, freeBlocks, totalBlocks, 0, 0.0, reportedAtMs);
+    }
+
+    public static DecodeLoad of(int decodeInstance, int freeBlocks, int totalBlocks, int runningSequences,
+                                double estimatedStepMs, long reportedAtMs) {
         DecodeLoad l = new DecodeLoad();
         l.decodeInstance = decodeInstance;
         l.freeBlocks = freeBlocks;
         l.totalBlocks = totalBlocks;
+        l.runningSequences = runningSequences;
+        l.estimatedStepMs = estimatedStepMs;
         l.reportedAtMs = reportedAtMs;
         return l;
     }

@@ -4,6 +4,7 @@ import io.sluice.scheduling.LatencyModel;
 import io.sluice.scheduling.Policies;
 import io.sluice.scheduling.PolicyOptions;
 import io.sluice.scheduling.Role;
+import io.sluice.scheduling.RouterOptions;
 import java.io.Serializable;
 
 /**
@@ -25,11 +26,13 @@ import java.io.Serializable;
  * @param decodeInstances     decode instances a PREFILL instance hands over to; 0 otherwise
  * @param hostKvBlocks        host-tier KV blocks preempted sequences can swap to; 0 = recompute only
  * @param hybrid              a PREFILL instance keeps and decodes a sequence itself when no decode instance admits
+ * @param router              the job's router options: a PREFILL instance places its handoffs by them; null =
+ *                            {@link RouterOptions#defaults()}
  */
 public record InstanceConfig(String modelPath, String tokenizerPath, int threads, int kvBlocks, String policy,
                              PolicyOptions policyOptions, double[] latencyCoefficients, long statusIntervalMs,
                              long idleStatusMs, Engine engine, Role role, int firstInstanceId, int decodeInstances,
-                             int hostKvBlocks, boolean hybrid) implements Serializable {
+                             int hostKvBlocks, boolean hybrid, RouterOptions router) implements Serializable {
 
     /** Which executor runs the batches. */
     public enum Engine {
@@ -85,6 +88,19 @@ public record InstanceConfig(String modelPath, String tokenizerPath, int threads
         if (role == Role.PREFILL && decodeInstances < 1) {
             throw new IllegalArgumentException("a prefill instance needs at least one decode instance to hand over to");
         }
+        if (router == null) {
+            router = RouterOptions.defaults();
+        }
+    }
+
+    /** An instance with the default router options. */
+    public InstanceConfig(String modelPath, String tokenizerPath, int threads, int kvBlocks, String policy,
+                          PolicyOptions policyOptions, double[] latencyCoefficients, long statusIntervalMs,
+                          long idleStatusMs, Engine engine, Role role, int firstInstanceId, int decodeInstances,
+                          int hostKvBlocks, boolean hybrid) {
+        this(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions, latencyCoefficients,
+                statusIntervalMs, idleStatusMs, engine, role, firstInstanceId, decodeInstances, hostKvBlocks, hybrid,
+                null);
     }
 
     /** A colocated instance without a host tier. */
@@ -112,14 +128,14 @@ public record InstanceConfig(String modelPath, String tokenizerPath, int threads
     public InstanceConfig withIdleStatusMs(long ms) {
         return new InstanceConfig(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions,
                 latencyCoefficients, statusIntervalMs, ms, engine, role, firstInstanceId, decodeInstances,
-                hostKvBlocks, hybrid);
+                hostKvBlocks, hybrid, router);
     }
 
     /** The same instance on another engine. */
     public InstanceConfig withEngine(Engine e) {
         return new InstanceConfig(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions,
                 latencyCoefficients, statusIntervalMs, idleStatusMs, e, role, firstInstanceId, decodeInstances,
-                hostKvBlocks, hybrid);
+                hostKvBlocks, hybrid, router);
     }
 
     /**
@@ -129,13 +145,20 @@ public record InstanceConfig(String modelPath, String tokenizerPath, int threads
     public InstanceConfig withRole(Role r, int firstId, int decode, boolean keepWhenFull) {
         return new InstanceConfig(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions,
                 latencyCoefficients, statusIntervalMs, idleStatusMs, engine, r, firstId, decode, hostKvBlocks,
-                keepWhenFull);
+                keepWhenFull, router);
     }
 
     /** The same instance with a host tier of {@code blocks} KV blocks. */
     public InstanceConfig withHostKvBlocks(int blocks) {
         return new InstanceConfig(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions,
                 latencyCoefficients, statusIntervalMs, idleStatusMs, engine, role, firstInstanceId, decodeInstances,
-                blocks, hybrid);
+                blocks, hybrid, router);
+    }
+
+    /** The same instance with other router options. */
+    public InstanceConfig withRouter(RouterOptions options) {
+        return new InstanceConfig(modelPath, tokenizerPath, threads, kvBlocks, policy, policyOptions,
+                latencyCoefficients, statusIntervalMs, idleStatusMs, engine, role, firstInstanceId, decodeInstances,
+                hostKvBlocks, hybrid, options);
     }
 }

@@ -22,10 +22,11 @@ import io.sluice.scheduling.InstanceState;
 import io.sluice.scheduling.KvBlockAccounting;
 import io.sluice.scheduling.LatencyModel;
 import io.sluice.scheduling.Policies;
+import io.sluice.scheduling.PolicyOptions;
 import io.sluice.scheduling.Request;
 import io.sluice.scheduling.RequestState;
 import io.sluice.scheduling.Role;
-import io.sluice.scheduling.RouterOptions;
+import io.sluice.scheduling.RoutingRules;
 import io.sluice.scheduling.Slo;
 import io.sluice.schemas.FinishReason;
 import io.sluice.schemas.InstanceRole;
@@ -35,6 +36,7 @@ import io.sluice.schemas.TokenEvent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -61,8 +63,11 @@ import org.slf4j.LoggerFactory;
  * blocks, and each round one batch that mixes prefill chunks and decode steps as the {@link BatchPolicy} decides.
  * Under PD separation the same loop runs in a role: a PREFILL instance's policy plans prefills only (its
  * prefill-only variant); when a request's prefill completes, the instance emits the first token, exports the
- * sequence's KV and sends a {@link KvHandoff} on {@link #HANDOFFS} to the decode instance with the most free
- * blocks that admits ({@link DecodePlacement}, fed the decode instances' statuses as {@link DecodeLoad} inputs).
+ * sequence's KV and sends a {@link KvHandoff} on {@link #HANDOFFS} to a decode instance chosen by the router's rule
+ * ({@link DecodePlacement}, fed the decode instances' statuses as {@link DecodeLoad} inputs): the first admitting
+ * one whose step with the sequence meets its TPOT target, else the most free admitting one. When none admits, the
+ * sequence stays here with its KV in host memory: in hybrid mode it is decoded here; otherwise it waits, in order,
+ * and is placed when a decode instance's next status shows room (as the simulator keeps it and retries).
  * A DECODE instance takes handoffs as inputs: the request is queued in its decode phase with its KV kept in host
  * memory, and the KV is imported into the pool when a plan first schedules it. With a host tier
  * ({@link InstanceConfig#hostKvBlocks()}) a sequence preempted under block pressure is exported the same way and
@@ -131,6 +136,13 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
     private transient Role role;
     /** PREFILL instances: where handoffs go. */
     private transient DecodePlacement placement;
+    /** PREFILL instances: the deadline options the router derives a sequence's TPOT target with. */
+    private transient PolicyOptions routerDeadlines;
+    /**
+     * PREFILL instances: finished prefills no decode instance admitted yet, oldest first, each live with its KV in
+     * {@link Live#hostKv}; placed again on every decode status.
+     */
+    private transient ArrayDeque<Live> awaitingDecode;
     /** KV of sequences that hold no blocks now: handed over and not yet imported, or swapped to the host tier. */
 
     public InstanceFunction(InstanceConfig config) {
@@ -177,6 +189,8 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         final int key;
         boolean loaded;
         int liveCount;
+        /** Of liveCount, the sequences in awaitingDecode: they need no rounds, only a decode instance with room. */
+        int awaitingDecode;
         /**
          * Records to put (or null: remove), in order, applied in this key's next callback. A list, not a map: its
          * clear() costs what it holds, where a map's costs its largest size, every callback.
@@ -224,8 +238,12 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         role = config.role();
         instance = new InstanceState(instanceId, role, blocks, estimator);
         if (role == Role.PREFILL) {
-            RouterOptions thresholds = RouterOptions.defaults();
-            placement = new DecodePlacement(config.decodeInstances(), thresholds.freeStop(), thresholds.freeResume());
+            // The starting latency model, not the refitted one: this instance only prefills, so its own fit says
+            // little about decode steps.
+            placement = new DecodePlacement(config.decodeInstances(), config.router(),
+                    new LatencyModel(config.latencyCoefficients(), 1, 1));
+            routerDeadlines = RoutingRules.deadlineOptions(config.router());
+            awaitingDecode = new ArrayDeque<>();
         }
         policy = Policies.create(config.policy(), config.policyOptions());
         requests = getRuntimeContext().getMapState(new MapStateDescriptor<>("requests", Types.STRING,
@@ -254,7 +272,9 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         if (in.load != null) {
             if (placement != null) {
                 DecodeLoad d = in.load;
-                placement.report(d.decodeInstance, d.freeBlocks, d.totalBlocks, d.reportedAtMs);
+                placement.report(d.decodeInstance, d.freeBlocks, d.totalBlocks, d.runningSequences,
+                        d.estimatedStepMs, d.reportedAtMs);
+                placeAwaiting(ctx.timerService().currentProcessingTime(), ctx);
             }
             return;
         }
@@ -276,7 +296,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
             serve(lane, record, now, ctx, out);
         }
         flush(lane);
-        if (lane.liveCount > 0 && (lane.chainTimerAt == NONE || lane.chainIsHeartbeat)) {
+        if (needsRounds(lane) && (lane.chainTimerAt == NONE || lane.chainIsHeartbeat)) {
             setChainTimer(lane, ctx.timerService(), now, false);
         }
         metrics.queues(instance.waiting().size(), instance.running().size(), instance.blocks().freeBlocks());
@@ -309,7 +329,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         }
         flush(lane);
         if (lane.chainTimerAt == NONE) {
-            if (lane.liveCount > 0) {
+            if (needsRounds(lane)) {
                 // At least 1 ms after this timer, so a round that took under a millisecond still yields to the
                 // mailbox before the next (Flink fires every due timer in one go).
                 long at = Math.max(statusNow, timestamp + 1);
@@ -405,20 +425,59 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
     }
 
     /**
-     * A PREFILL instance's sequence after its first token: its KV goes to a decode instance, or, in hybrid mode
-     * when no decode instance admits, stays here to be decoded locally.
+     * A PREFILL instance's sequence after its first token: its KV goes to a decode instance; when no decode
+     * instance admits it, it stays here, decoded locally in hybrid mode, else waiting for a decode instance with
+     * room. Waiting rather than forcing it onto the most free instance keeps the admission thresholds a promise
+     * (a full decode instance is not pushed into preempting its running sequences), and places the sequence by
+     * the reports that show where room appears first.
      */
     private void handOff(Live l, long now, Context ctx) {
         KvSnapshot kv = executor.exportKv(l.table);
         executor.release(l.table);
-        // What the decode instance needs at once: the cached positions and the next one.
-        int blocks = executor.blockPool().blocksFor(kv.length() + 1);
-        OptionalInt target = placement.place(blocks, now);
-        if (target.isEmpty() && config.hybrid() && instance.enqueue(l.schedule, now)) {
-            l.hostKv = kv;
-            return;
+        l.hostKv = kv;
+        OptionalInt target = place(l, now);
+        if (target.isPresent()) {
+            send(l, target.getAsInt(), now, ctx);
+        } else if (!(config.hybrid() && instance.enqueue(l.schedule, now))) {
+            awaitingDecode.addLast(l);
+            lanes.get(l.key).awaitingDecode++;
         }
-        int decode = target.isPresent() ? target.getAsInt() : placement.mostFree(blocks, now);
+    }
+
+    /** The decode instance for a finished prefill whose KV is in {@code l.hostKv}, recorded as sent; or empty. */
+    private OptionalInt place(Live l, long now) {
+        // What the decode instance needs at once: the cached positions and the next one.
+        int blocks = executor.blockPool().blocksFor(l.hostKv.length() + 1);
+        double tpotTargetMs = RoutingRules.tpotTargetMs(l.schedule, routerDeadlines, config.router());
+        return placement.place(blocks, l.hostKv.length(), tpotTargetMs, now);
+    }
+
+    /** After a decode status: sends waiting prefills, oldest first, until one finds no decode instance. */
+    private void placeAwaiting(long now, Context ctx) throws Exception {
+        while (!awaitingDecode.isEmpty()) {
+            Live l = awaitingDecode.peekFirst();
+            OptionalInt target = place(l, now);
+            if (target.isEmpty()) {
+                return;
+            }
+            awaitingDecode.pollFirst();
+            lanes.get(l.key).awaitingDecode--;
+            send(l, target.getAsInt(), now, ctx);
+            if (l.key == ctx.getCurrentKey()) {
+                flush(lanes.get(l.key));
+            }
+        }
+    }
+
+    /** Whether a key has requests that rounds serve (not only sequences waiting for a decode instance). */
+    private static boolean needsRounds(Lane lane) {
+        return lane.liveCount > lane.awaitingDecode;
+    }
+
+    /** Hands a finished prefill, its KV in {@code l.hostKv}, to decode instance {@code decode}; it leaves here. */
+    private void send(Live l, int decode, long now, Context ctx) {
+        KvSnapshot kv = l.hostKv;
+        l.hostKv = null;
         RequestRecord record = l.record.prefilledBy(instanceId);
         ctx.output(HANDOFFS, KvHandoff.of(record, instanceId, decode, now, kv));
         metrics.handoff(kv.bytes());

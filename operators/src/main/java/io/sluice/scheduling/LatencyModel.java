@@ -302,6 +302,15 @@ public final class LatencyModel {
                 : c[5] + c[6] * batch + c[7] * sumContext + c[8] * Math.min(batch, TILE) + c[9] * ((batch + TILE - 1) / TILE);
     }
 
+    /**
+     * Decode step of a batch of {@code batch} sequences whose step is known to be {@code stepMs}, after
+     * {@code more} sequences with {@code moreContext} context tokens in all join it. The context term is linear, so
+     * this is exact without the batch's own context sum: what a router knows from a status report.
+     */
+    public double decodeMsAdding(int batch, double stepMs, int more, long moreContext) {
+        return stepMs + decodeMs(batch + more, moreContext) - decodeMs(batch, 0);
+    }
+
     /** A batch of these chunks and these decodes. */
     public double batchMs(List<Chunk> chunks, List<Request> decodes) {
         double t = overheadMs(!chunks.isEmpty(), decodes.size());

@@ -3,6 +3,8 @@ package io.sluice.scheduling;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.IntPredicate;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * Places requests on instances (DESIGN.md section 3). New requests go to a prefill-capable instance:
@@ -37,7 +39,7 @@ public final class Router {
         }
         this.instances = List.copyOf(instances);
         this.options = options == null ? RouterOptions.defaults() : options;
-        this.deadlines = PolicyOptions.defaults().withDefaultTpotMs(this.options.defaultTpotMs());
+        this.deadlines = RoutingRules.deadlineOptions(this.options);
         this.admitting = new boolean[this.instances.size()];
         this.draining = new boolean[this.instances.size()];
         java.util.Arrays.fill(admitting, true);
@@ -63,67 +65,37 @@ public final class Router {
 
     /** TTFT target the router plans for: the SLO, the derived batch-class one, or the default. */
     double ttftTarget(Request r) {
-        double due = Deadlines.firstToken(r, deadlines);
-        return due == Double.POSITIVE_INFINITY ? options.defaultTtftMs() : due - r.arrivalMs();
+        return RoutingRules.ttftTargetMs(r, deadlines, options);
     }
 
     /** TPOT target: the SLO, the batch-class pace, or the default. */
     double tpotTarget(Request r) {
-        double p = Deadlines.pace(r, deadlines);
-        return p == Double.POSITIVE_INFINITY ? options.defaultTpotMs() : p;
+        return RoutingRules.tpotTargetMs(r, deadlines, options);
     }
 
     /** Picks the instance for a new request's prefill. */
     public Route routeNew(Request r, double nowMs) {
         double target = ttftTarget(r);
         double waited = Math.max(0, nowMs - r.arrivalMs());
-        InstanceState bestLight = null;
-        double bestLightLoad = Double.POSITIVE_INFINITY;
-        InstanceState bestMid = null;
-        double bestMidLoad = Double.POSITIVE_INFINITY;
-        InstanceState bestCand = null;
-        double bestCandLoad = Double.POSITIVE_INFINITY;
-        InstanceState fallback = null;
-        double fallbackTtft = Double.POSITIVE_INFINITY;
-        for (InstanceState s : instances) {
-            if (!s.role().runsPrefill()) {
-                continue;
-            }
-            double backlog = s.backlogMs();
-            double ttft = waited + backlog + s.estimator().prefillChunkMs(r.promptTokens(), 0);
-            if (ttft < fallbackTtft) {
-                fallbackTtft = ttft;
-                fallback = s;
-            }
-            if (ttft > target) {
-                continue;
-            }
-            double load = backlog / target;
-            if (load < options.mu() && load < bestLightLoad) {
-                bestLight = s;
-                bestLightLoad = load;
-            }
-            if (load <= options.lambda() && load < bestMidLoad) {
-                bestMid = s;
-                bestMidLoad = load;
-            }
-            if (load < bestCandLoad) {
-                bestCand = s;
-                bestCandLoad = load;
-            }
-        }
-        InstanceState pick = bestLight != null ? bestLight : bestMid != null ? bestMid : bestCand;
-        if (pick != null) {
-            return new Route(pick, false, waited + pick.backlogMs() + pick.estimator().prefillChunkMs(r.promptTokens(), 0));
+        int n = instances.size();
+        IntPredicate runsPrefill = i -> instances.get(i).role().runsPrefill();
+        IntToDoubleFunction ttft = i -> {
+            InstanceState s = instances.get(i);
+            return waited + s.backlogMs() + s.estimator().prefillChunkMs(r.promptTokens(), 0);
+        };
+        int pick = RoutingRules.pickPrefill(n, 0, runsPrefill, i -> instances.get(i).backlogMs(), ttft, target, options);
+        if (pick != RoutingRules.NONE) {
+            return new Route(instances.get(pick), false, ttft.applyAsDouble(pick));
         }
         InstanceState hybrid = options.hybrid() ? hybridTarget(r, nowMs) : null;
         if (hybrid != null) {
             return new Route(hybrid, true, waited + hybrid.backlogMs() + hybrid.estimator().prefillChunkMs(r.promptTokens(), 0));
         }
-        if (fallback == null) {
+        int fallback = RoutingRules.lowestTtft(n, 0, runsPrefill, ttft);
+        if (fallback == RoutingRules.NONE) {
             throw new IllegalStateException("no instance runs prefill; rebalance keeps at least one");
         }
-        return new Route(fallback, false, fallbackTtft);
+        return new Route(instances.get(fallback), false, ttft.applyAsDouble(fallback));
     }
 
     /**
@@ -131,33 +103,20 @@ public final class Router {
      * target x (nD - 1) / nD, so the decode pool as a whole keeps its TPOT if this one slows down.
      */
     private InstanceState hybridTarget(Request r, double nowMs) {
-        if (r.promptTokens() > options.hybridMaxPrompt()) {
-            return null;
-        }
         int nd = 0;
         for (InstanceState s : instances) {
             if (s.role() == Role.DECODE) {
                 nd++;
             }
         }
-        if (nd < 2) {
+        if (!RoutingRules.hybridAllowed(r.promptTokens(), nd, options)) {
             return null;
         }
-        double bound = tpotTarget(r) * (nd - 1) / nd;
-        InstanceState best = null;
-        double bestStep = Double.POSITIVE_INFINITY;
-        for (int i = 0; i < instances.size(); i++) {
-            InstanceState s = instances.get(i);
-            if (s.role() != Role.DECODE || draining[i] || s.prefillQueueLength() > 0) {
-                continue;
-            }
-            double step = s.decodeStepMs() + s.estimator().chunkWorkMs(r.promptTokens(), 0);
-            if (step < bound && step < bestStep) {
-                best = s;
-                bestStep = step;
-            }
-        }
-        return best;
+        int best = RoutingRules.pickHybrid(instances.size(),
+                i -> instances.get(i).role() == Role.DECODE && !draining[i] && instances.get(i).prefillQueueLength() == 0,
+                i -> instances.get(i).decodeStepMs() + instances.get(i).estimator().chunkWorkMs(r.promptTokens(), 0),
+                RoutingRules.hybridStepBoundMs(tpotTarget(r), nd));
+        return best == RoutingRules.NONE ? null : instances.get(best);
     }
 
     /**
@@ -165,35 +124,17 @@ public final class Router {
      * has stopped admitting (the caller keeps the sequence where it is, or retries later).
      */
     public Optional<InstanceState> placeDecode(Request r, double nowMs) {
-        double target = tpotTarget(r);
         long ctx = r.contextTokens();
-        InstanceState mostFree = null;
-        for (int i = 0; i < instances.size(); i++) {
+        int pick = RoutingRules.pickDecode(instances.size(), i -> {
             InstanceState s = instances.get(i);
             if (s.role() != Role.DECODE) {
-                continue;
+                return false;
             }
-            updateAdmission(i, s);
-            if (!admitting[i] || draining[i] || s.blocks().blocksFor(ctx + 1) > s.blocks().freeBlocks()) {
-                continue;
-            }
-            if (s.decodeStepMsWith(ctx) <= target) {
-                return Optional.of(s);
-            }
-            if (mostFree == null || s.blocks().freeBlocks() > mostFree.blocks().freeBlocks()) {
-                mostFree = s;
-            }
-        }
-        return Optional.ofNullable(mostFree);
-    }
-
-    private void updateAdmission(int i, InstanceState s) {
-        double free = s.blocks().freeFraction();
-        if (admitting[i] && free < options.freeStop()) {
-            admitting[i] = false;
-        } else if (!admitting[i] && free >= options.freeResume()) {
-            admitting[i] = true;
-        }
+            // Hysteresis is updated when the rule reaches an instance, as the loop this replaced did.
+            admitting[i] = RoutingRules.admits(admitting[i], s.blocks().freeFraction(), options);
+            return admitting[i] && !draining[i] && s.blocks().blocksFor(ctx + 1) <= s.blocks().freeBlocks();
+        }, i -> instances.get(i).decodeStepMsWith(ctx), i -> instances.get(i).blocks().freeBlocks(), tpotTarget(r));
+        return pick == RoutingRules.NONE ? Optional.empty() : Optional.of(instances.get(pick));
     }
 
     /** KV handoff time: bytes / link bandwidth, plus the link's fixed latency. */

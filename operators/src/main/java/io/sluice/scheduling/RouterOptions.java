@@ -1,7 +1,10 @@
 package io.sluice.scheduling;
 
+import java.io.Serializable;
+
 /**
- * Knobs of the {@link Router}.
+ * Knobs of the {@link Router} and of the Flink job's routing ({@link RoutingRules}); serializable so that the job
+ * carries one set of them to every function that routes.
  *
  * @param mu                 light-load bound: a prefill instance with load (backlog / TTFT target) under mu is light
  * @param lambda             heavy-load bound: load over lambda is heavy, chosen only when nothing else meets the SLO
@@ -19,7 +22,8 @@ package io.sluice.scheduling;
  */
 public record RouterOptions(double mu, double lambda, double freeStop, double freeResume, double kvBytesPerToken,
                            double linkBytesPerMs, double linkLatencyMs, boolean hybrid, int hybridMaxPrompt,
-                           double defaultTtftMs, double defaultTpotMs, double prefillSlackMs, double prefillPressureMs) {
+                           double defaultTtftMs, double defaultTpotMs, double prefillSlackMs, double prefillPressureMs)
+        implements Serializable {
 
     public RouterOptions {
         if (!(mu > 0 && mu <= lambda)) {
@@ -47,6 +51,12 @@ public record RouterOptions(double mu, double lambda, double freeStop, double fr
     public RouterOptions withLink(double bytesPerToken, double bytesPerMs, double latencyMs) {
         return new RouterOptions(mu, lambda, freeStop, freeResume, bytesPerToken, bytesPerMs, latencyMs, hybrid,
                 hybridMaxPrompt, defaultTtftMs, defaultTpotMs, prefillSlackMs, prefillPressureMs);
+    }
+
+    /** The same options with other admission thresholds (free KV fractions: stop under, resume at or over). */
+    public RouterOptions withAdmission(double stopUnder, double resumeAt) {
+        return new RouterOptions(mu, lambda, stopUnder, resumeAt, kvBytesPerToken, linkBytesPerMs, linkLatencyMs,
+                hybrid, hybridMaxPrompt, defaultTtftMs, defaultTpotMs, prefillSlackMs, prefillPressureMs);
     }
 
     public RouterOptions withHybrid(boolean on) {

@@ -182,14 +182,51 @@ class PdInstanceFunctionTest {
     }
 
     @Test
-    void handoffsGoToTheDecodeInstanceWithTheMostFreeBlocksThatAdmits() throws Exception {
+    void handoffsGoToADecodeInstanceThatAdmits() throws Exception {
         try (InstanceHarness p = InstanceHarness.start(prefill(2, false))) {
-            p.add(DecodeLoad.of(0, 40, 256, p.now));
+            p.add(DecodeLoad.of(0, 10, 256, p.now));
             p.add(DecodeLoad.of(1, 200, 256, p.now));
             p.add(request("a", prompt(12, 1), 10, 0f, 1, p.now));
             p.runUntilIdle(500);
-            // Instance 0 is under the upper threshold (40 / 256 free): it does not admit.
+            // Instance 0 is under the upper threshold (10 / 256 free, under 5 %): it does not admit.
             assertThat(p.handoffs()).singleElement().extracting(h -> h.decodeInstance).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void handoffsGoToTheFirstDecodeInstanceThatKeepsTheTpotTargetNotTheMostFree() throws Exception {
+        try (InstanceHarness p = InstanceHarness.start(prefill(3, false))) {
+            p.add(DecodeLoad.of(0, 250, 256, 8, 120.0, p.now)); // most free, but its steps already take 120 ms
+            p.add(DecodeLoad.of(1, 60, 256, 2, 10.0, p.now));
+            p.add(DecodeLoad.of(2, 100, 256, 0, 0.0, p.now));
+            AdmittedRequest r = request("a", prompt(12, 1), 10, 0f, 1, p.now);
+            r.tpotSloMs = 100;
+            p.add(r);
+            p.runUntilIdle(500);
+            assertThat(p.handoffs()).singleElement().extracting(h -> h.decodeInstance).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void withoutHybridASequenceNoDecodeInstanceAdmitsWaitsForOneWithRoom() throws Exception {
+        try (InstanceHarness p = InstanceHarness.start(prefill(2, false))) {
+            p.add(DecodeLoad.of(0, 2, 256, p.now));
+            p.add(DecodeLoad.of(1, 5, 256, p.now));
+            p.add(request("waits", prompt(12, 4), 10, 0f, 4, p.now));
+            p.add(request("too", prompt(9, 5), 10, 0f, 5, p.now));
+            p.runUntilIdle(500);
+            assertThat(p.handoffs()).as("every decode instance is above the upper threshold: none forced").isEmpty();
+            assertThat(p.events("waits")).as("its first token is out").hasSize(1);
+            assertThat(p.harness.numProcessingTimeTimers()).as("no round timers while only handoffs wait").isZero();
+            // Instance 1 frees blocks but stays under the lower threshold; instance 0 reports room.
+            p.add(DecodeLoad.of(1, 30, 256, p.now));
+            assertThat(p.handoffs()).isEmpty();
+            p.add(DecodeLoad.of(0, 200, 256, p.now));
+            assertThat(p.handoffs()).as("sent on the report that shows room")
+                    .extracting(h -> h.record.request.requestId + "@" + h.decodeInstance)
+                    .containsExactlyInAnyOrder("waits@0", "too@0");
+            p.runUntilIdle(500);
+            assertThat(p.harness.numKeyedStateEntries()).isZero();
         }
     }
 

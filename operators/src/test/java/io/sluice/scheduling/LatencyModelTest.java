@@ -83,6 +83,18 @@ class LatencyModelTest {
     }
 
     @Test
+    void aKnownDecodeStepExtendsWithoutItsContextSum() {
+        // A router knows a decode instance's step and batch size from its report, not the context sum behind them.
+        LatencyModel m = new LatencyModel(10, 0.05, 0, 0, 0, 8, 0.5, 0.001, 0.2, 0.4);
+        for (int batch = 0; batch <= 9; batch++) {
+            long context = 1000L * batch;
+            double step = m.decodeMs(batch, context);
+            assertThat(m.decodeMsAdding(batch, step, 3, 700)).as("batch %d + 3", batch)
+                    .isCloseTo(m.decodeMs(batch + 3, context + 700), within(1e-9));
+        }
+    }
+
+    @Test
     void additiveViewNeverUndershootsAndBatchMsIsExact() {
         LatencyModel m = new LatencyModel(10, 0.05, 0, 0, 0, 8, 0.5, 0.001, 0.2, 0.4);
         Request r = TestRequests.handedOver("d", Slo.NONE, 100, 5, 0, 1);

@@ -91,7 +91,7 @@ public final class InferenceJob {
         SingleOutputStreamOperator<AdmittedRequest> routed = admitted
                 .connect(statusFeedback.broadcast(RouterFunction.STATUS))
                 .process(new RouterFunction(instances, settings.decodeInstances(), settings.latency(),
-                        settings.pd() == PdMode.HYBRID))
+                        settings.routing()))
                 .name("Route to an instance")
                 .uid("router");
 
@@ -99,7 +99,8 @@ public final class InferenceJob {
                 settings.threadsPerInstance(), settings.kvBlocks(), settings.policy(), settings.policyOptions(),
                 settings.latency(), settings.statusIntervalMs())
                 .withEngine(settings.engine())
-                .withHostKvBlocks(settings.hostKvBlocks());
+                .withHostKvBlocks(settings.hostKvBlocks())
+                .withRouter(settings.routing());
         DataStream<TokenEvent> tokens;
         DataStream<RequestMetrics> instanceMetrics;
         DataStream<InstanceStatus> statuses;

@@ -4,6 +4,7 @@ import io.sluice.operators.InstanceConfig;
 import io.sluice.operators.ingest.RequestFormat;
 import io.sluice.scheduling.LatencyModel;
 import io.sluice.scheduling.PolicyOptions;
+import io.sluice.scheduling.RouterOptions;
 import java.io.Serializable;
 import java.util.Properties;
 
@@ -28,6 +29,9 @@ import java.util.Properties;
  * @param pd                colocated, or a prefill and a decode pool (separate, hybrid)
  * @param decodeInstances   instances of the decode pool (0 when colocated); the other instances prefill
  * @param hostKvBlocks      host-tier KV blocks per instance for preempted sequences; 0 = recompute only
+ * @param router            the routing knobs (load bounds, admission thresholds, default targets), one set for the
+ *                          router and every prefill instance; null = {@link RouterOptions#defaults()}. Whether
+ *                          prefills may go hybrid is {@code pd}'s to say, not {@link RouterOptions#hybrid()}'s
  */
 public record JobSettings(
         String bootstrap,
@@ -50,7 +54,19 @@ public record JobSettings(
         InstanceConfig.Engine engine,
         PdMode pd,
         int decodeInstances,
-        int hostKvBlocks) implements Serializable {
+        int hostKvBlocks,
+        RouterOptions router) implements Serializable {
+
+    /** Settings with the default router options. */
+    public JobSettings(String bootstrap, Topics topics, RequestFormat format, Properties kafkaProperties,
+            String groupId, String modelPath, String tokenizerPath, int instances, int threadsPerInstance,
+            int kvBlocks, String policy, PolicyOptions policyOptions, double[] latency, String tenantSpec,
+            long statusIntervalMs, long sloWindowMs, long bufferTimeoutMs, InstanceConfig.Engine engine, PdMode pd,
+            int decodeInstances, int hostKvBlocks) {
+        this(bootstrap, topics, format, kafkaProperties, groupId, modelPath, tokenizerPath, instances,
+                threadsPerInstance, kvBlocks, policy, policyOptions, latency, tenantSpec, statusIntervalMs,
+                sloWindowMs, bufferTimeoutMs, engine, pd, decodeInstances, hostKvBlocks, null);
+    }
 
     /** Settings with the CPU engine. */
     public JobSettings(String bootstrap, Topics topics, RequestFormat format, Properties kafkaProperties,
@@ -76,14 +92,26 @@ public record JobSettings(
     public JobSettings withPd(PdMode mode, int decode) {
         return new JobSettings(bootstrap, topics, format, kafkaProperties, groupId, modelPath, tokenizerPath,
                 instances, threadsPerInstance, kvBlocks, policy, policyOptions, latency, tenantSpec,
-                statusIntervalMs, sloWindowMs, bufferTimeoutMs, engine, mode, decode, hostKvBlocks);
+                statusIntervalMs, sloWindowMs, bufferTimeoutMs, engine, mode, decode, hostKvBlocks, router);
     }
 
     /** The same settings with a host tier of {@code blocks} KV blocks per instance. */
     public JobSettings withHostKvBlocks(int blocks) {
         return new JobSettings(bootstrap, topics, format, kafkaProperties, groupId, modelPath, tokenizerPath,
                 instances, threadsPerInstance, kvBlocks, policy, policyOptions, latency, tenantSpec,
-                statusIntervalMs, sloWindowMs, bufferTimeoutMs, engine, pd, decodeInstances, blocks);
+                statusIntervalMs, sloWindowMs, bufferTimeoutMs, engine, pd, decodeInstances, blocks, router);
+    }
+
+    /** The same settings with other router options. */
+    public JobSettings withRouter(RouterOptions options) {
+        return new JobSettings(bootstrap, topics, format, kafkaProperties, groupId, modelPath, tokenizerPath,
+                instances, threadsPerInstance, kvBlocks, policy, policyOptions, latency, tenantSpec,
+                statusIntervalMs, sloWindowMs, bufferTimeoutMs, engine, pd, decodeInstances, hostKvBlocks, options);
+    }
+
+    /** The router options the job routes by: {@link #router()}, hybrid exactly when {@link #pd()} is. */
+    public RouterOptions routing() {
+        return router.withHybrid(pd == PdMode.HYBRID);
     }
 
     /** Instances that take new requests: all when colocated, else the prefill pool. */
@@ -130,6 +158,9 @@ public record JobSettings(
         }
         if (hostKvBlocks < 0) {
             throw new IllegalArgumentException("--host-kv-blocks must be >= 0 (0 = no host tier), got " + hostKvBlocks);
+        }
+        if (router == null) {
+            router = RouterOptions.defaults();
         }
         kafkaProperties = (Properties) kafkaProperties.clone();
         latency = latency.clone();

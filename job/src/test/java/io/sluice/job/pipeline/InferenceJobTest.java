@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.sluice.gpu.model.SyntheticCheckpoint;
 import io.sluice.operators.ingest.RequestFormat;
 import io.sluice.scheduling.PolicyOptions;
+import io.sluice.scheduling.RouterOptions;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -94,5 +95,20 @@ class InferenceJobTest {
             assertThat(partitioners).as("%s: exchanges into the tokens sink", mode).isNotEmpty()
                     .allMatch(p -> p.equals(mode.separated() ? "KeyGroupStreamPartitioner" : "ForwardPartitioner"));
         }
+    }
+
+    @Test
+    void oneSetOfRouterOptionsRoutesTheJobAndHybridFollowsThePdMode() {
+        JobSettings settings = new JobSettings("localhost:1", Topics.DEFAULT, RequestFormat.AVRO, new Properties(),
+                "g", "m.bin", null, 3, 1, 64, "slidebatching", PolicyOptions.defaults(),
+                new double[] {1, 0.01, 0, 0, 0, 0.5, 0.02, 0.0001}, "", 100, 1000, 0);
+        assertThat(settings.router()).isEqualTo(RouterOptions.defaults());
+        assertThat(settings.routing().hybrid()).as("colocated").isFalse();
+        JobSettings tight = settings.withRouter(RouterOptions.defaults().withAdmission(0.2, 0.4));
+        assertThat(tight.withPd(PdMode.SEPARATE, 1).routing().hybrid()).isFalse();
+        RouterOptions hybrid = tight.withPd(PdMode.HYBRID, 1).withHostKvBlocks(8).routing();
+        assertThat(hybrid.hybrid()).isTrue();
+        assertThat(hybrid.freeStop()).as("kept through the other withers").isEqualTo(0.2);
+        assertThat(hybrid.freeResume()).isEqualTo(0.4);
     }
 }

@@ -1,47 +1,61 @@
 package io.sluice.operators.route;
 
+import io.sluice.scheduling.LatencyModel;
+import io.sluice.scheduling.RouterOptions;
+import io.sluice.scheduling.RoutingRules;
 import java.util.ArrayDeque;
 import java.util.OptionalInt;
 
 /**
- * A prefill instance's view of the decode instances' KV blocks, for placing finished prefills (DESIGN §3's
- * decode placement read from the far side of Kafka): each decode instance's last reported free blocks, less the
- * blocks of the handoffs this prefill instance sent it since that report. The most free instance that is
- * admitting wins; an instance stops admitting when its free fraction falls under {@code freeStop} (the upper
- * threshold) and resumes once it is back over {@code freeResume} (the lower one), so admissions do not flap
- * around one value. An instance that never reported counts as empty. Pure logic; not thread-safe.
+ * A prefill instance's view of the decode instances, for placing finished prefills by the router's rule
+ * ({@link RoutingRules#pickDecode}, as the simulator's {@code Router} places them) read from the far side of Kafka.
+ * Each decode instance's last report (free blocks, running sequences, estimated step) is advanced by the handoffs
+ * this prefill instance sent it since: their blocks are taken off its free ones and the sequences added to its step
+ * through the latency model. An instance stops admitting when its free fraction falls under {@code freeStop} and
+ * resumes over {@code freeResume} ({@link RoutingRules#admits}). An instance that never reported counts as empty.
+ * Pure logic; not thread-safe.
  */
 public final class DecodePlacement {
 
     /** Free blocks assumed of an instance that has not reported yet. */
     private static final int UNKNOWN_BLOCKS = 1 << 20;
 
-    private final double freeStop;
-    private final double freeResume;
+    private final RouterOptions options;
+    private final LatencyModel estimator;
     private final int[] reportedFree;
     private final int[] total;
+    private final int[] reportedRunning;
+    private final double[] reportedStepMs;
     private final long[] reportedAtMs;
-    private final ArrayDeque<long[]>[] sentSince; // per instance: {sentAtMs, blocks}
+    private final ArrayDeque<long[]>[] sentSince; // per instance: {sentAtMs, blocks, contextTokens}
     private final int[] sentBlocks;
+    private final int[] sentSequences;
+    private final long[] sentContext;
     private final boolean[] admitting;
-    private int nextTieBreak;
 
+    /**
+     * @param estimator the latency model the added sequences' step cost is estimated with (the instances' starting
+     *     one: only the per-sequence terms are used, the rest comes from the decode instance's report)
+     */
     @SuppressWarnings("unchecked")
-    public DecodePlacement(int instances, double freeStop, double freeResume) {
+    public DecodePlacement(int instances, RouterOptions options, LatencyModel estimator) {
         if (instances < 1) {
             throw new IllegalArgumentException("need at least one decode instance, got " + instances);
         }
-        if (!(freeStop >= 0 && freeStop <= freeResume && freeResume <= 1)) {
-            throw new IllegalArgumentException("need 0 <= freeStop <= freeResume <= 1, got " + freeStop + ", "
-                    + freeResume);
+        if (options == null || estimator == null) {
+            throw new IllegalArgumentException("decode placement needs the router options and a latency model");
         }
-        this.freeStop = freeStop;
-        this.freeResume = freeResume;
+        this.options = options;
+        this.estimator = estimator;
         reportedFree = new int[instances];
         total = new int[instances];
+        reportedRunning = new int[instances];
+        reportedStepMs = new double[instances];
         reportedAtMs = new long[instances];
         sentSince = new ArrayDeque[instances];
         sentBlocks = new int[instances];
+        sentSequences = new int[instances];
+        sentContext = new long[instances];
         admitting = new boolean[instances];
         for (int i = 0; i < instances; i++) {
             reportedFree[i] = UNKNOWN_BLOCKS;
@@ -56,17 +70,25 @@ public final class DecodePlacement {
         return reportedFree.length;
     }
 
-    /** A decode instance's free blocks as of {@code atMs}; handoffs sent before then are in it. */
-    public void report(int instance, int freeBlocks, int totalBlocks, long atMs) {
+    /**
+     * A decode instance's state as of {@code atMs}: free and total blocks, sequences decoding and the estimated
+     * step over them. Handoffs sent before then are in it.
+     */
+    public void report(int instance, int freeBlocks, int totalBlocks, int runningSequences, double stepMs, long atMs) {
         if (instance < 0 || instance >= instances() || atMs < reportedAtMs[instance] || totalBlocks < 1) {
             return; // unknown instance or an out-of-order report: the newer one stands
         }
         reportedFree[instance] = Math.max(0, freeBlocks);
         total[instance] = totalBlocks;
+        reportedRunning[instance] = Math.max(0, runningSequences);
+        reportedStepMs[instance] = Math.max(0, stepMs);
         reportedAtMs[instance] = atMs;
         ArrayDeque<long[]> sent = sentSince[instance];
         while (!sent.isEmpty() && sent.peekFirst()[0] <= atMs) {
-            sentBlocks[instance] -= (int) sent.pollFirst()[1];
+            long[] s = sent.pollFirst();
+            sentBlocks[instance] -= (int) s[1];
+            sentSequences[instance]--;
+            sentContext[instance] -= s[2];
         }
         updateAdmission(instance);
     }
@@ -81,51 +103,34 @@ public final class DecodePlacement {
         return admitting[instance];
     }
 
+    /** Estimated decode step of an instance once a sequence of {@code contextTokens} joins it. */
+    public double stepMsWith(int instance, long contextTokens) {
+        return estimator.decodeMsAdding(reportedRunning[instance], reportedStepMs[instance],
+                sentSequences[instance] + 1, sentContext[instance] + contextTokens);
+    }
+
     /**
-     * The admitting instance with the most free blocks that has {@code blocks} free, recorded as sent there; empty
-     * when none qualifies (every decode instance is above the upper threshold, or too full).
+     * The decode instance for a sequence of {@code contextTokens} tokens that needs {@code blocks} blocks at once,
+     * by {@link RoutingRules#pickDecode} (the first admitting instance whose step with it meets
+     * {@code tpotTargetMs}, else the most free admitting one), recorded as sent there; empty when no instance
+     * admits it (every one is above the upper threshold, or too full): the caller keeps the sequence and asks
+     * again after the next report.
      */
-    public OptionalInt place(int blocks, long nowMs) {
-        int best = -1;
-        for (int k = 0; k < instances(); k++) {
-            int i = (nextTieBreak + k) % instances();
-            if (admitting[i] && freeBlocks(i) >= blocks && (best < 0 || freeBlocks(i) > freeBlocks(best))) {
-                best = i;
-            }
-        }
-        if (best < 0) {
+    public OptionalInt place(int blocks, long contextTokens, double tpotTargetMs, long nowMs) {
+        int pick = RoutingRules.pickDecode(instances(), i -> admitting[i] && freeBlocks(i) >= blocks,
+                i -> stepMsWith(i, contextTokens), this::freeBlocks, tpotTargetMs);
+        if (pick == RoutingRules.NONE) {
             return OptionalInt.empty();
         }
-        send(best, blocks, nowMs);
-        return OptionalInt.of(best);
-    }
-
-    /** The instance with the most free blocks whether or not it admits, recorded as sent there. */
-    public int mostFree(int blocks, long nowMs) {
-        int best = nextTieBreak % instances();
-        for (int k = 1; k < instances(); k++) {
-            int i = (nextTieBreak + k) % instances();
-            if (freeBlocks(i) > freeBlocks(best)) {
-                best = i;
-            }
-        }
-        send(best, blocks, nowMs);
-        return best;
-    }
-
-    private void send(int instance, int blocks, long nowMs) {
-        sentSince[instance].addLast(new long[] {nowMs, blocks});
-        sentBlocks[instance] += blocks;
-        updateAdmission(instance);
-        nextTieBreak = (instance + 1) % instances();
+        sentSince[pick].addLast(new long[] {nowMs, blocks, contextTokens});
+        sentBlocks[pick] += blocks;
+        sentSequences[pick]++;
+        sentContext[pick] += contextTokens;
+        updateAdmission(pick);
+        return OptionalInt.of(pick);
     }
 
     private void updateAdmission(int i) {
-        double free = (double) freeBlocks(i) / total[i];
-        if (admitting[i] && free < freeStop) {
-            admitting[i] = false;
-        } else if (!admitting[i] && free >= freeResume) {
-            admitting[i] = true;
-        }
+        admitting[i] = RoutingRules.admits(admitting[i], (double) freeBlocks(i) / total[i], options);
     }
 }

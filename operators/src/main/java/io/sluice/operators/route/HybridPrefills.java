@@ -1,29 +1,32 @@
 package io.sluice.operators.route;
 
+import io.sluice.scheduling.RouterOptions;
+import io.sluice.scheduling.RoutingRules;
 import java.util.OptionalInt;
 
 /**
  * Hybrid PD routing's other half, read from the far side of Kafka: when no prefill instance can meet a request's
- * TTFT, a short prompt may go to a decode instance with slack, as the scheduling {@code Router} decides it in the
- * simulator. A decode instance qualifies when its prompt is at most {@code maxPrompt} tokens, the instance
- * reported no queued work, its reported step plus this prefill's work stays under the TPOT target x (D - 1) / D
- * (so the decode pool keeps its pace if this one slows down; never with a single decode instance), and no hybrid
- * prefill was routed to it since its last report: a bounded share, at most one per status interval. Pure logic.
+ * TTFT, a short prompt may go to a decode instance with slack, by the rules the scheduling {@code Router} applies in
+ * the simulator ({@link RoutingRules#hybridAllowed}, {@link RoutingRules#pickHybrid}): a prompt of at most
+ * {@code hybridMaxPrompt} tokens, at least two decode instances, and the one with the lowest reported step plus this
+ * prefill's work, under the TPOT target x (D - 1) / D. Read from reports, an instance also qualifies only when it
+ * reported no queued work and no hybrid prefill was routed to it since its last report: a bounded share, at most
+ * one per status interval, since this router cannot see the work it sent until the next report. Pure logic.
  */
 public final class HybridPrefills {
 
-    private final int maxPrompt;
+    private final RouterOptions options;
     private final double[] stepMs;
     private final int[] queued;
     private final long[] reportedAtMs;
     private final long[] routedAtMs;
 
-    public HybridPrefills(int decodeInstances, int maxPrompt) {
-        if (decodeInstances < 1 || maxPrompt < 1) {
-            throw new IllegalArgumentException("need decode instances >= 1 and a max prompt >= 1, got "
-                    + decodeInstances + ", " + maxPrompt);
+    public HybridPrefills(int decodeInstances, RouterOptions options) {
+        if (decodeInstances < 1 || options == null) {
+            throw new IllegalArgumentException("need decode instances >= 1 and the router options, got "
+                    + decodeInstances + ", " + options);
         }
-        this.maxPrompt = maxPrompt;
+        this.options = options;
         stepMs = new double[decodeInstances];
         queued = new int[decodeInstances];
         reportedAtMs = new long[decodeInstances];
@@ -48,20 +51,15 @@ public final class HybridPrefills {
      */
     public OptionalInt pick(int promptTokens, double prefillWorkMs, double tpotTargetMs, long nowMs) {
         int n = stepMs.length;
-        if (promptTokens > maxPrompt || n < 2) {
+        if (!RoutingRules.hybridAllowed(promptTokens, n, options)) {
             return OptionalInt.empty();
         }
-        double bound = tpotTargetMs * (n - 1) / n;
-        int best = -1;
-        for (int i = 0; i < n; i++) {
+        int best = RoutingRules.pickHybrid(n, i -> {
             boolean reported = reportedAtMs[i] != Long.MIN_VALUE;
             boolean shareFree = routedAtMs[i] == Long.MIN_VALUE || routedAtMs[i] < reportedAtMs[i];
-            double step = stepMs[i] + prefillWorkMs;
-            if (reported && shareFree && queued[i] == 0 && step < bound && (best < 0 || stepMs[i] < stepMs[best])) {
-                best = i;
-            }
-        }
-        if (best < 0) {
+            return reported && shareFree && queued[i] == 0;
+        }, i -> stepMs[i] + prefillWorkMs, RoutingRules.hybridStepBoundMs(tpotTargetMs, n));
+        if (best == RoutingRules.NONE) {
             return OptionalInt.empty();
         }
         routedAtMs[best] = nowMs;

@@ -1,20 +1,22 @@
 package io.sluice.operators.route;
 
+import io.sluice.scheduling.RouterOptions;
+import io.sluice.scheduling.RoutingRules;
 import java.util.ArrayDeque;
+import java.util.OptionalInt;
 
 /**
  * The router's view of the instances' load: each instance's last reported backlog (estimated
  * milliseconds of queued work) plus the estimates of the requests routed to it since that report,
- * which the report could not yet include. A new request goes to the least loaded instance; ties
- * go round-robin so an idle cluster spreads requests evenly.
- *
- * <p>This is DESIGN §3's rule read with what a router on the far side of Kafka can know: among
- * instances whose predicted TTFT meets the request's SLO it takes the most idle one, and when none
- * meets it, it queues on the least loaded — the same instance either way, since predicted TTFT is
- * load plus the request's own estimate.
+ * which the report could not yet include. A new request is placed by the router's rules
+ * ({@link RoutingRules#pickPrefill}: candidates meet the TTFT target, light before mid before the rest;
+ * {@link RoutingRules#lowestTtft} when none does) over these predicted loads, the predicted TTFT being
+ * time waited + load + the request's own estimate. Ties go round-robin so an idle cluster spreads
+ * requests evenly.
  */
 public final class LoadTracker {
 
+    private final RouterOptions options;
     private final double[] reportedBacklogMs;
     private final long[] reportedAtMs;
     private final ArrayDeque<double[]>[] routedSince; // per instance: {routedAtMs, estimateMs}
@@ -22,10 +24,12 @@ public final class LoadTracker {
     private int nextTieBreak;
 
     @SuppressWarnings("unchecked")
-    public LoadTracker(int instances) {
-        if (instances < 1) {
-            throw new IllegalArgumentException("need at least one instance, got " + instances);
+    public LoadTracker(int instances, RouterOptions options) {
+        if (instances < 1 || options == null) {
+            throw new IllegalArgumentException("need at least one instance and the router options, got " + instances
+                    + ", " + options);
         }
+        this.options = options;
         reportedBacklogMs = new double[instances];
         reportedAtMs = new long[instances];
         routedSince = new ArrayDeque[instances];
@@ -60,32 +64,34 @@ public final class LoadTracker {
         return reportedBacklogMs[instance] + routedSumMs[instance];
     }
 
-    /** The lowest predicted load of any instance: what a new request waits at best. */
-    public double minLoadMs() {
-        double min = Double.POSITIVE_INFINITY;
-        for (int i = 0; i < instances(); i++) {
-            min = Math.min(min, loadMs(i));
+    /**
+     * The instance that meets a TTFT target of {@code ttftTargetMs} for a request that has waited {@code waitedMs}
+     * and needs {@code estimateMs} of prefill work, recorded as routed there; empty when no instance meets it.
+     */
+    public OptionalInt routeWithin(double waitedMs, double estimateMs, double ttftTargetMs, long nowMs) {
+        int pick = RoutingRules.pickPrefill(instances(), nextTieBreak, i -> true, this::loadMs,
+                i -> waitedMs + loadMs(i) + estimateMs, ttftTargetMs, options);
+        if (pick == RoutingRules.NONE) {
+            return OptionalInt.empty();
         }
-        return min;
+        routed(pick, estimateMs, nowMs);
+        return OptionalInt.of(pick);
     }
 
-    /** Picks the instance for a request of {@code estimateMs} estimated work arriving at {@code nowMs}. */
-    public int route(double estimateMs, long nowMs) {
-        int n = instances();
-        int best = -1;
-        double bestLoad = Double.POSITIVE_INFINITY;
-        for (int k = 0; k < n; k++) {
-            int i = (nextTieBreak + k) % n;
-            double load = loadMs(i);
-            if (load < bestLoad) {
-                best = i;
-                bestLoad = load;
-            }
+    /** The instance with the lowest predicted TTFT, recorded as routed there: where a late request queues. */
+    public int routeToLowestTtft(double estimateMs, long nowMs) {
+        int pick = RoutingRules.lowestTtft(instances(), nextTieBreak, i -> true, i -> loadMs(i) + estimateMs);
+        if (pick == RoutingRules.NONE) {
+            pick = nextTieBreak; // every load unknowable (not finite): a request is routed all the same
         }
-        nextTieBreak = (best + 1) % n;
+        routed(pick, estimateMs, nowMs);
+        return pick;
+    }
+
+    private void routed(int instance, double estimateMs, long nowMs) {
+        nextTieBreak = (instance + 1) % instances();
         double estimate = Math.max(0, estimateMs);
-        routedSince[best].addLast(new double[] {nowMs, estimate});
-        routedSumMs[best] += estimate;
-        return best;
+        routedSince[instance].addLast(new double[] {nowMs, estimate});
+        routedSumMs[instance] += estimate;
     }
 }

@@ -1,7 +1,6 @@
 package io.sluice.operators.route;
 
 import io.sluice.operators.ingest.AdmittedRequest;
-import io.sluice.scheduling.LatencyModel;
 import io.sluice.scheduling.RouterOptions;
 import io.sluice.schemas.InstanceStatus;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -14,9 +13,9 @@ import org.apache.flink.util.Collector;
  * Chooses the instance of every admitted request from the instances' status reports (read back
  * from {@code sluice.status} and broadcast to every router subtask) and the requests it routed
  * since. The last status per instance is kept in broadcast state, so a restored router starts
- * from it. Under PD separation it routes to the prefill instances (global ids 0..P-1); in hybrid mode a short
- * prompt whose TTFT no prefill instance can meet may go to a decode instance with slack
- * ({@link HybridPrefills}; its id is then P + the decode instance's index).
+ * from it. The decision is {@link NewRequestRouter}'s: the simulator's rule, read from the reports. Under PD
+ * separation new requests go to the prefill instances (global ids 0..P-1), or in hybrid mode a short prompt whose
+ * TTFT no prefill instance can meet to a decode instance with slack (its id is then P + its index).
  */
 public final class RouterFunction extends BroadcastProcessFunction<AdmittedRequest, InstanceStatus, AdmittedRequest> {
     private static final long serialVersionUID = 1L;
@@ -27,12 +26,9 @@ public final class RouterFunction extends BroadcastProcessFunction<AdmittedReque
 
     private final int instances;
     private final int decodeInstances;
-    private final boolean hybrid;
+    private final RouterOptions options;
     private final double[] latencyCoefficients;
-    private transient LoadTracker tracker;
-    private transient HybridPrefills hybridPrefills;
-    private transient RouterOptions options;
-    private transient LatencyModel estimator;
+    private transient NewRequestRouter router;
     private transient boolean restored;
 
     /**
@@ -40,30 +36,27 @@ public final class RouterFunction extends BroadcastProcessFunction<AdmittedReque
      *     request's prefill work the way the instances will
      */
     public RouterFunction(int instances, double[] latencyCoefficients) {
-        this(instances, 0, latencyCoefficients, false);
+        this(instances, 0, latencyCoefficients, RouterOptions.defaults().withHybrid(false));
     }
 
     /**
      * @param instances       the instances new requests go to (the prefill pool under PD separation)
      * @param decodeInstances the decode pool (global ids after the prefill ones); 0 when colocated
-     * @param hybrid          whether short prefills may go to decode instances with slack
+     * @param options         the job's router options; {@link RouterOptions#hybrid()}: whether short prefills may
+     *                        go to decode instances with slack
      */
-    public RouterFunction(int instances, int decodeInstances, double[] latencyCoefficients, boolean hybrid) {
-        if (hybrid && decodeInstances < 1) {
-            throw new IllegalArgumentException("hybrid routing needs decode instances");
-        }
+    public RouterFunction(int instances, int decodeInstances, double[] latencyCoefficients, RouterOptions options) {
+        // Built once here too, so that bad options fail when the job is built, not when it runs.
+        new NewRequestRouter(instances, decodeInstances, latencyCoefficients, options);
         this.instances = instances;
         this.decodeInstances = decodeInstances;
-        this.hybrid = hybrid;
+        this.options = options;
         this.latencyCoefficients = latencyCoefficients.clone();
     }
 
     @Override
     public void open(OpenContext openContext) {
-        tracker = new LoadTracker(instances);
-        estimator = new LatencyModel(latencyCoefficients, 1, 1);
-        options = RouterOptions.defaults();
-        hybridPrefills = hybrid ? new HybridPrefills(decodeInstances, options.hybridMaxPrompt()) : null;
+        router = new NewRequestRouter(instances, decodeInstances, latencyCoefficients, options);
     }
 
     @Override
@@ -76,22 +69,7 @@ public final class RouterFunction extends BroadcastProcessFunction<AdmittedReque
             }
             restored = true;
         }
-        long now = ctx.currentProcessingTime();
-        int prompt = request.promptTokens.length;
-        double estimateMs = estimator.prefillChunkMs(prompt, 0);
-        if (hybridPrefills != null && request.ttftSloMs > 0) {
-            double waited = request.submittedAtMs > 0 ? Math.max(0, now - request.submittedAtMs) : 0;
-            if (waited + tracker.minLoadMs() + estimateMs > request.ttftSloMs) {
-                double tpot = request.tpotSloMs > 0 ? request.tpotSloMs : options.defaultTpotMs();
-                var decode = hybridPrefills.pick(prompt, estimator.chunkWorkMs(prompt, 0), tpot, now);
-                if (decode.isPresent()) {
-                    request.instance = instances + decode.getAsInt();
-                    out.collect(request);
-                    return;
-                }
-            }
-        }
-        request.instance = tracker.route(estimateMs, now);
+        request.instance = router.route(request, ctx.currentProcessingTime());
         out.collect(request);
     }
 
@@ -106,12 +84,7 @@ public final class RouterFunction extends BroadcastProcessFunction<AdmittedReque
     }
 
     private void report(InstanceStatus status) {
-        int i = status.getInstance();
-        long at = status.getReportedAt().toEpochMilli();
-        if (i < instances) {
-            tracker.report(i, status.getBacklogMs(), at);
-        } else if (hybridPrefills != null) {
-            hybridPrefills.report(i - instances, status.getEstimatedTpotMs(), status.getQueuedRequests(), at);
-        }
+        router.report(status.getInstance(), status.getBacklogMs(), status.getEstimatedTpotMs(),
+                status.getQueuedRequests(), status.getReportedAt().toEpochMilli());
     }
 }

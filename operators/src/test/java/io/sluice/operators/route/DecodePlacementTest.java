@@ -3,49 +3,90 @@ package io.sluice.operators.route;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.sluice.scheduling.LatencyModel;
+import io.sluice.scheduling.RouterOptions;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
-/** Decode placement from reported free blocks, handoffs sent since, and the dual admission thresholds. */
+/**
+ * Decode placement from reports and the handoffs sent since: the first instance that keeps the TPOT target, else
+ * the most free, among those admitting under the dual thresholds (stop under 10 % free, resume at 30 %).
+ */
 class DecodePlacementTest {
 
+    /** Decode step: 5 ms + 1 ms per sequence + 0.001 ms per context token (no tile terms). */
+    private static final LatencyModel MODEL = new LatencyModel(new double[] {1, 0.01, 0, 0, 0, 5, 1, 0.001, 0, 0},
+            1, 1);
+    private static final RouterOptions OPTIONS = new RouterOptions(0.3, 0.8, 0.1, 0.3, 512 * 1024, 2.5e7, 0.05, true,
+            2048, 1000, 100, 200, 1000);
+
+    private static DecodePlacement placement(int instances) {
+        return new DecodePlacement(instances, OPTIONS, MODEL);
+    }
+
     @Test
-    void mostFreeAdmittingInstanceWinsAndSentBlocksCountUntilTheNextReport() {
-        DecodePlacement p = new DecodePlacement(2, 0.1, 0.3);
-        p.report(0, 60, 100, 1000);
-        p.report(1, 50, 100, 1000);
-        assertThat(p.place(20, 1001)).isEqualTo(OptionalInt.of(0));
-        assertThat(p.freeBlocks(0)).isEqualTo(40);
-        assertThat(p.place(20, 1002)).as("50 free beats 40").isEqualTo(OptionalInt.of(1));
-        // A report after both sends already counts them.
-        p.report(0, 40, 100, 1005);
-        assertThat(p.freeBlocks(0)).isEqualTo(40);
-        assertThat(p.freeBlocks(1)).isEqualTo(30);
+    void theFirstInstanceThatKeepsTheTpotTargetWinsOverTheMostFree() {
+        DecodePlacement p = placement(2);
+        p.report(0, 60, 100, 5, 20, 1000);
+        p.report(1, 90, 100, 0, 0, 1000);
+        assertThat(p.stepMsWith(0, 1000)).as("20 ms + 1 ms for the sequence + 1 ms for its context").isEqualTo(22);
+        assertThat(p.place(5, 1000, 50, 1001)).as("instance 0 keeps 50 ms; 1 has more free blocks")
+                .isEqualTo(OptionalInt.of(0));
+        assertThat(p.place(5, 1000, 21, 1002)).as("a 21 ms target: 0 would be at 24 ms, 1 at 7 ms")
+                .isEqualTo(OptionalInt.of(1));
+    }
+
+    @Test
+    void whenNoInstanceKeepsTheTargetTheMostFreeAdmittingOneWins() {
+        DecodePlacement p = placement(3);
+        p.report(0, 50, 100, 40, 80, 1000);
+        p.report(1, 80, 100, 40, 80, 1000);
+        p.report(2, 9, 100, 0, 0, 1000); // under the upper threshold: does not admit, fast as it is
+        assertThat(p.place(20, 100, 50, 1001)).isEqualTo(OptionalInt.of(1));
+        assertThat(p.freeBlocks(1)).isEqualTo(60);
+        assertThat(p.place(20, 100, 50, 1002)).as("60 free vs 50").isEqualTo(OptionalInt.of(1));
+        assertThat(p.place(20, 100, 50, 1003)).as("40 free vs 50").isEqualTo(OptionalInt.of(0));
+    }
+
+    @Test
+    void handoffsSentSinceAReportCountInStepAndBlocksUntilTheNextReport() {
+        DecodePlacement p = placement(2);
+        p.report(0, 100, 100, 10, 46, 1000);
+        p.report(1, 100, 100, 0, 0, 1000);
+        // Each sequence of 1000 tokens adds 2 ms: 48, then 50 with the one sent before, then 52.
+        assertThat(p.place(10, 1000, 50, 1001)).isEqualTo(OptionalInt.of(0));
+        assertThat(p.place(10, 1000, 50, 1002)).isEqualTo(OptionalInt.of(0));
+        assertThat(p.place(10, 1000, 50, 1003)).isEqualTo(OptionalInt.of(1));
+        assertThat(p.freeBlocks(0)).isEqualTo(80);
+        // A report after the first send counts it; the second is still on its way.
+        p.report(0, 90, 100, 11, 48, 1001);
+        assertThat(p.freeBlocks(0)).isEqualTo(80);
+        assertThat(p.stepMsWith(0, 1000)).isEqualTo(52);
     }
 
     @Test
     void anInstanceStopsAdmittingUnderTheUpperThresholdAndResumesOverTheLowerOne() {
-        DecodePlacement p = new DecodePlacement(1, 0.1, 0.3);
-        p.report(0, 15, 100, 1000);
-        assertThat(p.place(6, 1001)).isEqualTo(OptionalInt.of(0));
+        DecodePlacement p = placement(1);
+        p.report(0, 15, 100, 0, 0, 1000);
+        assertThat(p.place(6, 10, 50, 1001)).isEqualTo(OptionalInt.of(0));
         assertThat(p.admitting(0)).as("9 of 100 free").isFalse();
-        assertThat(p.place(1, 1002)).isEmpty();
-        p.report(0, 20, 100, 1003);
+        assertThat(p.place(1, 10, 50, 1002)).as("nothing admits: the caller keeps the sequence").isEmpty();
+        p.report(0, 20, 100, 0, 0, 1003);
         assertThat(p.admitting(0)).as("20 % free: still under the lower threshold").isFalse();
-        p.report(0, 30, 100, 1004);
+        assertThat(p.place(1, 10, 50, 1004)).isEmpty();
+        p.report(0, 30, 100, 0, 0, 1005);
         assertThat(p.admitting(0)).isTrue();
-        assertThat(p.mostFree(3, 1005)).isZero();
+        assertThat(p.place(1, 10, 50, 1006)).isEqualTo(OptionalInt.of(0));
     }
 
     @Test
-    void unreportedInstancesShareHandoffsAndStaleReportsAreIgnored() {
-        DecodePlacement p = new DecodePlacement(2, 0.1, 0.3);
-        int a = p.place(10, 1).getAsInt();
-        int b = p.place(10, 2).getAsInt();
-        assertThat(a).isNotEqualTo(b);
-        p.report(0, 10, 100, 50);
-        p.report(0, 90, 100, 40);
+    void unreportedInstancesAdmitAndStaleReportsAreIgnored() {
+        DecodePlacement p = placement(2);
+        assertThat(p.place(10, 100, 50, 1)).isEqualTo(OptionalInt.of(0));
+        p.report(0, 10, 100, 0, 0, 50);
+        p.report(0, 90, 100, 0, 0, 40);
         assertThat(p.freeBlocks(0)).isEqualTo(10);
-        assertThatThrownBy(() -> new DecodePlacement(0, 0.1, 0.3)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(p.place(20, 100, 50, 60)).as("10 blocks free on 0").isEqualTo(OptionalInt.of(1));
+        assertThatThrownBy(() -> placement(0)).isInstanceOf(IllegalArgumentException.class);
     }
 }
