@@ -116,6 +116,8 @@ public final class CpuExecutor implements Executor {
     private int headsPerUnit; // heads one attention work unit covers
     private final float[][] expScratch; // [threads][GROUP * L] exp(-x) of the SwiGLU columns a worker is on
     private final float[] logits; // [sequences, vocabStride] one row per chunk that wants output
+    private final LaneArgmax greedy; // the tokens of the greedy rows, found while the classifier runs
+    private final float[][] classifierTile; // [threads][sequences * GROUP * L] a greedy row's logits of one unit
 
     // The batch being run.
     private final int[] tokenId; // [tokens]
@@ -128,6 +130,7 @@ public final class CpuExecutor implements Executor {
     private List<Chunk> batch; // the chunks, while their tokens are picked
     private int tokens;
     private int outputRows;
+    private int logitRows; // output rows [0, logitRows) store their logits; the rest are greedy rows
     private int layer;
     private StepPhases phases; // null unless timing
 
@@ -140,7 +143,9 @@ public final class CpuExecutor implements Executor {
         /** q, k, v: RoPE on the q and k columns, then k and v into the cache. */
         ROPE_AND_STORE,
         /** W1 and W3 side by side: a unit computes the same rows of both, then SwiGLU on them. */
-        SWIGLU
+        SWIGLU,
+        /** The classifier: logits rows are stored, greedy rows folded into {@link #greedy} instead. */
+        CLASSIFIER
     }
 
     // The current matmul: up to three matrices applied to the same input.
@@ -215,6 +220,8 @@ public final class CpuExecutor implements Executor {
         this.att = new float[options.threads()][c.heads() * scoreStride];
         this.expScratch = new float[options.threads()][GROUP * L];
         this.logits = new float[m * vocabStride];
+        this.greedy = new LaneArgmax(options.threads(), m);
+        this.classifierTile = new float[options.threads()][m * GROUP * L];
         this.tokenId = new int[n];
         this.tokenPos = new int[n];
         this.tokenItem = new int[n];
@@ -340,6 +347,15 @@ public final class CpuExecutor implements Executor {
         }
     }
 
+    /**
+     * Whether a chunk's next token is picked without storing its logits: greedy, not asking for them, and a
+     * vocabulary whose indices {@link LaneArgmax} holds exactly.
+     */
+    private boolean greedyRow(Chunk ch) {
+        return ch.output() == Chunk.Output.TOKEN && ch.sampling().temperature() == 0f
+                && c.vocabSize() < LaneArgmax.MAX_VOCAB;
+    }
+
     /** Flattens the chunks into the token arrays and copies their block tables. */
     private void layOut(List<Chunk> chunks) {
         int bs = options.blockSize();
@@ -357,9 +373,21 @@ public final class CpuExecutor implements Executor {
             for (int b = 0; b < table.blockCount(); b++) {
                 blockBase[i * maxBlocksPerSequence + b] = table.block(b) * bs * c.kvDim();
             }
-            outputRow[i] = ch.output() == Chunk.Output.NONE ? -1 : outputRows++;
         }
         tokens = n;
+        // Rows whose logits are stored first, then the greedy rows (the classifier runs over each range at once).
+        logitRows = 0;
+        for (Chunk ch : chunks) {
+            if (ch.output() != Chunk.Output.NONE && !greedyRow(ch)) {
+                logitRows++;
+            }
+        }
+        int stored = 0;
+        outputRows = logitRows;
+        for (int i = 0; i < chunks.size(); i++) {
+            Chunk ch = chunks.get(i);
+            outputRow[i] = ch.output() == Chunk.Output.NONE ? -1 : greedyRow(ch) ? outputRows++ : stored++;
+        }
     }
 
     /** The forward pass of every token of the batch; leaves the logits of the output rows in {@link #logits}. */
@@ -397,15 +425,16 @@ public final class CpuExecutor implements Executor {
         }
         // classifier, only for the rows that want output: xb[row] = rmsnorm(x[last token of its chunk])
         if (outputRows > 0) {
-            int row = 0;
             for (int t = 0; t < n; t++) {
                 boolean last = t == n - 1 || tokenItem[t + 1] != tokenItem[t];
-                if (last && outputRow[tokenItem[t]] >= 0) {
-                    rmsnorm(xb, row++ * dimStride, x, t * dimStride, rmsFinal, dim);
+                int row = outputRow[tokenItem[t]];
+                if (last && row >= 0) {
+                    rmsnorm(xb, row * dimStride, x, t * dimStride, rmsFinal, dim);
                 }
             }
             t0 = lap(Phase.RMSNORM, t0);
-            matmul(Epilogue.NONE, xb, dimStride, outputRows, classifier, logits, null, null, null, null);
+            greedy.reset(outputRows - logitRows);
+            matmul(Epilogue.CLASSIFIER, xb, dimStride, outputRows, classifier, logits, null, null, null, null);
             lap(Phase.CLASSIFIER, t0);
         }
     }
@@ -442,6 +471,10 @@ public final class CpuExecutor implements Executor {
         Chunk ch = batch.get(item);
         int vocab = c.vocabSize();
         int offset = row * vocabStride;
+        if (row >= logitRows) {
+            nextToken[item] = greedy.result(row - logitRows);
+            return;
+        }
         if (ch.output() == Chunk.Output.TOKEN_AND_LOGITS) {
             outputLogits[item] = java.util.Arrays.copyOfRange(logits, offset, offset + vocab);
         }
@@ -500,6 +533,10 @@ public final class CpuExecutor implements Executor {
             swiglu(worker, from * L, Math.min(c.hiddenDim(), to * L));
             return;
         }
+        if (mmEpilogue == Epilogue.CLASSIFIER) {
+            classifierUnit(worker, unit);
+            return;
+        }
         int j = 0;
         int groups = groups(mmWeights[0]);
         while (unit >= groups) {
@@ -521,6 +558,30 @@ public final class CpuExecutor implements Executor {
                 storeKeys(c0, c1);
             } else {
                 storeValues(c0, c1);
+            }
+        }
+    }
+
+    /**
+     * One group of the classifier's panels: stored for the logits rows; for the greedy rows computed into this
+     * worker's tile (a few KB, in L1) and folded into {@link #greedy}.
+     */
+    private void classifierUnit(int worker, int unit) {
+        int from = unit * GROUP;
+        int to = Math.min(from + GROUP, classifier.panels);
+        if (logitRows > 0) {
+            Gemm.matmul(classifier, xb, dimStride, logitRows, logits, vocabStride, from, to, false);
+        }
+        int greedyRows = outputRows - logitRows;
+        if (greedyRows > 0) {
+            float[] tile = classifierTile[worker];
+            int width = GROUP * L;
+            Gemm.matmul(classifier, xb, logitRows * dimStride, dimStride, greedyRows, tile, -from * L, width,
+                    from, to, false);
+            int first = from * L;
+            int count = Math.min(c.vocabSize(), to * L) - first;
+            for (int r = 0; r < greedyRows; r++) {
+                greedy.fold(worker, r, tile, r * width, first, count);
             }
         }
     }

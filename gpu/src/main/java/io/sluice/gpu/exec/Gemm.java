@@ -29,12 +29,27 @@ final class Gemm {
      */
     static void matmul(PackedMatrix w, float[] x, int xStride, int n, float[] out, int outStride,
             int panelFrom, int panelTo, boolean add) {
-        if (panelFrom % PackedMatrix.GROUP != 0 && panelFrom < panelTo) {
-            throw new IllegalArgumentException("panel " + panelFrom + " does not start a group of " + PackedMatrix.GROUP);
-        }
         if (outStride < w.panels * L) {
             throw new IllegalArgumentException("output rows of " + outStride + " floats do not hold " + w.panels
                     + " whole panels");
+        }
+        matmul(w, x, 0, xStride, n, out, 0, outStride, panelFrom, panelTo, add);
+    }
+
+    /**
+     * As {@link #matmul(PackedMatrix, float[], int, int, float[], int, int, int, boolean)}, with token {@code t}'s
+     * input at {@code x[xOffset + t * xStride]} and panel {@code p} of its output at
+     * {@code out[outOffset + t * outStride + p * L]}: a negative {@code outOffset} of {@code -panelFrom * L} puts
+     * just these panels in rows of {@code (panelTo - panelFrom) * L} floats, a scratch tile instead of a whole row.
+     */
+    static void matmul(PackedMatrix w, float[] x, int xOffset, int xStride, int n, float[] out, int outOffset,
+            int outStride, int panelFrom, int panelTo, boolean add) {
+        if (panelFrom % PackedMatrix.GROUP != 0 && panelFrom < panelTo) {
+            throw new IllegalArgumentException("panel " + panelFrom + " does not start a group of " + PackedMatrix.GROUP);
+        }
+        if (outStride < (panelTo - panelFrom) * L) {
+            throw new IllegalArgumentException("output rows of " + outStride + " floats do not hold panels "
+                    + panelFrom + " to " + panelTo);
         }
         // Blocks of tokens outside, panel groups, then 4-token tiles: a block of inputs and a group of weights
         // (4 panels x cols) stay in L2 together while every tile of the block passes over the group. (Blocking the
@@ -47,23 +62,27 @@ final class Gemm {
                 int t = t0;
                 if (p + 4 <= panelTo) {
                     for (; t + 4 <= t1; t += 4) {
-                        tile4x4(w, p, x, t * xStride, xStride, out, t * outStride, outStride, add);
+                        tile4x4(w, p, x, xOffset + t * xStride, xStride, out, outOffset + t * outStride, outStride,
+                                add);
                     }
                     // the rest, 1 to 3 tokens, in one tile: a token per tile would load the weights again for each
+                    int xt = xOffset + t * xStride;
+                    int ot = outOffset + t * outStride;
                     if (t1 - t == 3) {
-                        tile3x4(w, p, x, t * xStride, xStride, out, t * outStride, outStride, add);
+                        tile3x4(w, p, x, xt, xStride, out, ot, outStride, add);
                     } else if (t1 - t == 2) {
-                        tile2x4(w, p, x, t * xStride, xStride, out, t * outStride, outStride, add);
+                        tile2x4(w, p, x, xt, xStride, out, ot, outStride, add);
                     } else if (t1 - t == 1) {
-                        tile1x4(w, p, x, t * xStride, out, t * outStride, add);
+                        tile1x4(w, p, x, xt, out, ot, add);
                     }
                 } else {
                     for (int q = p; q < panelTo; q++) {
                         for (t = t0; t + 4 <= t1; t += 4) {
-                            tile4x1(w, q, x, t * xStride, xStride, out, t * outStride, outStride, add);
+                            tile4x1(w, q, x, xOffset + t * xStride, xStride, out, outOffset + t * outStride,
+                                    outStride, add);
                         }
                         for (; t < t1; t++) {
-                            tile1x1(w, q, x, t * xStride, out, t * outStride, add);
+                            tile1x1(w, q, x, xOffset + t * xStride, out, outOffset + t * outStride, add);
                         }
                     }
                 }

@@ -222,6 +222,62 @@ class CpuExecutorTest {
     }
 
     @Test
+    void greedyRowsPickTheArgmaxOfTheLogitsTheyDoNotStore() {
+        // The same five sequences, run twice: every row storing its logits, and rows of every kind mixed (greedy
+        // rows skip the stored logits; the others keep theirs, whatever rows come before them).
+        int[][] prompts = IntStream.range(0, 5).mapToObj(i -> randomTokens(9 + 3 * i, 300, 20 + i))
+                .toArray(int[][]::new);
+        SamplingParams warm = new SamplingParams(0.8f, 0.9f, 3);
+        Chunk.Output[] mixedOutputs = {Chunk.Output.TOKEN, Chunk.Output.TOKEN_AND_LOGITS, Chunk.Output.TOKEN,
+            Chunk.Output.TOKEN, Chunk.Output.TOKEN_AND_LOGITS};
+        SamplingParams[] mixedSampling = {SamplingParams.GREEDY, SamplingParams.GREEDY, warm,
+            SamplingParams.GREEDY, warm};
+        try (CpuExecutor all = TestModels.executor(odd, 2, 64); CpuExecutor mixed = TestModels.executor(odd, 2, 64)) {
+            BlockTable[] allTables = new BlockTable[5];
+            BlockTable[] mixedTables = new BlockTable[5];
+            int[][] next = prompts;
+            for (int step = 0; step < 4; step++) {
+                List<Chunk> a = new ArrayList<>();
+                List<Chunk> m = new ArrayList<>();
+                for (int s = 0; s < 5; s++) {
+                    if (step == 0) {
+                        allTables[s] = new BlockTable(s);
+                        mixedTables[s] = new BlockTable(s);
+                    }
+                    a.add(new Chunk(allTables[s], next[s], mixedSampling[s], Chunk.Output.TOKEN_AND_LOGITS));
+                    m.add(new Chunk(mixedTables[s], next[s], mixedSampling[s], mixedOutputs[s]));
+                }
+                StepResult ra = all.execute(a);
+                StepResult rm = mixed.execute(m);
+                int[][] following = new int[5][];
+                for (int s = 0; s < 5; s++) {
+                    SequenceOutput stored = ra.output(s);
+                    SequenceOutput picked = rm.output(s);
+                    assertThat(picked.nextToken()).as("step %d, sequence %d", step, s).isEqualTo(stored.nextToken());
+                    if (mixedSampling[s] == SamplingParams.GREEDY) {
+                        assertThat(picked.nextToken()).isEqualTo(argmax(stored.logits()));
+                    }
+                    if (mixedOutputs[s] == Chunk.Output.TOKEN_AND_LOGITS) {
+                        assertThat(picked.logits()).containsExactly(stored.logits());
+                    }
+                    following[s] = new int[] {picked.nextToken()};
+                }
+                next = following;
+            }
+        }
+    }
+
+    private static int argmax(float[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) {
+            if (x[i] > x[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    @Test
     void oneThreadAndTwoThreadsAgreeExactly() {
         int[] prompt = IntStream.range(0, 33).map(i -> (i * 37) % 300).toArray();
         float[][] logits = new float[2][];
