@@ -389,6 +389,7 @@ public final class SimulationStudy {
         }
         Ahead a = ahead;
         Search search = a.search;
+        long cpu0 = CPU.getCurrentThreadCpuTime();
         try {
             Simulator.Result r = run(search.policy, a.scale, false, search.maxMisses, new Simulator.Listener() {
                 @Override
@@ -402,8 +403,8 @@ public final class SimulationStudy {
         } catch (CancellationException e) {
             runs.remove(new RunKey(search.policy, a.scale), a.future);
             a.future.complete(null);
-            progress.printf(Locale.ROOT, "  %-13s x%-9s (run ahead, not needed: cancelled)%n", search.policy,
-                    fmt(a.scale));
+            progress.printf(Locale.ROOT, "  %-13s x%-9s (run ahead, not needed: cancelled after %.2f s CPU)%n",
+                    search.policy, fmt(a.scale), (CPU.getCurrentThreadCpuTime() - cpu0) / 1e9);
             progress.flush();
         } catch (RuntimeException | Error e) {
             a.future.completeExceptionally(e);
