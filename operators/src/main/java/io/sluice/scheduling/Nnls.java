@@ -39,7 +39,8 @@ final class Nnls {
     }
 
     /**
-     * The same problem given its normal-equation sums: {@code ata} = A^T A, {@code atb} = A^T b, and
+     * The same problem given its normal-equation sums: {@code ata} = A^T A (symmetric bit for bit, as
+     * sums of the same products are), {@code atb} = A^T b, and
      * {@code live[j]} true when column j has a nonzero entry (a column that has none keeps its prior
      * value; the caller knows this exactly, where a diagonal that sums and subtracts may not be 0).
      * The inputs are not modified.
@@ -115,9 +116,13 @@ final class Nnls {
                 continue;
             }
             h[j] = atb[j] / norm[j];
-            for (int k = 0; k < n; k++) {
+            // A^T A is symmetric and the product of the norms commutes, so g[k][j] is g[j][k] bit for
+            // bit: one division per pair. (A caller's ata must be exactly symmetric, as sums of the
+            // same products are.)
+            for (int k = j; k < n; k++) {
                 if (use[k]) {
                     g[j][k] = ata[j][k] / (norm[j] * norm[k]);
+                    g[k][j] = g[j][k];
                 }
             }
             // Ridge toward the prior, in scaled units (the prior of y_j = x_j * norm_j).
