@@ -15,16 +15,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.PriorityBlockingQueue;
+import java.util.concurrent.RunnableFuture;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 
 /**
  * A comparison of policies on one trace: each policy at the requested load, optionally its
@@ -69,8 +68,6 @@ public final class SimulationStudy {
     private final AtomicInteger queuedHelpers = new AtomicInteger();
     private final AtomicLong taskSeq = new AtomicLong();
     private ThreadPoolExecutor pool;
-    /** Set once the study's first tasks are queued: no run ahead takes a thread before they have. */
-    private volatile boolean started;
 
     private record RunKey(String policy, double scale) {}
 
@@ -148,30 +145,31 @@ public final class SimulationStudy {
             Thread t = new Thread(r, "simulate");
             t.setDaemon(true);
             return t;
-        });
+        }) {
+            // Every task is ranked: the study's own runs first, in submission order, runs ahead last.
+            @Override
+            protected <T> RunnableFuture<T> newTaskFor(Callable<T> callable) {
+                return new Task<>(callable, 0, taskSeq.getAndIncrement());
+            }
+        };
         try {
-            // A search is a chain of probes, each a task of its own that queues the next one behind
-            // the other searches' probes: the searches advance together and end at about the same
-            // time, rather than the one started last running alone at the end.
-            CompletableFuture<Double> reference = referencePolicy == null ? null
-                    : search(referencePolicy, referenceAttainment).thenApply(ref -> {
-                        Double scale = ref.capacity() > 0 ? ref.capacity() : null;
-                        progress.printf(Locale.ROOT, "reference load: %s attains %.0f %% at rate scale %s%n",
-                                referencePolicy, 100 * referenceAttainment, scale == null ? "(none found)" : fmt(scale));
-                        return scale;
-                    });
-            List<CompletableFuture<Entry>> partial = new ArrayList<>();
+            Future<Double> reference = referencePolicy == null ? null : pool.submit(() -> {
+                Sweep.Result ref = search(referencePolicy, referenceAttainment);
+                Double scale = ref.capacity() > 0 ? ref.capacity() : null;
+                progress.printf(Locale.ROOT, "reference load: %s attains %.0f %% at rate scale %s%n", referencePolicy,
+                        100 * referenceAttainment, scale == null ? "(none found)" : fmt(scale));
+                return scale;
+            });
+            List<Future<Entry>> partial = new ArrayList<>();
             for (String policy : policies) {
-                partial.add(entry(policy, rateScale, sweep, target, keepTtft));
+                partial.add(pool.submit(() -> entry(policy, rateScale, sweep, target, keepTtft)));
             }
-            List<CompletableFuture<PolicyReport>> atReference = new ArrayList<>();
-            for (String policy : policies) {
-                atReference.add(reference == null ? null : reference.thenCompose(scale -> scale == null
-                        ? CompletableFuture.completedFuture(null)
-                        : later(policy, scale, () -> simulate(policy, scale, false, Long.MAX_VALUE).report())));
-            }
-            started = true;
             Double referenceScale = reference == null ? null : get(reference);
+            List<Future<PolicyReport>> atReference = new ArrayList<>();
+            for (String policy : policies) {
+                atReference.add(referenceScale == null ? null
+                        : pool.submit(() -> simulate(policy, referenceScale, false, Long.MAX_VALUE).report()));
+            }
             List<Entry> entries = new ArrayList<>();
             for (int i = 0; i < policies.size(); i++) {
                 Entry e = get(partial.get(i));
@@ -199,17 +197,8 @@ public final class SimulationStudy {
     }
 
     /** One policy at the requested load, and its capacity when sweeping; no reference load yet. */
-    private CompletableFuture<Entry> entry(String policy, double rateScale, boolean sweep, double target,
-            boolean keepTtft) {
-        // The search starts at scale 1, which may be the requested load: it follows the base run to reuse it.
-        return later(policy, rateScale, () -> simulate(policy, rateScale, keepTtft, Long.MAX_VALUE))
-                .thenCompose(base -> (sweep ? search(policy, target)
-                        : CompletableFuture.<Sweep.Result>completedFuture(null))
-                        .thenApply(r -> entry(policy, rateScale, target, keepTtft, base, r)));
-    }
-
-    private Entry entry(String policy, double rateScale, double target, boolean keepTtft, Simulator.Result base,
-            Sweep.Result r) {
+    private Entry entry(String policy, double rateScale, boolean sweep, double target, boolean keepTtft) {
+        Simulator.Result base = simulate(policy, rateScale, keepTtft, Long.MAX_VALUE);
         Map<String, double[]> ttft = new LinkedHashMap<>();
         if (keepTtft) {
             List<ServiceClass> cls = simulator.config().mix().classes();
@@ -221,7 +210,8 @@ public final class SimulationStudy {
         // By scale: a sweep starts at 1, which may be the requested load too.
         TreeMap<Double, Sweep.Point> points = new TreeMap<>();
         points.put(rateScale, new Sweep.Point(rateScale, base.report(), base.report().attainment(), false));
-        if (r != null) {
+        if (sweep) {
+            Sweep.Result r = search(policy, target);
             capacity = r.capacity();
             r.points().forEach(p -> points.putIfAbsent(p.rateScale(), p));
             progress.printf(Locale.ROOT, "%s: capacity %s (attainment >= %.0f %%)%n", policy, fmt(capacity), 100 * target);
@@ -249,86 +239,29 @@ public final class SimulationStudy {
     }
 
     /**
-     * The capacity search of {@code policy}: {@link Sweep#search}, a probe at a time, each probe a
-     * task, so that idle threads can see which probes may come next.
+     * The capacity search of {@code policy}: {@link Sweep#search}, step by step, so that idle threads
+     * can see which probes may come next.
      */
-    private CompletableFuture<Sweep.Result> search(String policy, double target) {
+    private Sweep.Result search(String policy, double target) {
         Search search = new Search(policy, target, maxMisses(target));
         synchronized (this) {
             searches.add(search);
         }
-        CompletableFuture<Sweep.Result> result = new CompletableFuture<>();
-        step(search, sweep.start(), new ArrayList<>(), result);
-        return result;
-    }
-
-    /** Queues the probe of {@code state}, which queues the next; {@code result} completes at the end. */
-    private void step(Search search, Sweep.State state, List<Sweep.Point> points,
-            CompletableFuture<Sweep.Result> result) {
+        List<Sweep.Point> points = new ArrayList<>();
+        Sweep.State state = sweep.start();
+        while (!state.done()) {
+            synchronized (this) {
+                moveTo(search, state);
+            }
+            helpLater();
+            Sweep.Point p = probe(policy, state.next(), target);
+            points.add(p);
+            state = sweep.after(state, p.attainment() >= target);
+        }
         synchronized (this) {
-            moveTo(search, state.done() ? null : state);
+            moveTo(search, null);
         }
-        if (state.done()) {
-            result.complete(Sweep.result(state.capacity(), points));
-            return;
-        }
-        try {
-            queue(new RunKey(search.policy, state.next()), () -> {
-                try {
-                    helpLater();
-                    Sweep.Point p = probe(search.policy, state.next(), search.target);
-                    points.add(p);
-                    step(search, sweep.after(state, p.attainment() >= search.target), points, result);
-                } catch (RuntimeException | Error e) {
-                    result.completeExceptionally(e);
-                }
-            }, false);
-        } catch (RuntimeException e) {
-            result.completeExceptionally(e);
-        }
-    }
-
-    /** {@code work}, a run of {@code policy} at {@code scale} (or a reuse of one), as a task of the study. */
-    private <T> CompletableFuture<T> later(String policy, double scale, Supplier<T> work) {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        try {
-            queue(new RunKey(policy, scale), () -> {
-                try {
-                    f.complete(work.get());
-                } catch (RuntimeException | Error e) {
-                    f.completeExceptionally(e);
-                }
-            }, false);
-        } catch (RuntimeException e) {
-            f.completeExceptionally(e);
-        }
-        return f;
-    }
-
-    /**
-     * Queues {@code task}, which runs or reuses the run {@code key}. When that run is in progress on
-     * another thread and other work is queued, the task goes to the back of the queue instead of
-     * waiting: a waiting thread is an idle core. Only a task that has not gone back once already
-     * counts as other work, so two tasks never pass the turn back and forth.
-     */
-    private void queue(RunKey key, Runnable task, boolean deferred) {
-        pool.execute(new Task<>(Executors.callable(() -> {
-            CompletableFuture<Done> running = runs.get(key);
-            if (running != null && !running.isDone() && otherWorkQueued()) {
-                queue(key, task, true);
-            } else {
-                task.run();
-            }
-        }), 0, taskSeq.getAndIncrement(), deferred));
-    }
-
-    private boolean otherWorkQueued() {
-        for (Runnable r : pool.getQueue()) {
-            if (r instanceof Task<?> t && t.rank == 0 && !t.deferred) {
-                return true;
-            }
-        }
-        return false;
+        return Sweep.result(state.capacity(), points);
     }
 
     /** Sets the probe {@code search} runs or waits for, and cancels the runs ahead it no longer needs. */
@@ -343,14 +276,14 @@ public final class SimulationStudy {
 
     /** Queues a helper that runs a probe ahead when a thread has nothing else to do. */
     private void helpLater() {
-        if (started && queuedHelpers.get() < threads) {
+        if (queuedHelpers.get() < threads) {
             queuedHelpers.incrementAndGet();
             try {
                 pool.execute(new Task<Void>(() -> {
                     queuedHelpers.decrementAndGet();
                     runAhead();
                     return null;
-                }, 1, taskSeq.getAndIncrement(), false));
+                }, 1, taskSeq.getAndIncrement()));
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 queuedHelpers.decrementAndGet(); // the study is over
             }
@@ -519,20 +452,15 @@ public final class SimulationStudy {
         return r;
     }
 
-    /**
-     * A pool task ranked by {@code rank} (lower first: 0 for the study's own tasks, 1 for runs ahead),
-     * then by submission; {@code deferred} when it has gone back in the queue once.
-     */
+    /** A pool task ranked by {@code rank} (lower first), then by submission. */
     private static final class Task<T> extends FutureTask<T> implements Comparable<Task<?>> {
         private final int rank;
         private final long seq;
-        private final boolean deferred;
 
-        Task(Callable<T> callable, int rank, long seq, boolean deferred) {
+        Task(Callable<T> callable, int rank, long seq) {
             super(callable);
             this.rank = rank;
             this.seq = seq;
-            this.deferred = deferred;
         }
 
         @Override
