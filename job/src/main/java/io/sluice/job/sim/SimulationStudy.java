@@ -68,6 +68,8 @@ public final class SimulationStudy {
     private final AtomicInteger queuedHelpers = new AtomicInteger();
     private final AtomicLong taskSeq = new AtomicLong();
     private ThreadPoolExecutor pool;
+    /** Set once the study's first tasks are queued: no run ahead takes a thread before they have. */
+    private volatile boolean started;
 
     private record RunKey(String policy, double scale) {}
 
@@ -164,6 +166,7 @@ public final class SimulationStudy {
             for (String policy : policies) {
                 partial.add(pool.submit(() -> entry(policy, rateScale, sweep, target, keepTtft)));
             }
+            started = true;
             Double referenceScale = reference == null ? null : get(reference);
             List<Future<PolicyReport>> atReference = new ArrayList<>();
             for (String policy : policies) {
@@ -276,7 +279,7 @@ public final class SimulationStudy {
 
     /** Queues a helper that runs a probe ahead when a thread has nothing else to do. */
     private void helpLater() {
-        if (queuedHelpers.get() < threads) {
+        if (started && queuedHelpers.get() < threads) {
             queuedHelpers.incrementAndGet();
             try {
                 pool.execute(new Task<Void>(() -> {
