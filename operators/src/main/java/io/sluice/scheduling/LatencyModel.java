@@ -65,10 +65,16 @@ public final class LatencyModel {
     private final int refitEvery;
     // Coefficients outside the model's form: no fit, offline or online, moves them from 0.
     private final boolean[] frozen;
-    private final double[][] xtx = new double[COEFFICIENTS][COEFFICIENTS];
-    private final double[] xty = new double[COEFFICIENTS];
+    private double[][] xtx = new double[COEFFICIENTS][COEFFICIENTS];
+    private double[] xty = new double[COEFFICIENTS];
     // Samples in the window with a nonzero feature j: exact, unlike a diagonal that sums and subtracts.
-    private final int[] nonzero = new int[COEFFICIENTS];
+    private int[] nonzero = new int[COEFFICIENTS];
+    // The same sums over the samples since the last rebuild only, added from zero in arrival order.
+    // At the next rebuild those samples are the whole window, in slot order, so these are the sums a
+    // rebuild would add up, bit for bit: the rebuild swaps them in instead of adding the window again.
+    private double[][] freshXtx = new double[COEFFICIENTS][COEFFICIENTS];
+    private double[] freshXty = new double[COEFFICIENTS];
+    private int[] freshNonzero = new int[COEFFICIENTS];
     private final boolean[] live = new boolean[COEFFICIENTS];
     private final double[] scratch = new double[COEFFICIENTS];
     private final Nnls.Workspace nnls = new Nnls.Workspace(COEFFICIENTS);
@@ -254,7 +260,17 @@ public final class LatencyModel {
 
     /** Work of one sequence in a decode step without the batch overhead: with its share of a tile, b4/4. */
     public double decodeWorkMs(long context) {
-        return c[6] + c[9] / TILE + c[7] * context;
+        return decodeFixedMs() + decodePerTokenMs() * context;
+    }
+
+    /** The part of {@link #decodeWorkMs} that does not depend on the context: b1 + b4/4. */
+    double decodeFixedMs() {
+        return c[6] + c[9] / TILE;
+    }
+
+    /** The per-context-token part of {@link #decodeWorkMs}: b2. */
+    double decodePerTokenMs() {
+        return c[7];
     }
 
     /**
@@ -403,8 +419,11 @@ public final class LatencyModel {
             errSq += a * (rel * rel - errSq);
         }
         int slot = windowNext * (COEFFICIENTS + 1);
+        boolean rebuild = ++sinceRebuild >= capacity;
         if (windowSize == capacity) {
-            accumulate(window, slot, -1);
+            if (!rebuild) {
+                accumulate(window, slot, -1);
+            }
         } else {
             windowSize++;
         }
@@ -414,11 +433,12 @@ public final class LatencyModel {
             windowNext = 0;
         }
         observed++;
-        if (++sinceRebuild >= capacity) {
+        addToBoth(window, slot);
+        if (rebuild) {
+            // A rebuild happens every capacity samples, so the window holds exactly the samples since
+            // the last one, and the slots run in their arrival order (the ring has just wrapped).
             sinceRebuild = 0;
-            rebuildSums();
-        } else {
-            accumulate(window, slot, 1);
+            swapInFreshSums();
         }
         if (++sinceRefit >= refitEvery) {
             sinceRefit = 0;
@@ -458,16 +478,53 @@ public final class LatencyModel {
         }
     }
 
-    /** Recomputes the sums from the window, discarding the rounding the subtractions left. */
-    private void rebuildSums() {
-        for (double[] row : xtx) {
+    /**
+     * Adds the sample at {@code slot} to the window's sums and to the fresh sums, with the products
+     * {@link #accumulate} forms for sign 1 (a factor of 1 is exact), so each set of sums is what
+     * adding the sample to it alone would give.
+     */
+    private void addToBoth(double[] ring, int slot) {
+        double y = ring[slot + COEFFICIENTS];
+        for (int j = 0; j < COEFFICIENTS; j++) {
+            double fj = ring[slot + j];
+            if (fj == 0) {
+                continue;
+            }
+            nonzero[j]++;
+            freshNonzero[j]++;
+            double py = fj * y;
+            xty[j] += py;
+            freshXty[j] += py;
+            double[] row = xtx[j];
+            double[] freshRow = freshXtx[j];
+            for (int k = j; k < COEFFICIENTS; k++) {
+                double p = fj * ring[slot + k];
+                row[k] += p;
+                freshRow[k] += p;
+            }
+        }
+    }
+
+    /**
+     * Recomputes the sums from the window, discarding the rounding the subtractions left: the fresh
+     * sums are the window's sums added from zero in slot order, so they take the place of the sums,
+     * and the fresh sums start again from zero.
+     */
+    private void swapInFreshSums() {
+        double[][] m = xtx;
+        xtx = freshXtx;
+        freshXtx = m;
+        double[] v = xty;
+        xty = freshXty;
+        freshXty = v;
+        int[] n = nonzero;
+        nonzero = freshNonzero;
+        freshNonzero = n;
+        for (double[] row : freshXtx) {
             Arrays.fill(row, 0);
         }
-        Arrays.fill(xty, 0);
-        Arrays.fill(nonzero, 0);
-        for (int i = 0; i < windowSize; i++) {
-            accumulate(window, i * (COEFFICIENTS + 1), 1);
-        }
+        Arrays.fill(freshXty, 0);
+        Arrays.fill(freshNonzero, 0);
     }
 
     /**

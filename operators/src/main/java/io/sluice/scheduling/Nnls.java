@@ -39,7 +39,8 @@ final class Nnls {
     }
 
     /**
-     * The same problem given its normal-equation sums: {@code ata} = A^T A, {@code atb} = A^T b, and
+     * The same problem given its normal-equation sums: {@code ata} = A^T A (symmetric bit for bit, as
+     * sums of the same products are), {@code atb} = A^T b, and
      * {@code live[j]} true when column j has a nonzero entry (a column that has none keeps its prior
      * value; the caller knows this exactly, where a diagonal that sums and subtracts may not be 0).
      * The inputs are not modified.
@@ -67,6 +68,11 @@ final class Nnls {
         final double[] t;
         final double[] z;
         final double[] result;
+        // The rows of l that hold the factor of g over factorIdx[0, factorRows) with factorJitter:
+        // the active set changes by one column at a time, and the rows before it stay the same.
+        final int[] factorIdx;
+        int factorRows;
+        double factorJitter;
 
         Workspace(int n) {
             this.n = n;
@@ -82,6 +88,7 @@ final class Nnls {
             t = new double[n];
             z = new double[n];
             result = new double[n];
+            factorIdx = new int[n];
         }
     }
 
@@ -109,9 +116,13 @@ final class Nnls {
                 continue;
             }
             h[j] = atb[j] / norm[j];
-            for (int k = 0; k < n; k++) {
+            // A^T A is symmetric and the product of the norms commutes, so g[k][j] is g[j][k] bit for
+            // bit: one division per pair. (A caller's ata must be exactly symmetric, as sums of the
+            // same products are.)
+            for (int k = j; k < n; k++) {
                 if (use[k]) {
                     g[j][k] = ata[j][k] / (norm[j] * norm[k]);
+                    g[k][j] = g[j][k];
                 }
             }
             // Ridge toward the prior, in scaled units (the prior of y_j = x_j * norm_j).
@@ -134,6 +145,7 @@ final class Nnls {
         double[] w = ws.w;
         Arrays.fill(x, 0);
         Arrays.fill(passive, false);
+        ws.factorRows = 0; // a new g
         double tol = 1e-12 * (1 + maxAbs(h));
         for (int outer = 0; outer < 3 * n + 10; outer++) {
             gradient(g, h, x, w);
@@ -202,7 +214,7 @@ final class Nnls {
         double[][] l = ws.l;
         double jitter = 0;
         for (int attempt = 0; attempt < 8; attempt++) {
-            if (cholesky(g, idx, m, l, jitter)) {
+            if (cholesky(g, idx, m, l, jitter, ws)) {
                 break;
             }
             jitter = jitter == 0 ? 1e-12 : jitter * 100;
@@ -230,11 +242,27 @@ final class Nnls {
         return z;
     }
 
-    private static boolean cholesky(double[][] g, int[] idx, int m, double[][] l, double jitter) {
-        for (int i = 0; i < m; i++) {
+    /**
+     * Cholesky factor of g over the columns {@code idx[0, m)} (plus {@code jitter} on the diagonal)
+     * into {@code l}. Row i of the factor depends only on the columns idx[0..i] and the jitter, so the
+     * rows a previous call left for the same leading columns and jitter are kept as they are (the
+     * same numbers, computed the same way) and only the rows from the first changed column on are
+     * computed.
+     */
+    private static boolean cholesky(double[][] g, int[] idx, int m, double[][] l, double jitter, Workspace ws) {
+        int from = 0;
+        if (jitter == ws.factorJitter) {
+            int kept = Math.min(m, ws.factorRows);
+            while (from < kept && idx[from] == ws.factorIdx[from]) {
+                from++;
+            }
+        }
+        System.arraycopy(idx, 0, ws.factorIdx, 0, m);
+        ws.factorJitter = jitter;
+        for (int i = from; i < m; i++) {
             Arrays.fill(l[i], 0, m, 0);
         }
-        for (int i = 0; i < m; i++) {
+        for (int i = from; i < m; i++) {
             for (int j = 0; j <= i; j++) {
                 double s = g[idx[i]][idx[j]] + (i == j ? jitter : 0);
                 for (int k = 0; k < j; k++) {
@@ -242,6 +270,7 @@ final class Nnls {
                 }
                 if (i == j) {
                     if (!(s > 0)) {
+                        ws.factorRows = i;
                         return false;
                     }
                     l[i][i] = Math.sqrt(s);
@@ -250,6 +279,7 @@ final class Nnls {
                 }
             }
         }
+        ws.factorRows = m;
         return true;
     }
 

@@ -28,6 +28,12 @@ final class PlanBuilder {
     int tokens;
     int freeBlocks;
     double work;
+    // The model's batch overheads and per-decode terms, read once a round: a fill prices the batch
+    // several times per candidate, and the coefficients do not change while a plan is built.
+    private double prefillOverhead;
+    private double decodeOverhead;
+    private double decodeFixed;
+    private double decodePerToken;
 
     void reset(InstanceState s) {
         // Cleared, so that no finished request stays reachable from here.
@@ -41,6 +47,20 @@ final class PlanBuilder {
         tokens = 0;
         work = 0;
         freeBlocks = kv.freeBlocks();
+        prefillOverhead = model.overheadMs(true, false);
+        decodeOverhead = model.overheadMs(false, true);
+        decodeFixed = model.decodeFixedMs();
+        decodePerToken = model.decodePerTokenMs();
+    }
+
+    /** {@link LatencyModel#overheadMs(boolean, boolean)}, from the values read at {@link #reset}. */
+    private double overheadMs(boolean hasPrefill, boolean hasDecode) {
+        return hasPrefill ? prefillOverhead : (hasDecode ? decodeOverhead : 0.0);
+    }
+
+    /** {@link LatencyModel#decodeWorkMs}, the same sum in the same order. */
+    private double decodeWorkMs(long context) {
+        return decodeFixed + decodePerToken * context;
     }
 
     int sequences() {
@@ -52,15 +72,15 @@ final class PlanBuilder {
     }
 
     double timeMs() {
-        return model.overheadMs(nChunks > 0, nDecodes > 0) + work;
+        return overheadMs(nChunks > 0, nDecodes > 0) + work;
     }
 
     double timeWithDecode(Request r) {
-        return model.overheadMs(nChunks > 0, true) + work + model.decodeWorkMs(r.contextTokens());
+        return overheadMs(nChunks > 0, true) + work + decodeWorkMs(r.contextTokens());
     }
 
     double timeWithChunk(Request r, int n) {
-        return model.overheadMs(true, nDecodes > 0) + work + model.chunkWorkMs(n, r.prefilledTokens());
+        return prefillOverhead + work + model.chunkWorkMs(n, r.prefilledTokens());
     }
 
     int extraBlocks(Request r, int n) {
@@ -130,7 +150,7 @@ final class PlanBuilder {
 
     void addDecode(Request r) {
         freeBlocks -= kv.extraBlocks(r, 1);
-        work += model.decodeWorkMs(r.contextTokens());
+        work += decodeWorkMs(r.contextTokens());
         tokens++;
         if (nDecodes == decodes.length) {
             decodes = Arrays.copyOf(decodes, 2 * nDecodes);

@@ -9,13 +9,20 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.PriorityBlockingQueue;
+import java.util.concurrent.RunnableFuture;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -24,6 +31,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * a reference policy, fcfs by default, attains a given level). Progress goes to {@code progress}.
  * Independent runs (the reference search, each policy's sweep, each policy at the reference load)
  * run in parallel; each run itself is single-threaded and deterministic.
+ *
+ * <p>A thread with nothing else to do runs ahead of a search: the next probe of a bisection is one
+ * of two scales, known before the current probe ends, so it simulates one of them. Without that,
+ * the last search runs alone and one core idles for its last several probes. A probe run ahead is
+ * the same deterministic run the search would make, so the outcome does not change; one the search
+ * turns out not to need is cancelled, and only the runs a search uses count as simulated requests
+ * (their CPU time counts either way).
  */
 public final class SimulationStudy {
 
@@ -43,10 +57,56 @@ public final class SimulationStudy {
     private final AtomicLong simulatedRequests = new AtomicLong();
     private final AtomicLong simulatedBatches = new AtomicLong();
     private final AtomicLong simulatedCpuNanos = new AtomicLong();
-    /** Runs by policy and scale, for {@link #simulate} to reuse. */
-    private final ConcurrentHashMap<RunKey, CompletableFuture<Simulator.Result>> runs = new ConcurrentHashMap<>();
+    /**
+     * Runs by policy and scale, for {@link #simulate} to reuse; a future completes with null when it
+     * was a run ahead that got cancelled.
+     */
+    private final ConcurrentHashMap<RunKey, CompletableFuture<Done>> runs = new ConcurrentHashMap<>();
+    /** Searches in progress, in the order they started; guarded by {@code this}. */
+    private final List<Search> searches = new ArrayList<>();
+    private final Sweep sweep = new Sweep(0.01);
+    private final AtomicInteger queuedHelpers = new AtomicInteger();
+    private final AtomicLong taskSeq = new AtomicLong();
+    private ThreadPoolExecutor pool;
+    /** Set once the study's first tasks are queued: no run ahead takes a thread before they have. */
+    private volatile boolean started;
 
     private record RunKey(String policy, double scale) {}
+
+    /**
+     * A finished run: the miss limit it ran under, and whether its requests were counted as
+     * simulated (a run made ahead of its search counts when a search first uses it).
+     */
+    private record Done(Simulator.Result result, long maxMisses, AtomicBoolean counted) {}
+
+    /** A capacity search in progress: the probe it runs or waits for now ({@code null} once over). */
+    private static final class Search {
+        final String policy;
+        final double target;
+        final long maxMisses;
+        Sweep.State current;
+        final List<Ahead> ahead = new ArrayList<>();
+
+        Search(String policy, double target, long maxMisses) {
+            this.policy = policy;
+            this.target = target;
+            this.maxMisses = maxMisses;
+        }
+    }
+
+    /** A probe run ahead of its search. */
+    private static final class Ahead {
+        final Search search;
+        final double scale;
+        final CompletableFuture<Done> future;
+        volatile boolean cancelled;
+
+        Ahead(Search search, double scale, CompletableFuture<Done> future) {
+            this.search = search;
+            this.scale = scale;
+            this.future = future;
+        }
+    }
     private static final ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
 
     /** A study that runs on as many threads as there are processors. */
@@ -82,15 +142,21 @@ public final class SimulationStudy {
         // Every run is independent and deterministic (its own instances, policies and estimator
         // copies), so runs go to a pool; the outcome is assembled in the caller's order and does not
         // depend on the thread count, only the progress lines interleave.
-        ExecutorService pool = Executors.newFixedThreadPool(Math.min(threads, policies.size() + 1), r -> {
+        int size = Math.min(threads, policies.size() + 1);
+        pool = new ThreadPoolExecutor(size, size, 0, TimeUnit.MILLISECONDS, new PriorityBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "simulate");
             t.setDaemon(true);
             return t;
-        });
+        }) {
+            // Every task is ranked: the study's own runs first, in submission order, runs ahead last.
+            @Override
+            protected <T> RunnableFuture<T> newTaskFor(Callable<T> callable) {
+                return new Task<>(callable, 0, taskSeq.getAndIncrement());
+            }
+        };
         try {
             Future<Double> reference = referencePolicy == null ? null : pool.submit(() -> {
-                Sweep.Result ref = new Sweep(0.01).search(s -> probe(referencePolicy, s, referenceAttainment),
-                        referenceAttainment);
+                Sweep.Result ref = search(referencePolicy, referenceAttainment);
                 Double scale = ref.capacity() > 0 ? ref.capacity() : null;
                 progress.printf(Locale.ROOT, "reference load: %s attains %.0f %% at rate scale %s%n", referencePolicy,
                         100 * referenceAttainment, scale == null ? "(none found)" : fmt(scale));
@@ -100,6 +166,7 @@ public final class SimulationStudy {
             for (String policy : policies) {
                 partial.add(pool.submit(() -> entry(policy, rateScale, sweep, target, keepTtft)));
             }
+            started = true;
             Double referenceScale = reference == null ? null : get(reference);
             List<Future<PolicyReport>> atReference = new ArrayList<>();
             for (String policy : policies) {
@@ -123,6 +190,11 @@ public final class SimulationStudy {
             return new Outcome(entries, referenceScale, simulatedRequests.get(), simulatedBatches.get(),
                     (System.nanoTime() - start) / 1e9, simulatedCpuNanos.get() / 1e9);
         } finally {
+            synchronized (this) {
+                for (Search search : searches) {
+                    moveTo(search, null);
+                }
+            }
             pool.shutdownNow();
         }
     }
@@ -142,7 +214,7 @@ public final class SimulationStudy {
         TreeMap<Double, Sweep.Point> points = new TreeMap<>();
         points.put(rateScale, new Sweep.Point(rateScale, base.report(), base.report().attainment(), false));
         if (sweep) {
-            Sweep.Result r = new Sweep(0.01).search(s -> probe(policy, s, target), target);
+            Sweep.Result r = search(policy, target);
             capacity = r.capacity();
             r.points().forEach(p -> points.putIfAbsent(p.rateScale(), p));
             progress.printf(Locale.ROOT, "%s: capacity %s (attainment >= %.0f %%)%n", policy, fmt(capacity), 100 * target);
@@ -169,50 +241,182 @@ public final class SimulationStudy {
         }
     }
 
+    /**
+     * The capacity search of {@code policy}: {@link Sweep#search}, step by step, so that idle threads
+     * can see which probes may come next.
+     */
+    private Sweep.Result search(String policy, double target) {
+        Search search = new Search(policy, target, maxMisses(target));
+        synchronized (this) {
+            searches.add(search);
+        }
+        List<Sweep.Point> points = new ArrayList<>();
+        Sweep.State state = sweep.start();
+        while (!state.done()) {
+            synchronized (this) {
+                moveTo(search, state);
+            }
+            helpLater();
+            Sweep.Point p = probe(policy, state.next(), target);
+            points.add(p);
+            state = sweep.after(state, p.attainment() >= target);
+        }
+        synchronized (this) {
+            moveTo(search, null);
+        }
+        return Sweep.result(state.capacity(), points);
+    }
+
+    /** Sets the probe {@code search} runs or waits for, and cancels the runs ahead it no longer needs. */
+    private void moveTo(Search search, Sweep.State state) {
+        search.current = state;
+        for (Ahead a : search.ahead) {
+            if (state == null || a.scale != state.next()) {
+                a.cancelled = true;
+            }
+        }
+    }
+
+    /** Queues a helper that runs a probe ahead when a thread has nothing else to do. */
+    private void helpLater() {
+        if (started && queuedHelpers.get() < threads) {
+            queuedHelpers.incrementAndGet();
+            try {
+                pool.execute(new Task<Void>(() -> {
+                    queuedHelpers.decrementAndGet();
+                    runAhead();
+                    return null;
+                }, 1, taskSeq.getAndIncrement()));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                queuedHelpers.decrementAndGet(); // the study is over
+            }
+        }
+    }
+
+    /**
+     * Runs one probe ahead of a search: one of the two probes that may follow the one a search runs
+     * now, the one at the lower load first (it is the longer run: a probe that fails stops early).
+     */
+    private void runAhead() {
+        Ahead ahead = null;
+        synchronized (this) {
+            for (int i = 0; i < searches.size() && ahead == null; i++) {
+                Search search = searches.get(i);
+                if (search.current == null) {
+                    continue;
+                }
+                for (boolean passed : new boolean[] {false, true}) {
+                    Sweep.State next = sweep.after(search.current, passed);
+                    if (next.done()) {
+                        continue;
+                    }
+                    RunKey key = new RunKey(search.policy, next.next());
+                    CompletableFuture<Done> future = new CompletableFuture<>();
+                    if (runs.putIfAbsent(key, future) == null) {
+                        ahead = new Ahead(search, next.next(), future);
+                        search.ahead.add(ahead);
+                        break;
+                    }
+                }
+            }
+        }
+        if (ahead == null) {
+            return;
+        }
+        Ahead a = ahead;
+        Search search = a.search;
+        long cpu0 = CPU.getCurrentThreadCpuTime();
+        try {
+            Simulator.Result r = run(search.policy, a.scale, false, search.maxMisses, new Simulator.Listener() {
+                @Override
+                public void batch(int instance, double startMs, double endMs, io.sluice.scheduling.BatchPlan plan) {
+                    if (a.cancelled) {
+                        throw new CancellationException();
+                    }
+                }
+            });
+            a.future.complete(new Done(r, search.maxMisses, new AtomicBoolean()));
+        } catch (CancellationException e) {
+            runs.remove(new RunKey(search.policy, a.scale), a.future);
+            a.future.complete(null);
+            progress.printf(Locale.ROOT, "  %-13s x%-9s (run ahead, not needed: cancelled after %.2f s CPU)%n",
+                    search.policy, fmt(a.scale), (CPU.getCurrentThreadCpuTime() - cpu0) / 1e9);
+            progress.flush();
+        } catch (RuntimeException | Error e) {
+            a.future.completeExceptionally(e);
+            throw e;
+        } finally {
+            synchronized (this) {
+                search.ahead.remove(a);
+            }
+        }
+        helpLater();
+    }
+
+    private long maxMisses(double target) {
+        return (long) Math.floor((1 - target) * trace.size());
+    }
+
     /** A sweep point: stops the run once the target can no longer be reached. */
     private Sweep.Point probe(String policy, double scale, double target) {
-        long maxMisses = (long) Math.floor((1 - target) * trace.size());
-        Simulator.Result r = simulate(policy, scale, false, maxMisses);
+        Simulator.Result r = simulate(policy, scale, false, maxMisses(target));
         return new Sweep.Point(scale, r.report(), r.attainmentBound(trace.size()), r.stoppedEarly());
     }
 
     /**
      * One run, or an earlier run of the same policy at the same scale when that one tells the same
      * story: a run is deterministic, so a complete run with at most {@code maxMisses} misses is
-     * exactly what a run that stops past {@code maxMisses} would have done (misses only grow). A
-     * sweep starts at the requested load and the reference search probes the reference policy at the
-     * same scales; without this, the lightest and slowest loads would run two or three times.
+     * exactly what a run that stops past {@code maxMisses} would have done (misses only grow), and
+     * so is a run stopped under the same limit. A sweep starts at the requested load and the
+     * reference search probes the reference policy at the same scales; without this, the lightest
+     * and slowest loads would run two or three times.
      */
     private Simulator.Result simulate(String policy, double scale, boolean keepTtft, long maxMisses) {
         RunKey key = new RunKey(policy, scale);
-        CompletableFuture<Simulator.Result> mine = new CompletableFuture<>();
-        CompletableFuture<Simulator.Result> earlier = runs.putIfAbsent(key, mine);
+        CompletableFuture<Done> mine = new CompletableFuture<>();
+        CompletableFuture<Done> earlier = runs.putIfAbsent(key, mine);
         if (earlier != null) {
             // Waiting is safe: a future is registered only by the thread that runs it.
-            Simulator.Result r = join(earlier);
-            if (!r.stoppedEarly() && r.metrics().misses() <= maxMisses && (!keepTtft || r.metrics().keepsTtftSamples())) {
-                progress.printf(Locale.ROOT, "  %-13s x%-9s attainment   %5.1f %%  (the same run as before)%n", policy,
-                        fmt(scale), 100 * r.attainmentBound(trace.size()));
+            Done d = join(earlier);
+            Simulator.Result r = d == null ? null : d.result();
+            if (r != null && (!keepTtft || r.metrics().keepsTtftSamples())
+                    && (r.stoppedEarly() ? d.maxMisses() == maxMisses : r.metrics().misses() <= maxMisses)) {
+                boolean ahead = d.counted().compareAndSet(false, true);
+                if (ahead) {
+                    count(r);
+                }
+                progress.printf(Locale.ROOT, "  %-13s x%-9s attainment %s%5.1f %%  (%s)%n", policy, fmt(scale),
+                        r.stoppedEarly() ? "<=" : "  ", 100 * r.attainmentBound(trace.size()),
+                        ahead ? "the run made ahead" : "the same run as before");
                 progress.flush();
                 return r;
             }
         }
         Simulator.Result r;
         try {
-            r = run(policy, scale, keepTtft, maxMisses);
+            r = run(policy, scale, keepTtft, maxMisses, null);
         } catch (RuntimeException | Error e) {
             mine.completeExceptionally(e);
             throw e;
         }
+        count(r);
+        Done d = new Done(r, maxMisses, new AtomicBoolean(true));
         if (earlier == null) {
-            mine.complete(r);
+            mine.complete(d);
         } else if (!r.stoppedEarly()) {
-            runs.put(key, CompletableFuture.completedFuture(r));
+            runs.put(key, CompletableFuture.completedFuture(d));
         }
         return r;
     }
 
-    private static Simulator.Result join(CompletableFuture<Simulator.Result> f) {
+    /** Counts a run the study uses as simulated work. */
+    private void count(Simulator.Result r) {
+        // Throughput counts the requests actually simulated: a run stopped early did not get through all.
+        simulatedRequests.addAndGet(r.stoppedEarly() ? r.report().requests() : trace.size());
+        simulatedBatches.addAndGet(r.batches());
+    }
+
+    private static Done join(CompletableFuture<Done> f) {
         try {
             return f.join();
         } catch (CompletionException e) {
@@ -226,27 +430,46 @@ public final class SimulationStudy {
         }
     }
 
-    private Simulator.Result run(String policy, double scale, boolean keepTtft, long maxMisses) {
+    private Simulator.Result run(String policy, double scale, boolean keepTtft, long maxMisses,
+            Simulator.Listener listener) {
         long t0 = System.nanoTime();
         long cpu0 = CPU.getCurrentThreadCpuTime();
-        Simulator.Result r = simulator.run(policy, trace, classes, scale, keepTtft, null, maxMisses);
-        // Throughput counts the requests actually simulated: a run stopped early did not get through all.
+        Simulator.Result r;
+        try {
+            r = simulator.run(policy, trace, classes, scale, keepTtft, listener, maxMisses);
+        } finally {
+            // CPU time too, of every run (a cancelled run ahead included): on a shared machine wall time
+            // measures the neighbours as much as the simulator.
+            simulatedCpuNanos.addAndGet(CPU.getCurrentThreadCpuTime() - cpu0);
+        }
         long simulated = r.stoppedEarly() ? r.report().requests() : trace.size();
-        simulatedRequests.addAndGet(simulated);
         double wall = (System.nanoTime() - t0) / 1e9;
-        // CPU time too: on a shared machine wall time measures the neighbours as much as the simulator.
-        long cpuNanos = CPU.getCurrentThreadCpuTime() - cpu0;
-        double cpu = cpuNanos / 1e9;
-        simulatedBatches.addAndGet(r.batches());
-        simulatedCpuNanos.addAndGet(cpuNanos);
+        double cpu = (CPU.getCurrentThreadCpuTime() - cpu0) / 1e9;
         progress.printf(Locale.ROOT,
                 "  %-13s x%-9s attainment %s%5.1f %%  (%d requests, %d batches, %.2f s wall, %.2f s CPU: "
-                        + "%.0f req/s, %.0f batches/s of CPU)%s%n",
+                        + "%.0f req/s, %.0f batches/s of CPU)%s%s%n",
                 policy, fmt(scale), r.stoppedEarly() ? "<=" : "  ", 100 * r.attainmentBound(trace.size()), simulated,
                 r.batches(), wall, cpu, simulated / cpu, r.batches() / cpu,
-                r.stalled() > 0 ? "  " + r.stalled() + " stalled" : "");
+                r.stalled() > 0 ? "  " + r.stalled() + " stalled" : "", listener != null ? "  (run ahead)" : "");
         progress.flush();
         return r;
+    }
+
+    /** A pool task ranked by {@code rank} (lower first), then by submission. */
+    private static final class Task<T> extends FutureTask<T> implements Comparable<Task<?>> {
+        private final int rank;
+        private final long seq;
+
+        Task(Callable<T> callable, int rank, long seq) {
+            super(callable);
+            this.rank = rank;
+            this.seq = seq;
+        }
+
+        @Override
+        public int compareTo(Task<?> o) {
+            return rank != o.rank ? Integer.compare(rank, o.rank) : Long.compare(seq, o.seq);
+        }
     }
 
     static String fmt(double scale) {

@@ -43,9 +43,12 @@
  * <h2>Speed</h2>
  * Each run is single-threaded and deterministic; a study runs its independent runs (the reference
  * search, each policy's sweep, each policy at the reference load) on {@code --threads} threads and
- * does not run again what an earlier run of the same policy and scale already answers. The report is
- * the same for any thread count. stderr ends with the simulated requests and batches per second of
- * wall and CPU time, and {@code --json} carries them ({@code simulated_requests},
+ * does not run again what an earlier run of the same policy and scale already answers. A thread
+ * with nothing else to do runs one of the two probes a search may make next (one not needed after
+ * all is cancelled), so the last search does not run alone. The report is the same for any thread
+ * count. stderr ends with the simulated requests
+ * (of the runs the study used) and batches per second of wall and CPU time (of every run, those
+ * cancelled included), and {@code --json} carries them ({@code simulated_requests},
  * {@code wall_seconds}, {@code requests_per_second}, {@code requests_per_cpu_second}). Whole-plan
  * checks in {@code InstanceState.apply} run only with Java assertions on, as in the tests;
  * {@code SimulatorGoldenTest} pins every decision of small runs, so a change meant only for speed
