@@ -2,6 +2,9 @@ package io.sluice.job.sim;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.sluice.job.pipeline.LatencyProfiles;
+import io.sluice.scheduling.LatencyModel;
+import io.sluice.scheduling.LatencyModel.Sample;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -15,6 +18,8 @@ import java.nio.file.Path;
  *   "prefill": [c0, c1, c2, c3, c4],     // a step with chunks of d new tokens on p cached:
  *                                        //   c0 + sum over chunks of (c1*d + c2*d^2 + c3*d*p + c4*p)
  *   "decode": [b0, b1, b2],              // a decode-only step of B sequences: b0 + b1*B + b2*sum(ctx)
+ *   "decode_first_tile": b3,             // optional (default 0): + b3 * min(B, 4)
+ *   "decode_tile": b4,                   //   and + b4 per 4-sequence GEMM tile of the step
  *   "kv_blocks": 4096,                   // KV blocks of one instance
  *   "block_size": 16,                    // tokens per block
  *   "max_context": 2048,                 // longest prompt + output the model accepts
@@ -22,15 +27,15 @@ import java.nio.file.Path;
  * }
  * }</pre>
  *
- * These are the scheduler's {@code LatencyModel} coefficients, with its semantics: a step holding
- * both chunks and decodes pays one overhead, {@code c0} (one pass streams the weights once), plus
- * the prefill work plus {@code b1*B + b2*sum(ctx)}.
+ * These are the scheduler's {@code LatencyModel} coefficients, and a step is priced by that model itself,
+ * so that the simulator charges what the engine's own estimator predicts: a step holding both chunks and
+ * decodes pays one overhead, {@code c0} (one pass streams the weights once), plus the prefill work plus
+ * {@code b1*B + b2*sum(ctx)} and its decodes' share of the GEMM tiles.
  */
 public final class ProfileCostModel implements CostModel {
 
     private final String name;
-    private final double[] prefill;
-    private final double[] decode;
+    private final LatencyModel model; // the profile's ten coefficients, never refit
     private final int kvBlocks;
     private final int blockSize;
     private final int maxContext;
@@ -38,6 +43,12 @@ public final class ProfileCostModel implements CostModel {
 
     public ProfileCostModel(String name, double[] prefill, double[] decode, int kvBlocks, int blockSize,
             int maxContext, double kvBytesPerToken) {
+        this(name, prefill, decode, 0, 0, kvBlocks, blockSize, maxContext, kvBytesPerToken);
+    }
+
+    /** With the decode step's GEMM tile terms: {@code firstTile} (b3) and {@code tile} (b4). */
+    public ProfileCostModel(String name, double[] prefill, double[] decode, double firstTile, double tile,
+            int kvBlocks, int blockSize, int maxContext, double kvBytesPerToken) {
         if (prefill.length != 5 || decode.length != 3) {
             throw new IllegalArgumentException("profile " + name
                     + ": \"prefill\" needs 5 coefficients and \"decode\" 3, got " + prefill.length
@@ -49,6 +60,8 @@ public final class ProfileCostModel implements CostModel {
         for (double c : decode) {
             requireCoefficient(name, c);
         }
+        requireCoefficient(name, firstTile);
+        requireCoefficient(name, tile);
         if (prefill[0] + prefill[1] <= 0 || decode[0] + decode[1] <= 0) {
             throw new IllegalArgumentException("profile " + name
                     + ": a step must cost something (c0 + c1 and b0 + b1 must be > 0)");
@@ -58,8 +71,12 @@ public final class ProfileCostModel implements CostModel {
                     + ": kv_blocks, block_size and max_context must be > 0, kv_bytes_per_token >= 0");
         }
         this.name = name;
-        this.prefill = prefill.clone();
-        this.decode = decode.clone();
+        double[] c = new double[LatencyModel.COEFFICIENTS];
+        System.arraycopy(prefill, 0, c, 0, 5);
+        System.arraycopy(decode, 0, c, 5, 3);
+        c[8] = firstTile;
+        c[9] = tile;
+        this.model = new LatencyModel(c, 1, 1);
         this.kvBlocks = kvBlocks;
         this.blockSize = blockSize;
         this.maxContext = maxContext;
@@ -87,6 +104,8 @@ public final class ProfileCostModel implements CostModel {
         return new ProfileCostModel(name,
                 doubles(file, root, "prefill"),
                 doubles(file, root, "decode"),
+                optionalCoefficient(file, root, LatencyProfiles.FIRST_TILE_FIELD),
+                optionalCoefficient(file, root, LatencyProfiles.TILE_FIELD),
                 requiredInt(file, root, "kv_blocks"),
                 root.path("block_size").asInt(16),
                 requiredInt(file, root, "max_context"),
@@ -108,6 +127,14 @@ public final class ProfileCostModel implements CostModel {
         return out;
     }
 
+    private static double optionalCoefficient(Path file, JsonNode root, String field) {
+        JsonNode node = root.get(field);
+        if (node != null && !node.isNumber()) {
+            throw new IllegalArgumentException("profile " + file + ": \"" + field + "\" must be a number");
+        }
+        return node == null ? 0 : node.asDouble();
+    }
+
     private static int requiredInt(Path file, JsonNode root, String field) {
         JsonNode node = root.get(field);
         if (node == null || !node.canConvertToInt()) {
@@ -126,10 +153,7 @@ public final class ProfileCostModel implements CostModel {
         if (s.isEmpty()) {
             return 0;
         }
-        double ms = s.chunks > 0
-                ? prefill[0] + prefill[1] * s.sumD + prefill[2] * s.sumD2 + prefill[3] * s.sumDP + prefill[4] * s.sumP
-                : decode[0];
-        return ms + decode[1] * s.decodes + decode[2] * s.sumCtx;
+        return model.estimate(new Sample(s.chunks, s.sumD, s.sumD2, s.sumDP, s.sumP, s.decodes, s.sumCtx, 0));
     }
 
     @Override

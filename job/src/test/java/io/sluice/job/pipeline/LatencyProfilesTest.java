@@ -2,8 +2,10 @@ package io.sluice.job.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import io.sluice.gpu.model.ModelConfig;
+import io.sluice.job.sim.BatchShape;
 import io.sluice.job.sim.ProfileCostModel;
 import io.sluice.scheduling.LatencyModel;
 import java.nio.file.Files;
@@ -31,8 +33,22 @@ class LatencyProfilesTest {
         assertThat(LatencyProfiles.load(old)[9]).as("b4 of an old profile").isZero();
         assertThat(new LatencyModel(c, 1, 1).decodeMs(1, 64)).isCloseTo(0.9 + 0.075 + 64 * 5e-4 + 0.06 + 0.2,
                 org.assertj.core.api.Assertions.within(1e-12));
-        // The simulator's reader of the same file takes the three-number "decode" as before.
-        assertThat(ProfileCostModel.read(current).maxContext()).isEqualTo(256);
+        // The simulator's reader of the same file prices a step as the engine's estimator does, tiles included.
+        ProfileCostModel cost = ProfileCostModel.read(current);
+        assertThat(cost.maxContext()).isEqualTo(256);
+        LatencyModel model = new LatencyModel(c, 1, 1);
+        BatchShape decode = new BatchShape();
+        for (int i = 0; i < 9; i++) {
+            decode.addDecode(40 + i);
+        }
+        assertThat(cost.stepMs(decode)).as("9 decodes: 3 tiles").isEqualTo(model.decodeMs(9, 9 * 40 + 36))
+                .isCloseTo(0.9 + 9 * 0.075 + 396 * 5e-4 + 4 * 0.06 + 3 * 0.2, within(1e-12));
+        BatchShape mixed = new BatchShape().addChunk(100, 20, true).addDecode(50).addDecode(60);
+        assertThat(cost.stepMs(mixed)).as("a chunk and 2 decodes: one overhead, the decodes' share of a tile")
+                .isCloseTo(1.0 + 0.04 * 100 + 2e-5 * 1e4 + 9e-5 * 2000 + 1e-3 * 20 + 2 * 0.075 + 110 * 5e-4 + 0.2 / 2,
+                        within(1e-12));
+        assertThat(ProfileCostModel.read(old).stepMs(decode)).as("an old profile: no tile terms")
+                .isCloseTo(0.9 + 9 * 0.075 + 396 * 5e-4, within(1e-12));
     }
 
     @Test
