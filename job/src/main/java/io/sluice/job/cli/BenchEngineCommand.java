@@ -64,7 +64,8 @@ public final class BenchEngineCommand implements Callable<Integer> {
             description = "Seconds of untimed work per batch size before measuring (default: ${DEFAULT-VALUE}).")
     double warmupSeconds;
 
-    @Option(names = "--json", description = "One JSON object per line instead of a table.")
+    @Option(names = "--json", description = "One JSON object per line instead of a table (batch, prefill_tok_s, "
+            + "decode_tok_s, ...; decode_x_batch1: decode tokens/s over batch 1's in the same run).")
     boolean json;
 
     @Option(names = "--phases",
@@ -105,6 +106,10 @@ public final class BenchEngineCommand implements Callable<Integer> {
                     "spread", "cpu share", "median-step tok/s", weights.config().dim(), weights.config().layers(), weights.config().vocabSize(),
                     promptLength, generate, t, repeat);
         }
+        // Decode throughput relative to batch 1, measured in this run: on a shared machine only a ratio of
+        // neighbouring measurements compares (batch 1 streams every weight from memory and feels the neighbours most).
+        double batch1Decode = 0;
+        StringBuilder speedups = new StringBuilder();
         for (int batch : batches) {
             CpuExecutor.Options options = EngineBenchmark.options(weights, t, batch, promptLength, generate,
                     maxBatchTokens);
@@ -135,6 +140,12 @@ public final class BenchEngineCommand implements Callable<Integer> {
             double decodeWorst = runs.stream().mapToDouble(EngineBenchmark.Measurement::decodeTokensPerSecond).min().orElse(0);
             double medianStep = runs.stream().mapToDouble(EngineBenchmark.Measurement::medianStepTokensPerSecond).max()
                     .orElse(0);
+            if (batch == 1) {
+                batch1Decode = decodeBest;
+            } else if (batch1Decode > 0 && decodeBest > 0) {
+                speedups.append(String.format(Locale.ROOT, "%s batch %d %.1fx", speedups.isEmpty() ? "" : ",", batch,
+                        decodeBest / batch1Decode));
+            }
             if (json) {
                 ObjectNode o = mapper.createObjectNode();
                 o.put("batch", batch);
@@ -149,6 +160,9 @@ public final class BenchEngineCommand implements Callable<Integer> {
                 o.put("decode_tok_s_median_step", round(medianStep));
                 o.put("repeat", repeat);
                 o.put("cpu_share", Math.round(cpuShare * 100) / 100.0);
+                if (batch != 1 && batch1Decode > 0 && decodeBest > 0) {
+                    o.put("decode_x_batch1", Math.round(decodeBest / batch1Decode * 100) / 100.0);
+                }
                 out.println(o);
             } else {
                 out.printf(Locale.ROOT, "%-6d %14.1f %14.1f %14.3f %11.1f%% %9.0f%% %16.1f%n", batch, prefillBest,
@@ -160,6 +174,9 @@ public final class BenchEngineCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "decode step phases, batch %d:%n%s", batch, decodePhases);
             }
             out.flush();
+        }
+        if (!json && !speedups.isEmpty()) {
+            out.println("decode tokens/s against batch 1 in this run:" + speedups);
         }
         return 0;
     }

@@ -78,6 +78,12 @@ class EngineCommandsTest {
             assertThat(o.get("prefill_tok_s").asDouble()).isPositive();
             assertThat(o.get("decode_tok_s").asDouble()).isPositive();
         }
+        JsonNode first = mapper.readTree(lines.get(0));
+        JsonNode second = mapper.readTree(lines.get(1));
+        assertThat(first.has("decode_x_batch1")).as("batch 1 against itself").isFalse();
+        assertThat(second.get("decode_x_batch1").asDouble()).as("batch 3 against batch 1 of the same run")
+                .isCloseTo(second.get("decode_tok_s").asDouble() / first.get("decode_tok_s").asDouble(),
+                        org.assertj.core.api.Assertions.within(0.02));
     }
 
     @Test
