@@ -11,6 +11,7 @@ import io.sluice.operators.ingest.RequestFormat;
 import io.sluice.operators.ingest.TenantTable;
 import io.sluice.scheduling.Policies;
 import io.sluice.scheduling.PolicyOptions;
+import io.sluice.scheduling.RouterOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,6 +52,12 @@ public final class EngineOptions {
                     + "when every decode instance is full, a decode instance takes a short prefill no prefill "
                     + "instance can serve in time) (default: ${DEFAULT-VALUE}).")
     String pd;
+
+    @Option(names = "--admission", defaultValue = "0.05:0.15", paramLabel = "STOP:RESUME",
+            description = "PD modes: a decode instance stops taking handoffs when its free KV blocks fall under STOP "
+                    + "(a fraction) and takes them again at RESUME or more, the router's dual thresholds "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String admission;
 
     @Option(names = "--host-kv-blocks", defaultValue = "0",
             description = "Host-memory KV blocks per instance: a sequence preempted under block pressure moves its KV "
@@ -137,6 +144,7 @@ public final class EngineOptions {
             throw new IllegalArgumentException("--instances " + instances + " splits prefill and decode: add --pd "
                     + "separate or --pd hybrid, or give --instances N for colocated instances");
         }
+        admissionThresholds();
         if (hostKvBlocks < 0) {
             throw new IllegalArgumentException("--host-kv-blocks must be >= 0 (0 = no host tier), got " + hostKvBlocks);
         }
@@ -144,6 +152,24 @@ public final class EngineOptions {
             throw new IllegalArgumentException("unknown --policy '" + policy + "'; one of " + Policies.names());
         }
         engine();
+    }
+
+    /** {@code --admission} as {stop, resume}: 0 <= stop <= resume <= 1. */
+    double[] admissionThresholds() {
+        String[] parts = admission.split(":", -1);
+        try {
+            if (parts.length == 2) {
+                double stop = Double.parseDouble(parts[0].strip());
+                double resume = Double.parseDouble(parts[1].strip());
+                if (stop >= 0 && stop <= resume && resume <= 1) {
+                    return new double[] {stop, resume};
+                }
+            }
+        } catch (NumberFormatException e) {
+            // the message below says what is expected
+        }
+        throw new IllegalArgumentException("--admission must be STOP:RESUME, free-block fractions with "
+                + "0 <= STOP <= RESUME <= 1 (e.g. 0.05:0.15), got '" + admission + "'");
     }
 
     private static void requireFile(String option, Path file) {
@@ -175,9 +201,11 @@ public final class EngineOptions {
         double[] latency = profile != null ? LatencyProfiles.load(profile) : LatencyProfiles.prior(config, engineThreads);
         String tenantSpec = tenants.startsWith("@") ? Files.readString(Path.of(tenants.substring(1))) : tenants;
         TenantTable.parse(tenantSpec); // a bad entry fails here, before anything starts
+        double[] admit = admissionThresholds();
         return new JobSettings(bootstrap, topics, format, kafka, groupId, model.toAbsolutePath().toString(),
                 tokenizer.toAbsolutePath().toString(), total, engineThreads, kvBlocks, policy,
                 PolicyOptions.defaults(), latency, tenantSpec, statusIntervalMs, sloWindowMs, bufferTimeoutMs,
-                engine(), PdMode.parse(pd), pools()[1], hostKvBlocks);
+                engine(), PdMode.parse(pd), pools()[1], hostKvBlocks)
+                .withRouter(RouterOptions.defaults().withAdmission(admit[0], admit[1]));
     }
 }

@@ -113,9 +113,27 @@ class EngineCommandsTest {
         CliRun emptyPool = sluice("run", "--bootstrap", "localhost:1", "--pd", "hybrid", "--instances", "2:0");
         assertThat(emptyPool.exit()).isEqualTo(2);
         assertThat(emptyPool.err()).contains("one of each pool");
-        for (CliRun r : List.of(noPools, split, unknown, emptyPool)) {
+        CliRun admission = sluice("run", "--bootstrap", "localhost:1", "--pd", "separate", "--instances", "1:1",
+                "--admission", "0.2:0.1");
+        assertThat(admission.exit()).isEqualTo(2);
+        assertThat(admission.err()).contains("--admission must be STOP:RESUME").contains("'0.2:0.1'");
+        for (CliRun r : List.of(noPools, split, unknown, emptyPool, admission)) {
             assertThat(r.err().strip().lines()).as("one line: %s", r.err()).hasSize(1);
         }
+    }
+
+    @Test
+    void admissionThresholdsReachTheJobsRouterOptions() throws Exception {
+        Path model = dir.resolve("admission.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        EngineOptions options = picocli.CommandLine.populateCommand(new EngineOptions(), "--model", model.toString(),
+                "--tokenizer", model.toString(), "--pd", "separate", "--instances", "1:1", "--admission", "0.1:0.3");
+        var settings = options.settings("localhost:1", io.sluice.job.pipeline.Topics.DEFAULT,
+                io.sluice.operators.ingest.RequestFormat.AVRO, new java.util.Properties(), "g");
+        assertThat(settings.routing().freeStop()).isEqualTo(0.1);
+        assertThat(settings.routing().freeResume()).isEqualTo(0.3);
+        EngineOptions defaults = picocli.CommandLine.populateCommand(new EngineOptions());
+        assertThat(defaults.admissionThresholds()).containsExactly(0.05, 0.15);
     }
 
     @Test
