@@ -235,13 +235,8 @@ class InstanceFunctionTest {
         // preempt, the engine drops the victim's KV, and prompt + generated tokens are prefilled again later.
         InstanceConfig small = new InstanceConfig(InstanceHarness.model().toString(), null, 1, 20, "fcfs",
                 PolicyOptions.defaults().withBatchLimits(256, 8), InstanceHarness.LATENCY, 50, 0, InstanceConfig.Engine.CPU);
-        List<AdmittedRequest> sent = new ArrayList<>();
         try (InstanceHarness h = InstanceHarness.start(small)) {
-            for (int i = 0; i < 4; i++) {
-                AdmittedRequest r = request("p" + i, prompt(20, 50 + i), 150, i % 2 == 0 ? 0f : 0.7f, 50 + i, h.now);
-                sent.add(r);
-                h.add(r);
-            }
+            List<AdmittedRequest> sent = h.addOutgrowingRequests();
             h.runUntilIdle(5000);
             for (AdmittedRequest r : sent) {
                 List<TokenEvent> events = h.events(r.requestId);

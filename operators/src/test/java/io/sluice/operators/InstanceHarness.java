@@ -135,6 +135,20 @@ final class InstanceHarness implements AutoCloseable {
         harness.processElement(InstanceInput.of(r), now);
     }
 
+    /**
+     * Adds four requests of 150 new tokens over 20-token prompts, greedy and sampled in turn: together more KV than
+     * a 20-block pool holds, so they preempt each other. Returns them in order.
+     */
+    List<AdmittedRequest> addOutgrowingRequests() throws Exception {
+        List<AdmittedRequest> sent = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            AdmittedRequest r = request("p" + i, prompt(20, 50 + i), 150, i % 2 == 0 ? 0f : 0.7f, 50 + i, now);
+            sent.add(r);
+            add(r);
+        }
+        return sent;
+    }
+
     /** A sequence handed over by a prefill instance (a decode instance's input). */
     void add(KvHandoff h) throws Exception {
         harness.processElement(InstanceInput.of(h), now);

@@ -279,12 +279,7 @@ class PdInstanceFunctionTest {
                 PolicyOptions.defaults().withBatchLimits(256, 8), InstanceHarness.LATENCY, 10, 0,
                 InstanceConfig.Engine.CPU).withHostKvBlocks(40);
         try (InstanceHarness h = InstanceHarness.start(small)) {
-            List<AdmittedRequest> sent = new ArrayList<>();
-            for (int i = 0; i < 4; i++) {
-                AdmittedRequest r = request("p" + i, prompt(20, 50 + i), 150, i % 2 == 0 ? 0f : 0.7f, 50 + i, h.now);
-                sent.add(r);
-                h.add(r);
-            }
+            List<AdmittedRequest> sent = h.addOutgrowingRequests();
             h.runUntilIdle(5000);
             for (AdmittedRequest r : sent) {
                 List<TokenEvent> events = h.events(r.requestId);
