@@ -105,6 +105,8 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
     /** When a round found nothing it may run (e.g. paced decodes), it looks again this much later. */
     static final long EMPTY_ROUND_BACKOFF_MS = 2;
     private static final long NONE = Long.MIN_VALUE;
+    /** Heartbeat of a key whose only sequences wait for a decode instance (see onTimer). */
+    static final long AWAITING_HEARTBEAT_MS = 1000;
     private static final int LATENCY_WINDOW = 512;
     /** Time spent in open() compiling the engine's kernels (see {@link WarmUp}). */
     private static final long WARM_UP_MS = 1500;
@@ -339,6 +341,10 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
                 setChainTimerAt(lane, ctx.timerService(), at, false);
             } else if (lane.key == homeKey && config.idleStatusMs() > 0) {
                 setChainTimerAt(lane, ctx.timerService(), statusNow + config.idleStatusMs(), true);
+            } else if (lane.awaitingDecode > 0) {
+                // Sequences waiting for a decode instance need no rounds, but their key needs a timer: after a
+                // restore it is what brings the key's records back (they are prefilled again and handed over).
+                setChainTimerAt(lane, ctx.timerService(), statusNow + AWAITING_HEARTBEAT_MS, true);
             }
         }
         metrics.queues(instance.waiting().size(), instance.running().size(), instance.blocks().freeBlocks());

@@ -217,7 +217,8 @@ class PdInstanceFunctionTest {
             p.runUntilIdle(500);
             assertThat(p.handoffs()).as("every decode instance is above the upper threshold: none forced").isEmpty();
             assertThat(p.events("waits")).as("its first token is out").hasSize(1);
-            assertThat(p.harness.numProcessingTimeTimers()).as("no round timers while only handoffs wait").isZero();
+            assertThat(p.harness.numProcessingTimeTimers()).as("no round timers while only handoffs wait, only the "
+                    + "heartbeat that brings them back after a restore").isEqualTo(1);
             // Instance 1 frees blocks but stays under the lower threshold; instance 0 reports room.
             p.add(DecodeLoad.of(1, 30, 256, p.now));
             assertThat(p.handoffs()).isEmpty();
@@ -227,6 +228,52 @@ class PdInstanceFunctionTest {
                     .containsExactlyInAnyOrder("waits@0", "too@0");
             p.runUntilIdle(500);
             assertThat(p.harness.numKeyedStateEntries()).isZero();
+        }
+    }
+
+    @Test
+    void aSequenceWaitingForADecodeInstanceSurvivesARestore() throws Exception {
+        AdmittedRequest r;
+        List<TokenEvent> before;
+        OperatorSubtaskState snapshot;
+        long at;
+        try (InstanceHarness p = InstanceHarness.start(prefill(1, false))) {
+            p.add(DecodeLoad.of(0, 2, 256, p.now));
+            r = request("waits", prompt(12, 4), 10, 0f, 4, p.now);
+            p.add(r);
+            p.runUntilIdle(500);
+            assertThat(p.handoffs()).as("the decode instance is full").isEmpty();
+            before = p.events("waits");
+            assertThat(before).as("its first token is out").hasSize(1);
+            snapshot = p.harness.snapshot(1, p.now);
+            at = p.now;
+        }
+        List<KvHandoff> handoffs;
+        List<TokenEvent> after;
+        try (InstanceHarness p = InstanceHarness.restore(prefill(1, false), snapshot, at + 5)) {
+            p.add(DecodeLoad.of(0, 200, 256, p.now));
+            p.runUntilIdle(3 * InstanceFunction.AWAITING_HEARTBEAT_MS);
+            // Its KV was in memory only: the restored instance prefills prompt and first token again, which
+            // samples the second token, and hands the sequence over with both.
+            handoffs = p.handoffs();
+            assertThat(handoffs).as("the restored instance hands the sequence over once the decode instance has room")
+                    .singleElement().satisfies(h -> {
+                        assertThat(h.record.request.requestId).isEqualTo("waits");
+                        assertThat(h.record.generated[0]).isEqualTo(before.get(0).getTokenId());
+                    });
+            after = p.events("waits");
+            assertThat(p.harness.numKeyedStateEntries()).isZero();
+            assertThat(p.harness.numProcessingTimeTimers()).isZero();
+        }
+        try (InstanceHarness d = InstanceHarness.start(decode())) {
+            d.add(handoffs.get(0));
+            d.runUntilIdle(2000);
+            List<TokenEvent> all = new ArrayList<>(before);
+            all.addAll(after);
+            all.addAll(d.events("waits"));
+            assertThat(all.stream().map(TokenEvent::getIndex).toList()).as("no token emitted twice or skipped")
+                    .containsExactlyElementsOf(IntStream.range(0, all.size()).boxed().toList());
+            assertThat(tokens(all)).as("tokens across the restore").containsExactly(reference(r));
         }
     }
 
