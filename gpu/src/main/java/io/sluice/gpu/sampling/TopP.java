@@ -6,22 +6,39 @@ package io.sluice.gpu.sampling;
  */
 final class TopP implements Sampler {
 
+    /**
+     * Vocabulary-sized work arrays, one set per thread and reused: a sampler is made per sampled token (see
+     * {@link SamplingParams#sampler}), and arrays per call would allocate half a megabyte per token at 32k tokens.
+     */
+    private static final class Scratch {
+        int[] indices = new int[0];
+        float[] probs = new float[0];
+        long[] keys = new long[0];
+
+        void ensure(int size) {
+            if (indices.length < size) {
+                indices = new int[size];
+                probs = new float[size];
+                keys = new long[size];
+            }
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
     private final float p;
-    // Reused between calls; a sampler runs on one thread at a time (the executor's sampling step).
-    private int[] indices = new int[0];
-    private float[] probs = new float[0];
 
     TopP(float p) {
         this.p = p;
     }
 
     @Override
-    public synchronized int sample(float[] logits, int offset, int size, double coin) {
+    public int sample(float[] logits, int offset, int size, double coin) {
         Sampler.softmax(logits, offset, size);
-        if (indices.length < size) {
-            indices = new int[size];
-            probs = new float[size];
-        }
+        Scratch scratch = SCRATCH.get();
+        scratch.ensure(size);
+        int[] indices = scratch.indices;
+        float[] probs = scratch.probs;
         float cutoff = (1f - p) / (size - 1);
         int n = 0;
         for (int i = 0; i < size; i++) {
@@ -32,7 +49,7 @@ final class TopP implements Sampler {
         if (n == 0) {
             return Sampler.argmax(logits, offset, size);
         }
-        sortByProbabilityDescending(logits, offset, n);
+        sortByProbabilityDescending(logits, offset, n, scratch);
         float cumulative = 0f;
         int last = n - 1;
         for (int i = 0; i < n; i++) {
@@ -54,14 +71,16 @@ final class TopP implements Sampler {
     }
 
     /** Sorts {@code indices[0..n)} by probability, largest first, ties by lower id; fills {@code probs}. */
-    private void sortByProbabilityDescending(float[] logits, int offset, int n) {
+    private static void sortByProbabilityDescending(float[] logits, int offset, int n, Scratch scratch) {
+        int[] indices = scratch.indices;
+        float[] probs = scratch.probs;
+        long[] keys = scratch.keys;
         // Pack (probability, id) into longs: probabilities are non-negative, so their float bits order like them.
-        long[] keys = new long[n];
         for (int i = 0; i < n; i++) {
             int id = indices[i];
             keys[i] = ((long) Float.floatToIntBits(logits[offset + id]) << 32) | (0xFFFFFFFFL - id);
         }
-        java.util.Arrays.sort(keys);
+        java.util.Arrays.sort(keys, 0, n);
         for (int i = 0; i < n; i++) {
             long k = keys[n - 1 - i];
             indices[i] = (int) (0xFFFFFFFFL - (k & 0xFFFFFFFFL));
