@@ -248,7 +248,6 @@ public final class Simulator {
         private final InstanceState[] instances;
         private final BatchPolicy[] policies;
         private final Router router;
-        private final Request[] requests;
         private final ArrayDeque<Request> awaitingDecode = new ArrayDeque<>();
         private final BatchShape shape = new BatchShape();
         private long seq;
@@ -279,7 +278,6 @@ public final class Simulator {
                 policies[i] = Policies.create(policyName, config.options());
             }
             this.router = new Router(List.of(instances), config.router());
-            this.requests = new Request[trace.size()];
         }
 
         Result execute() {
@@ -334,7 +332,6 @@ public final class Simulator {
             if (config.maxNewTokens() > 0) {
                 r.endAsIfByEosAfter(t.outputTokens());
             }
-            requests[index] = r;
             metrics.arrival(now);
             // A request longer than the model's context is refused, never truncated.
             if ((long) t.promptTokens() + t.outputTokens() > config.cost().maxContext()) {
