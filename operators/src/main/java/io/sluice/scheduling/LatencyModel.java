@@ -420,20 +420,17 @@ public final class LatencyModel {
         }
         int slot = windowNext * (COEFFICIENTS + 1);
         boolean rebuild = ++sinceRebuild >= capacity;
-        if (windowSize == capacity) {
-            if (!rebuild) {
-                accumulate(window, slot, -1);
-            }
-        } else {
+        boolean full = windowSize == capacity;
+        if (!full) {
             windowSize++;
         }
+        slide(f, ms, slot, full && !rebuild);
         System.arraycopy(f, 0, window, slot, COEFFICIENTS);
         window[slot + COEFFICIENTS] = ms;
         if (++windowNext == capacity) {
             windowNext = 0;
         }
         observed++;
-        addToBoth(window, slot);
         if (rebuild) {
             // A rebuild happens every capacity samples, so the window holds exactly the samples since
             // the last one, and the slots run in their arrival order (the ring has just wrapped).
@@ -456,51 +453,51 @@ public final class LatencyModel {
     }
 
     /**
-     * Adds ({@code sign} 1) or removes (-1) the sample at {@code slot} to or from the window's sums.
-     * Rows of zero features are skipped and only the upper triangle of the symmetric X^T X is kept
-     * (mirrored before a refit): about half the products. Each product is the same as its mirror's
-     * (multiplication commutes, the sign is exact), so the sums are the same bit for bit.
+     * Takes the sample in {@code slot} out of the window's sums ({@code remove}) and adds the new one,
+     * features {@code f} and time {@code y}, to the window's sums and to the fresh sums, in one pass:
+     * each sum gets the same products in the same order as a removal followed by an addition would
+     * give it (subtract the old product, then add the new one), so the sums are the same bit for bit,
+     * and each is read and written once instead of twice. Rows of zero features are skipped and only
+     * the upper triangle of the symmetric X^T X is kept (mirrored before a refit): about half the
+     * products. A product and its mirror are the same (multiplication commutes, a negation is exact).
      */
-    private void accumulate(double[] ring, int slot, int sign) {
-        double y = ring[slot + COEFFICIENTS];
+    private void slide(double[] f, double y, int slot, boolean remove) {
+        double[] ring = window;
+        double yOld = ring[slot + COEFFICIENTS];
         for (int j = 0; j < COEFFICIENTS; j++) {
-            double fj = ring[slot + j];
-            if (fj == 0) {
-                continue;
-            }
-            nonzero[j] += sign;
-            double sfj = sign * fj;
-            xty[j] += sfj * y;
+            double out = remove ? -ring[slot + j] : 0;
+            double in = f[j];
             double[] row = xtx[j];
-            for (int k = j; k < COEFFICIENTS; k++) {
-                row[k] += sfj * ring[slot + k];
-            }
-        }
-    }
-
-    /**
-     * Adds the sample at {@code slot} to the window's sums and to the fresh sums, with the products
-     * {@link #accumulate} forms for sign 1 (a factor of 1 is exact), so each set of sums is what
-     * adding the sample to it alone would give.
-     */
-    private void addToBoth(double[] ring, int slot) {
-        double y = ring[slot + COEFFICIENTS];
-        for (int j = 0; j < COEFFICIENTS; j++) {
-            double fj = ring[slot + j];
-            if (fj == 0) {
+            if (out != 0) {
+                nonzero[j]--;
+                if (in == 0) {
+                    xty[j] += out * yOld;
+                    for (int k = j; k < COEFFICIENTS; k++) {
+                        row[k] += out * ring[slot + k];
+                    }
+                    continue;
+                }
+            } else if (in == 0) {
                 continue;
             }
             nonzero[j]++;
             freshNonzero[j]++;
-            double py = fj * y;
-            xty[j] += py;
-            freshXty[j] += py;
-            double[] row = xtx[j];
             double[] freshRow = freshXtx[j];
-            for (int k = j; k < COEFFICIENTS; k++) {
-                double p = fj * ring[slot + k];
-                row[k] += p;
-                freshRow[k] += p;
+            double py = in * y;
+            xty[j] = (out != 0 ? xty[j] + out * yOld : xty[j]) + py;
+            freshXty[j] += py;
+            if (out != 0) {
+                for (int k = j; k < COEFFICIENTS; k++) {
+                    double p = in * f[k];
+                    row[k] = row[k] + out * ring[slot + k] + p;
+                    freshRow[k] += p;
+                }
+            } else {
+                for (int k = j; k < COEFFICIENTS; k++) {
+                    double p = in * f[k];
+                    row[k] += p;
+                    freshRow[k] += p;
+                }
             }
         }
     }

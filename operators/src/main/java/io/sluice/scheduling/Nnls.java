@@ -107,10 +107,10 @@ final class Nnls {
         // Normal equations in scaled space: G = S A^T A S, h = S A^T b, with S = diag(1/norm).
         double[][] g = ws.g;
         double[] h = ws.h;
-        for (int j = 0; j < n; j++) {
-            Arrays.fill(g[j], 0);
-            h[j] = 0;
-        }
+        // Only the entries of used columns are set: nothing reads the others (the passive set and the
+        // columns the gradient looks at are used ones), so they are not cleared either. h is: its
+        // largest entry sets the tolerance.
+        Arrays.fill(h, 0);
         for (int j = 0; j < n; j++) {
             if (!use[j]) {
                 continue;
@@ -148,7 +148,7 @@ final class Nnls {
         ws.factorRows = 0; // a new g
         double tol = 1e-12 * (1 + maxAbs(h));
         for (int outer = 0; outer < 3 * n + 10; outer++) {
-            gradient(g, h, x, w);
+            gradient(g, h, x, live, passive, w);
             int best = -1;
             for (int j = 0; j < n; j++) {
                 if (live[j] && !passive[j] && w[j] > tol && (best < 0 || w[j] > w[best])) {
@@ -191,11 +191,24 @@ final class Nnls {
         return x;
     }
 
-    private static void gradient(double[][] g, double[] h, double[] x, double[] w) {
+    /**
+     * w = h - G x, in the entries the search for the next column reads: the live columns outside the
+     * passive set (the others are left as they were). Off the passive set x is exactly 0, so each term
+     * left out is a zero: subtracting it changes at most the sign of a zero sum, which the comparisons
+     * of w with the tolerance and with each other do not see. A refit runs this every outer step, and
+     * most of the 10x10 products were of those zeros.
+     */
+    private static void gradient(double[][] g, double[] h, double[] x, boolean[] live, boolean[] passive, double[] w) {
         for (int j = 0; j < h.length; j++) {
+            if (!live[j] || passive[j]) {
+                continue;
+            }
+            double[] row = g[j];
             double s = h[j];
             for (int k = 0; k < h.length; k++) {
-                s -= g[j][k] * x[k];
+                if (passive[k]) {
+                    s -= row[k] * x[k];
+                }
             }
             w[j] = s;
         }

@@ -7,7 +7,9 @@ package io.sluice.scheduling;
  * group sizes fix where each group starts). A greedy fill stops after a few dozen requests, so
  * heapifying (O(n)) and popping only what the batch takes is much cheaper than sorting every
  * queued request each round; a fill that passes over the rest of a group ({@link #groupEnd}) pops
- * none of it; the rest is drained (sorted) only when the tail is needed for preemption. Primitive
+ * none of it; the rest is drained (sorted) only when the tail is needed for preemption. A group the
+ * fill does take whole (every decode of a busy instance) is sorted instead, once it is small or a
+ * few of it have been popped: a merge sort compares about half as often as a pop each. Primitive
  * arrays only: no boxing, no comparator objects, no allocation once grown.
  */
 final class RankHeap {
@@ -16,6 +18,14 @@ final class RankHeap {
     static final int GROUPS = 8;
     /** Rounds with at most this many candidates are sorted at once rather than heaped. */
     private static final int SORT_AT_MOST = 24;
+    /** A group at most this large is sorted whole when the order first reaches it, not heapified. */
+    private static final int SORT_GROUP_AT_MOST = 64;
+    /**
+     * Pops from one group after which the rest of it is sorted at once: a fill that has taken this
+     * many is usually taking the whole group (every decode of a busy instance), and a merge sort
+     * compares about half as often as popping each from the heap.
+     */
+    private static final int POPS_BEFORE_SORT = 16;
 
     private int[] group = new int[64];
     private double[] key = new double[64];
@@ -33,6 +43,12 @@ final class RankHeap {
     private final boolean[] heapified = new boolean[GROUPS];
     private int size;
     private boolean sorted;
+    /**
+     * Whether a key is NaN this round. Without NaN the order is a strict total order (ties end at the
+     * position), so a sort and a sequence of pops give the same order; with one the heaps' pops define
+     * it, and nothing is sorted.
+     */
+    private boolean nanKeys;
 
     /** Starts a round with room for {@code n} candidates. */
     void reset(int n) {
@@ -46,6 +62,7 @@ final class RankHeap {
             order = new int[cap];
         }
         size = 0;
+        nanKeys = false;
         java.util.Arrays.fill(count, 0);
     }
 
@@ -57,6 +74,9 @@ final class RankHeap {
         group[pos] = g;
         key[pos] = k;
         key2[pos] = k2;
+        if (k != k || k2 != k2) {
+            nanKeys = true;
+        }
         heap[size++] = pos;
         count[g]++;
     }
@@ -100,10 +120,14 @@ final class RankHeap {
         spare = t;
     }
 
-    /** Floyd's O(n) heap construction over group g's segment. */
+    /** Floyd's O(n) heap construction over group g's segment, or for a small group its sorted order. */
     private void heapify(int g) {
         heapified[g] = true;
         int hs = heapSize[g];
+        if (hs <= SORT_GROUP_AT_MOST && !nanKeys) {
+            sortRest(g);
+            return;
+        }
         for (int i = (hs >>> 1) - 1; i >= 0; i--) {
             siftDown(start[g], hs, i);
         }
@@ -131,6 +155,10 @@ final class RankHeap {
         }
         // popped[g] is the next rank of group g to materialize.
         while (popped[g] <= i) {
+            if (popped[g] - start[g] >= POPS_BEFORE_SORT && !nanKeys) {
+                sortRest(g);
+                break;
+            }
             order[popped[g]++] = pop(g);
         }
         return order[i];
@@ -154,9 +182,61 @@ final class RankHeap {
             if (!heapified[g]) {
                 heapify(g);
             }
+            if (!nanKeys) {
+                sortRest(g);
+            }
             while (heapSize[g] > 0) {
                 order[popped[g]++] = pop(g);
             }
+        }
+    }
+
+    /**
+     * Ranks what is left of group {@code g} at once: its heap holds exactly the candidates not yet
+     * popped, all after those in the order, so their sorted order follows the popped ones.
+     */
+    private void sortRest(int g) {
+        int hs = heapSize[g];
+        int at = popped[g];
+        System.arraycopy(heap, start[g], order, at, hs);
+        // spare is free after build(): it held the candidates in the order set() saw them.
+        mergeSort(order, spare, at, at + hs);
+        popped[g] = at + hs;
+        heapSize[g] = 0;
+    }
+
+    /** Sorts {@code a[lo, hi)} of one group by {@link #sameGroupLess}, with {@code buf[lo, hi)} as scratch. */
+    private void mergeSort(int[] a, int[] buf, int lo, int hi) {
+        if (hi - lo <= 12) {
+            for (int i = lo + 1; i < hi; i++) {
+                int x = a[i];
+                int j = i;
+                while (j > lo && sameGroupLess(x, a[j - 1])) {
+                    a[j] = a[j - 1];
+                    j--;
+                }
+                a[j] = x;
+            }
+            return;
+        }
+        int mid = (lo + hi) >>> 1;
+        mergeSort(a, buf, lo, mid);
+        mergeSort(a, buf, mid, hi);
+        if (!sameGroupLess(a[mid], a[mid - 1])) {
+            return;
+        }
+        System.arraycopy(a, lo, buf, lo, hi - lo);
+        int i = lo;
+        int j = mid;
+        int k = lo;
+        while (i < mid && j < hi) {
+            a[k++] = sameGroupLess(buf[j], buf[i]) ? buf[j++] : buf[i++];
+        }
+        while (i < mid) {
+            a[k++] = buf[i++];
+        }
+        while (j < hi) {
+            a[k++] = buf[j++];
         }
     }
 
