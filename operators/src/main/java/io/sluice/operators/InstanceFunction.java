@@ -242,7 +242,8 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         if (role == Role.PREFILL) {
             // The starting latency model, not the refitted one: this instance only prefills, so its own fit says
             // little about decode steps.
-            placement = new DecodePlacement(config.decodeInstances(), config.router(),
+            // Every instance of the job runs the same model with the same pool size: this one's.
+            placement = new DecodePlacement(config.decodeInstances(), pool.capacity(), config.router(),
                     new LatencyModel(config.latencyCoefficients(), 1, 1));
             routerDeadlines = RoutingRules.deadlineOptions(config.router());
             awaitingDecode = new ArrayDeque<>();

@@ -12,13 +12,11 @@ import java.util.OptionalInt;
  * Each decode instance's last report (free blocks, running sequences, estimated step) is advanced by the handoffs
  * this prefill instance sent it since: their blocks are taken off its free ones and the sequences added to its step
  * through the latency model. An instance stops admitting when its free fraction falls under {@code freeStop} and
- * resumes over {@code freeResume} ({@link RoutingRules#admits}). An instance that never reported counts as empty.
- * Pure logic; not thread-safe.
+ * resumes over {@code freeResume} ({@link RoutingRules#admits}). An instance that never reported counts as empty,
+ * with the pool every instance of the job has: the thresholds then hold from the first handoff, so a burst at start-up
+ * spreads instead of all going to the first instance until the reports come in. Pure logic; not thread-safe.
  */
 public final class DecodePlacement {
-
-    /** Free blocks assumed of an instance that has not reported yet. */
-    private static final int UNKNOWN_BLOCKS = 1 << 20;
 
     private final RouterOptions options;
     private final LatencyModel estimator;
@@ -34,13 +32,17 @@ public final class DecodePlacement {
     private final boolean[] admitting;
 
     /**
+     * @param blocksPerInstance KV blocks of a decode instance's pool, assumed of one that has not reported yet
      * @param estimator the latency model the added sequences' step cost is estimated with (the instances' starting
      *     one: only the per-sequence terms are used, the rest comes from the decode instance's report)
      */
     @SuppressWarnings("unchecked")
-    public DecodePlacement(int instances, RouterOptions options, LatencyModel estimator) {
+    public DecodePlacement(int instances, int blocksPerInstance, RouterOptions options, LatencyModel estimator) {
         if (instances < 1) {
             throw new IllegalArgumentException("need at least one decode instance, got " + instances);
+        }
+        if (blocksPerInstance < 1) {
+            throw new IllegalArgumentException("a decode instance needs at least one KV block, got " + blocksPerInstance);
         }
         if (options == null || estimator == null) {
             throw new IllegalArgumentException("decode placement needs the router options and a latency model");
@@ -58,8 +60,8 @@ public final class DecodePlacement {
         sentContext = new long[instances];
         admitting = new boolean[instances];
         for (int i = 0; i < instances; i++) {
-            reportedFree[i] = UNKNOWN_BLOCKS;
-            total[i] = UNKNOWN_BLOCKS;
+            reportedFree[i] = blocksPerInstance;
+            total[i] = blocksPerInstance;
             reportedAtMs[i] = Long.MIN_VALUE;
             sentSince[i] = new ArrayDeque<>();
             admitting[i] = true;

@@ -21,7 +21,7 @@ class DecodePlacementTest {
             2048, 1000, 100, 200, 1000);
 
     private static DecodePlacement placement(int instances) {
-        return new DecodePlacement(instances, OPTIONS, MODEL);
+        return new DecodePlacement(instances, 100, OPTIONS, MODEL);
     }
 
     @Test
@@ -82,11 +82,25 @@ class DecodePlacementTest {
     @Test
     void unreportedInstancesAdmitAndStaleReportsAreIgnored() {
         DecodePlacement p = placement(2);
+        assertThat(p.freeBlocks(1)).as("unreported: an empty pool of the job's size").isEqualTo(100);
         assertThat(p.place(10, 100, 50, 1)).isEqualTo(OptionalInt.of(0));
         p.report(0, 10, 100, 0, 0, 50);
         p.report(0, 90, 100, 0, 0, 40);
         assertThat(p.freeBlocks(0)).isEqualTo(10);
         assertThat(p.place(20, 100, 50, 60)).as("10 blocks free on 0").isEqualTo(OptionalInt.of(1));
         assertThatThrownBy(() -> placement(0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new DecodePlacement(1, 0, OPTIONS, MODEL)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aBurstBeforeAnyReportSpreadsByTheAdmissionThresholds() {
+        DecodePlacement p = placement(2);
+        // OPTIONS stop admitting under 10 % free: instance 0 takes 12 handoffs of 8 blocks (4 of 100 left).
+        int[] placed = new int[2];
+        for (int i = 0; i < 16; i++) {
+            placed[p.place(8, 100, 1e9, i).orElseThrow()]++;
+        }
+        assertThat(placed).as("handoffs per instance, no report yet").containsExactly(12, 4);
+        assertThat(p.admitting(0)).isFalse();
     }
 }
