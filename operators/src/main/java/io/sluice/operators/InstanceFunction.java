@@ -46,11 +46,17 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.PriorityQueue;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.TaskInfo;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
@@ -90,8 +96,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Normally a subtask holds exactly one key. If it holds several (a job restored at another parallelism),
  * they share the engine; each key keeps its own timer chain and its state is written in its own callbacks.
+ * A checkpoint taken before a key's next callback keeps the writes still waiting for it in operator state
+ * ({@code unflushed-writes}), and a restored key applies them before it reads its records, so its state always
+ * matches what it has already emitted.
  */
-public final class InstanceFunction extends KeyedProcessFunction<Integer, InstanceInput, TokenEvent> {
+public final class InstanceFunction extends KeyedProcessFunction<Integer, InstanceInput, TokenEvent>
+        implements CheckpointedFunction {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(InstanceFunction.class);
 
@@ -120,6 +130,13 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
     private final InstanceConfig config;
 
     private transient MapState<String, RequestRecord> requests;
+    /**
+     * Writes other keys' callbacks left for a key, as of the last checkpoint (union state: after a restore at
+     * another parallelism a key's writes must reach whichever subtask now holds it).
+     */
+    private transient ListState<UnflushedWrite> unflushedState;
+    /** Restored unflushed writes of this subtask's keys, by key, in order; applied when the key is entered. */
+    private transient Map<Integer, List<UnflushedWrite>> restoredWrites;
     private transient Executor executor;
     private transient Tokenizer tokenizer;
     private transient ModelConfig model;
@@ -184,6 +201,21 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
     }
 
     private record PendingWrite(String id, RequestRecord record) {
+    }
+
+    /** A {@link PendingWrite} of key {@code key} in a checkpoint (a Flink POJO); {@code record} null: remove. */
+    public static final class UnflushedWrite {
+        public int key;
+        public String id;
+        public RequestRecord record;
+
+        public UnflushedWrite() {}
+
+        UnflushedWrite(int key, String id, RequestRecord record) {
+            this.key = key;
+            this.id = id;
+            this.record = record;
+        }
     }
 
     /** Per key: its live requests, state writes waiting for its context, and its timers. */
@@ -260,6 +292,44 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         LOG.info("instance {} ({}): {} on the {} engine, {} KV blocks of {} tokens ({} on the host tier), policy {}, "
                 + "{} engine threads", instanceId, role, config.modelPath(), config.engine(), pool.capacity(),
                 pool.blockSize(), config.hostKvBlocks(), policy.name(), config.threads());
+    }
+
+    /**
+     * Writes still waiting for another key's callback are part of the checkpoint. They record what this subtask
+     * has already emitted for that key (tokens, a final event, a handoff sent from another key's callback); a
+     * restore without them would serve the key's requests again from older records: a request handed over twice,
+     * or a finished one run again.
+     */
+    @Override
+    public void initializeState(FunctionInitializationContext context) throws Exception {
+        unflushedState = context.getOperatorStateStore().getUnionListState(
+                new ListStateDescriptor<>("unflushed-writes", TypeInformation.of(UnflushedWrite.class)));
+        restoredWrites = new HashMap<>();
+        if (context.isRestored()) {
+            TaskInfo task = getRuntimeContext().getTaskInfo();
+            for (UnflushedWrite w : unflushedState.get()) {
+                // Every subtask gets every write of the union; it keeps those of the keys it holds now.
+                if (KeyGroupRangeAssignment.assignKeyToParallelOperator(w.key, task.getMaxNumberOfParallelSubtasks(),
+                        task.getNumberOfParallelSubtasks()) == task.getIndexOfThisSubtask()) {
+                    restoredWrites.computeIfAbsent(w.key, k -> new ArrayList<>()).add(w);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void snapshotState(FunctionSnapshotContext context) throws Exception {
+        List<UnflushedWrite> writes = new ArrayList<>();
+        // Restored ones of keys not entered since (such a key has no lane yet), then the lanes' own.
+        for (List<UnflushedWrite> ws : restoredWrites.values()) {
+            writes.addAll(ws);
+        }
+        for (Lane lane : lanes.values()) {
+            for (PendingWrite w : lane.pendingWrites) {
+                writes.add(new UnflushedWrite(lane.key, w.id(), w.record()));
+            }
+        }
+        unflushedState.update(writes);
     }
 
     @Override
@@ -799,6 +869,16 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         Lane lane = lanes.computeIfAbsent(key, Lane::new);
         if (!lane.loaded) {
             lane.loaded = true;
+            List<UnflushedWrite> unflushed = restoredWrites.remove(key);
+            if (unflushed != null) {
+                for (UnflushedWrite w : unflushed) {
+                    if (w.record == null) {
+                        requests.remove(w.id);
+                    } else {
+                        requests.put(w.id, w.record);
+                    }
+                }
+            }
             List<RequestRecord> restored = new ArrayList<>();
             for (RequestRecord record : requests.values()) {
                 if (!live.containsKey(record.request.requestId)) {

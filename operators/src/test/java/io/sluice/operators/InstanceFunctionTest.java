@@ -275,6 +275,44 @@ class InstanceFunctionTest {
     }
 
     @Test
+    void aRequestOfAnotherKeyFinishedBeforeACheckpointIsNotServedAgainAfterTheRestore() throws Exception {
+        // Two keys on one subtask share rounds, so a request of key 11 can finish in a callback of key 12, where
+        // key 11's state cannot be written. A checkpoint before key 11's next callback must still count it done.
+        InstanceConfig config = config("slidebatching", PolicyOptions.defaults());
+        OperatorSubtaskState snapshot = null;
+        long at = 0;
+        AdmittedRequest b;
+        List<TokenEvent> before;
+        try (InstanceHarness h = InstanceHarness.start(config, r -> r.requestId.startsWith("a") ? 11 : 12)) {
+            h.add(request("a", prompt(9, 1), 4, 0f, 1, h.now));
+            b = request("b", prompt(9, 2), 60, 0f, 2, h.now);
+            h.add(b);
+            for (int i = 0; i < 200 && snapshot == null; i++) {
+                h.advance(1);
+                if (!h.events("a").isEmpty() && h.events("a").get(h.events("a").size() - 1).getFinal$()) {
+                    assertThat(h.harness.numKeyedStateEntries())
+                            .as("key 11's record is still waiting for its callback").isEqualTo(2);
+                    snapshot = h.harness.snapshot(1, h.now);
+                    at = h.now;
+                }
+            }
+            assertThat(snapshot).as("'a' finished").isNotNull();
+            before = h.events();
+        }
+        try (InstanceHarness h = InstanceHarness.restore(config, snapshot, at + 5)) {
+            h.runUntilIdle(2000);
+            assertThat(h.events("a")).as("'a' ended before the checkpoint").isEmpty();
+            assertThat(h.metrics()).extracting(RequestMetrics::getRequestId).containsExactly("b");
+            List<TokenEvent> all = new ArrayList<>(before.stream().filter(e -> e.getRequestId().equals("b")).toList());
+            all.addAll(h.events("b"));
+            assertWellFormed(all, "b");
+            assertThat(tokens(all)).containsExactly(reference(b));
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
     void noopEngineRunsEveryRequestToItsLengthWithReplayableTokens() throws Exception {
         InstanceConfig noop = config("slidebatching", PolicyOptions.defaults()).withEngine(InstanceConfig.Engine.NOOP);
         // The batching order follows measured step times, so only each request's own tokens must replay.

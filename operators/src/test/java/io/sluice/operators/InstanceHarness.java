@@ -23,6 +23,7 @@ import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 
 /**
@@ -41,10 +42,16 @@ final class InstanceHarness implements AutoCloseable {
 
     private InstanceHarness(InstanceConfig config, KeySelector<AdmittedRequest, Integer> keys,
                             OperatorSubtaskState restoreFrom, long startMs) throws Exception {
-        int home = InstanceKeys.keyFor(0, 1, MAX_PARALLELISM);
+        this(config, keys, restoreFrom, startMs, 1, 0);
+    }
+
+    private InstanceHarness(InstanceConfig config, KeySelector<AdmittedRequest, Integer> keys,
+                            OperatorSubtaskState restoreFrom, long startMs, int parallelism, int subtask)
+            throws Exception {
+        int home = InstanceKeys.keyFor(subtask, parallelism, MAX_PARALLELISM);
         KeySelector<InstanceInput, Integer> inputKeys = in -> in.request != null ? keys.getKey(in.request) : home;
         harness = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(new InstanceFunction(config)),
-                inputKeys, Types.INT, MAX_PARALLELISM, 1, 0);
+                inputKeys, Types.INT, MAX_PARALLELISM, parallelism, subtask);
         now = startMs;
         harness.setProcessingTime(now);
         if (restoreFrom != null) {
@@ -64,6 +71,18 @@ final class InstanceHarness implements AutoCloseable {
 
     static InstanceHarness restore(InstanceConfig config, OperatorSubtaskState state, long startMs) throws Exception {
         return new InstanceHarness(config, homeKey(), state, startMs);
+    }
+
+    /**
+     * Subtask {@code subtask} of {@code parallelism} restored from the state of a single subtask (a rescale): it
+     * gets the key groups it holds now, and the union of the operator state.
+     */
+    static InstanceHarness restoreRescaled(InstanceConfig config, OperatorSubtaskState state, long startMs,
+                                           int parallelism, int subtask) throws Exception {
+        OperatorSubtaskState part = AbstractStreamOperatorTestHarness.repartitionOperatorState(state,
+                MAX_PARALLELISM, 1, parallelism, subtask);
+        int home = InstanceKeys.keyFor(subtask, parallelism, MAX_PARALLELISM);
+        return new InstanceHarness(config, r -> home, part, startMs, parallelism, subtask);
     }
 
     private static KeySelector<AdmittedRequest, Integer> homeKey() {

@@ -278,6 +278,45 @@ class PdInstanceFunctionTest {
     }
 
     @Test
+    void aSequenceOfAnotherKeySentOnADecodeReportIsNotHandedOverAgainAfterARestore() throws Exception {
+        // After a restore at another parallelism a subtask holds several instance keys: here the request's key is
+        // not the one decode reports arrive on, so its handoff is sent from another key's callback, where its state
+        // cannot be written. A checkpoint before its key's next callback must not bring the sequence back.
+        int otherKey = InstanceKeys.keyFor(0, 1, InstanceHarness.MAX_PARALLELISM) + 1;
+        OperatorSubtaskState snapshot;
+        long at;
+        List<KvHandoff> before;
+        try (InstanceHarness p = InstanceHarness.start(prefill(1, false), r -> otherKey)) {
+            p.add(DecodeLoad.of(0, 2, 256, p.now));
+            p.add(request("waits", prompt(12, 4), 10, 0f, 4, p.now));
+            p.runUntilIdle(500);
+            assertThat(p.handoffs()).as("the decode instance is full").isEmpty();
+            p.add(DecodeLoad.of(0, 200, 256, p.now));
+            before = p.handoffs();
+            assertThat(before).as("sent on the report that shows room").hasSize(1);
+            snapshot = p.harness.snapshot(1, p.now);
+            at = p.now;
+        }
+        try (InstanceHarness p = InstanceHarness.restore(prefill(1, false), snapshot, at + 5)) {
+            p.add(DecodeLoad.of(0, 200, 256, p.now));
+            p.runUntilIdle(3 * InstanceFunction.AWAITING_HEARTBEAT_MS);
+            assertThat(p.handoffs()).as("the sequence was handed over before the checkpoint: not again").isEmpty();
+            assertThat(p.events("waits")).as("nothing more of it here").isEmpty();
+            assertThat(p.harness.numKeyedStateEntries()).isZero();
+            assertThat(p.harness.numProcessingTimeTimers()).isZero();
+        }
+        // The same at parallelism 2: the writes reach whichever subtask holds the key now.
+        for (int subtask = 0; subtask < 2; subtask++) {
+            try (InstanceHarness p = InstanceHarness.restoreRescaled(prefill(1, false), snapshot, at + 5, 2, subtask)) {
+                p.runUntilIdle(3 * InstanceFunction.AWAITING_HEARTBEAT_MS);
+                assertThat(p.handoffs()).as("subtask %d of 2", subtask).isEmpty();
+                assertThat(p.events("waits")).isEmpty();
+                assertThat(p.harness.numKeyedStateEntries()).isZero();
+            }
+        }
+    }
+
+    @Test
     void hybridPrefillInstanceDecodesItselfWhenEveryDecodeInstanceIsFull() throws Exception {
         try (InstanceHarness p = InstanceHarness.start(prefill(1, true))) {
             p.add(DecodeLoad.of(0, 2, 256, p.now));
