@@ -186,6 +186,8 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         final SamplingParams sampling;
         /** Processing time at which it expires if it has not started; NONE without. */
         final long expiresAtMs;
+        /** Whether its claim on the expiry timer is given up (when it starts, or ends unstarted): only once. */
+        boolean deadlineReleased;
         RequestRecord record;
 
         Live(String id, int key, Request schedule, BlockTable table, SamplingParams sampling, long expiresAtMs,
@@ -921,9 +923,12 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
 
     /** Drops {@code l}'s claim on its expiry timer; deletes the timer when no one else needs it. */
     private void releaseDeadline(Live l, int currentKey, TimerService timers) {
-        if (l.expiresAtMs == NONE || l.key != currentKey) {
+        if (l.expiresAtMs == NONE || l.deadlineReleased || l.key != currentKey) {
             return; // another key's timer cannot be deleted from here; it fires and finds nothing to do
         }
+        // A request that started gave its claim up then; giving it up again at its end would delete a timer that
+        // an unstarted request of the same expiry time still needs.
+        l.deadlineReleased = true;
         Lane lane = lanes.get(l.key);
         Integer count = lane.deadlineTimers.get(l.expiresAtMs);
         if (count == null) {

@@ -126,6 +126,29 @@ class InstanceFunctionTest {
     }
 
     @Test
+    void aRequestThatStartsAndEndsKeepsTheExpiryTimerItSharesWithOneThatHasNot() throws Exception {
+        // One running sequence at a time: "b" waits while "a" runs, and both expire at the same millisecond, so
+        // they share one Flink timer. "a" gives up its claim when it starts; ending must not give it up again.
+        PolicyOptions options = PolicyOptions.defaults().withBatchLimits(256, 1);
+        try (InstanceHarness h = InstanceHarness.start(config("fcfs", options))) {
+            for (String id : List.of("a", "b")) {
+                AdmittedRequest r = request(id, prompt(5, id.charAt(0)), 3, 0f, 1, h.now);
+                r.ttftSloMs = 40;
+                h.add(r);
+            }
+            while (h.events("a").stream().noneMatch(TokenEvent::getFinal$)) {
+                h.advance(1);
+            }
+            assertThat(h.events("b")).as("'b' has not started").isEmpty();
+            assertThat(h.harness.numProcessingTimeTimers()).as("the next round and the expiry 'b' still needs")
+                    .isEqualTo(2);
+            h.runUntilIdle(1000);
+            assertThat(h.events("b")).last().satisfies(e -> assertThat(e.getFinishReason()).isEqualTo(FinishReason.LENGTH));
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
     void ttftDeadlineTimerExpiresARequestThatNeverStarted() throws Exception {
         // One running sequence at a time (fcfs, max 1 sequence): the second request cannot start while the first
         // decodes, so its TTFT timer fires first.
