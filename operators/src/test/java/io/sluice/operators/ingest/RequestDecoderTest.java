@@ -59,6 +59,7 @@ class RequestDecoderTest {
         "{\"request_id\":\"r\",\"max_new_tokens\":\"many\"}     | field 'max_new_tokens': expected a 32-bit integer",
         "{\"request_id\":\"r\",\"max_new_tokens\":1e99}         | field 'max_new_tokens': expected a 32-bit integer",
         "{\"request_id\":\"r\",\"submitted_at\":\"yesterday\"}  | expected epoch milliseconds or an ISO-8601 instant",
+        "{\"request_id\":\"r\",\"deadline\":\"+999999999-01-01T00:00:00Z\"} | field 'deadline': \"+999999999-01-01T00:00:00Z\" is outside the range of epoch milliseconds",
         "[1,2,3]                                                | expected a JSON object, got array",
         "{\"request_id\":                                       | not valid JSON",
         "{\"request_id\":\"r\",\"prompt\":[1],\"prompt_token_ids\":[2]} | not both",
