@@ -41,4 +41,22 @@ class IngestFunctionTest {
                     .satisfies(d -> assertThat(d.getReason()).contains(field).contains("epoch milliseconds"));
         }
     }
+
+    @Test
+    void anAvroRecordClaimingAHugeCollectionIsADeadLetter() throws Exception {
+        // request_id "a", tenant "", priority_class "", priority_weight 1.0, prompt null, prompt_token_ids:
+        // the array branch, then an item count (zig-zag varint) and no items.
+        byte[] head = {2, 'a', 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xf0, 0x3f, 0, 2};
+        byte[][] counts = {
+            {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 8},          // 2^30 items: allocated up front
+            {(byte) 0xfe, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x0f},        // 2^31 - 1: over Avro's own limit
+        };
+        for (byte[] count : counts) {
+            byte[] record = new byte[head.length + count.length];
+            System.arraycopy(head, 0, record, 0, head.length);
+            System.arraycopy(count, 0, record, head.length, count.length);
+            assertThat(deadLetters(RequestFormat.AVRO, record)).singleElement()
+                    .satisfies(d -> assertThat(d.getReason()).startsWith("not an Avro InferenceRequest"));
+        }
+    }
 }

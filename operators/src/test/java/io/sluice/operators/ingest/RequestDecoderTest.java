@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumWriter;
@@ -89,6 +90,21 @@ class RequestDecoderTest {
         assertThatThrownBy(() -> avro.decode(bytes("{\"request_id\":\"r\"}"), RECEIVED))
                 .isInstanceOf(MalformedRecordException.class);
         assertThatThrownBy(() -> avro.decode(new byte[0], RECEIVED)).hasMessageContaining("empty");
+    }
+
+    @Test
+    void avroRoundTripsEveryField() throws Exception {
+        InferenceRequest request = InferenceRequest.newBuilder()
+                .setRequestId("r4").setTenant("chat").setPriorityClass("interactive").setPriorityWeight(2.5)
+                .setPromptTokenIds(IntStream.range(0, 3000).boxed().toList())
+                .setMaxNewTokens(64).setTemperature(0.7f).setTopP(0.9f).setSeed(42)
+                .setTtftSloMs(500).setTpotSloMs(50)
+                .setDeadline(RECEIVED.plusSeconds(60)).setSubmittedAt(RECEIVED)
+                .build();
+        assertThat(avro.decode(avroBytes(request), RECEIVED)).isEqualTo(request);
+        InferenceRequest text = InferenceRequest.newBuilder(request).setPromptTokenIds(null).setPrompt("Once")
+                .setDeadline(null).build();
+        assertThat(avro.decode(avroBytes(text), RECEIVED)).isEqualTo(text);
     }
 
     @Test
