@@ -182,10 +182,22 @@ public final class AvroJson {
             return Instant.ofEpochMilli(json.longValue());
         }
         if (json.isTextual()) {
+            Instant instant;
             try {
-                return Instant.parse(json.textValue());
+                instant = Instant.parse(json.textValue());
             } catch (DateTimeParseException e) {
-                // fall through to the error below
+                instant = null; // the error below
+            }
+            if (instant != null) {
+                // ISO-8601 reaches the year 1e9, epoch millis (what the field holds) only ~292 million years:
+                // such an instant would fail later, in the task that reads the field, not here as a bad record.
+                try {
+                    instant.toEpochMilli();
+                } catch (ArithmeticException e) {
+                    throw new MalformedRecordException(where(path) + json
+                            + " is outside the range of epoch milliseconds");
+                }
+                return instant;
             }
         }
         throw new MalformedRecordException(where(path)

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumWriter;
@@ -59,6 +60,7 @@ class RequestDecoderTest {
         "{\"request_id\":\"r\",\"max_new_tokens\":\"many\"}     | field 'max_new_tokens': expected a 32-bit integer",
         "{\"request_id\":\"r\",\"max_new_tokens\":1e99}         | field 'max_new_tokens': expected a 32-bit integer",
         "{\"request_id\":\"r\",\"submitted_at\":\"yesterday\"}  | expected epoch milliseconds or an ISO-8601 instant",
+        "{\"request_id\":\"r\",\"deadline\":\"+999999999-01-01T00:00:00Z\"} | field 'deadline': \"+999999999-01-01T00:00:00Z\" is outside the range of epoch milliseconds",
         "[1,2,3]                                                | expected a JSON object, got array",
         "{\"request_id\":                                       | not valid JSON",
         "{\"request_id\":\"r\",\"prompt\":[1],\"prompt_token_ids\":[2]} | not both",
@@ -88,6 +90,21 @@ class RequestDecoderTest {
         assertThatThrownBy(() -> avro.decode(bytes("{\"request_id\":\"r\"}"), RECEIVED))
                 .isInstanceOf(MalformedRecordException.class);
         assertThatThrownBy(() -> avro.decode(new byte[0], RECEIVED)).hasMessageContaining("empty");
+    }
+
+    @Test
+    void avroRoundTripsEveryField() throws Exception {
+        InferenceRequest request = InferenceRequest.newBuilder()
+                .setRequestId("r4").setTenant("chat").setPriorityClass("interactive").setPriorityWeight(2.5)
+                .setPromptTokenIds(IntStream.range(0, 3000).boxed().toList())
+                .setMaxNewTokens(64).setTemperature(0.7f).setTopP(0.9f).setSeed(42)
+                .setTtftSloMs(500).setTpotSloMs(50)
+                .setDeadline(RECEIVED.plusSeconds(60)).setSubmittedAt(RECEIVED)
+                .build();
+        assertThat(avro.decode(avroBytes(request), RECEIVED)).isEqualTo(request);
+        InferenceRequest text = InferenceRequest.newBuilder(request).setPromptTokenIds(null).setPrompt("Once")
+                .setDeadline(null).build();
+        assertThat(avro.decode(avroBytes(text), RECEIVED)).isEqualTo(text);
     }
 
     @Test
