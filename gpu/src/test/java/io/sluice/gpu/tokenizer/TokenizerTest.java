@@ -104,6 +104,93 @@ class TokenizerTest {
         assertThatThrownBy(() -> Tokenizer.load(tooLong, 1)).hasMessageContaining("piece 0 has length 3");
     }
 
+    /**
+     * llama2.c's {@code encode}, transcribed (a rescan of every pair after each merge), over the pieces and scores
+     * read from the file here: the tokenizer's heap-based merge must give exactly its ids, ties included.
+     */
+    private static final class RunC {
+        final String[] pieces = new String[32000]; // one char per byte (ISO-8859-1)
+        final float[] scores = new float[32000];
+        final java.util.Map<String, Integer> ids = new java.util.HashMap<>();
+
+        RunC(Path file) throws IOException {
+            ByteBuffer in = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
+            in.getInt();
+            for (int i = 0; i < pieces.length; i++) {
+                scores[i] = in.getFloat();
+                byte[] bytes = new byte[in.getInt()];
+                in.get(bytes);
+                pieces[i] = new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1);
+                ids.putIfAbsent(pieces[i], i);
+            }
+        }
+
+        int[] encode(String text) {
+            String bytes = new String(text.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    java.nio.charset.StandardCharsets.ISO_8859_1);
+            java.util.List<Integer> tokens = new java.util.ArrayList<>(java.util.List.of(1));
+            if (!bytes.isEmpty()) {
+                tokens.add(ids.get(" "));
+            }
+            for (int i = 0; i < bytes.length(); ) {
+                int end = i + 1;
+                while (end < bytes.length() && (bytes.charAt(end) & 0xC0) == 0x80 && end - i < 4) {
+                    end++;
+                }
+                Integer id = ids.get(bytes.substring(i, end));
+                if (id != null) {
+                    tokens.add(id);
+                } else {
+                    for (int k = i; k < end; k++) {
+                        tokens.add(bytes.charAt(k) + 3);
+                    }
+                }
+                i = end;
+            }
+            while (true) {
+                float best = -1e10f;
+                int bestId = -1;
+                int bestAt = -1;
+                for (int i = 0; i + 1 < tokens.size(); i++) {
+                    Integer id = ids.get(pieces[tokens.get(i)] + pieces[tokens.get(i + 1)]);
+                    if (id != null && scores[id] > best) {
+                        best = scores[id];
+                        bestId = id;
+                        bestAt = i;
+                    }
+                }
+                if (bestAt < 0) {
+                    return tokens.stream().mapToInt(Integer::intValue).toArray();
+                }
+                tokens.set(bestAt, bestId);
+                tokens.remove(bestAt + 1);
+            }
+        }
+    }
+
+    @Test
+    void encodesExactlyAsRunCsPairByPairScanOnManyTexts() throws IOException {
+        RunC runC = new RunC(TestData.shared("models/tokenizer.bin"));
+        String[] words = {"Once", "upon", "a", "time", ",", ".", " ", "  ", "\n", "\t", "aaaa", "abab", "the", "The",
+            "héllo", "wörld", "日本語", "🙂", "ǅ", "1234567", "!!", "--", "'s", "didn't", "lily", "Lily", "a\u0000b"};
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
+        for (int trial = 0; trial < 200; trial++) {
+            StringBuilder text = new StringBuilder();
+            int n = rnd.nextInt(trial % 10 == 0 ? 200 : 30);
+            for (int i = 0; i < n; i++) {
+                text.append(words[rnd.nextInt(words.length)]);
+                if (rnd.nextInt(3) > 0) {
+                    text.append(' ');
+                }
+            }
+            String t = text.toString();
+            assertThat(llama().encode(t)).as("ids of %s", t).containsExactly(runC.encode(t));
+        }
+        for (String t : new String[] {"a".repeat(300), " ".repeat(100), "ab".repeat(200), "日本".repeat(50)}) {
+            assertThat(llama().encode(t)).as("ids of a run of %d chars", t.length()).containsExactly(runC.encode(t));
+        }
+    }
+
     @Test
     void mergesTheBestScoringPairFirst() throws IOException {
         // pieces: 0 <unk>, 1 <s>, 2 </s>, then " ", "a", "b", " a", "ab", " ab"; "ab" outscores " a".
