@@ -108,7 +108,18 @@ public final class Admission implements Serializable {
         }
         // As vLLM does: a prompt that fits is served; generation stops at the end of the context.
         int maxNewTokens = Math.min(request.getMaxNewTokens(), modelContext - promptTokens);
-        double weight = Math.min(request.getPriorityWeight(), limits.maxPriorityWeight());
-        return new Admitted(weight, maxNewTokens);
+        return new Admitted(clampedWeight(request), maxNewTokens);
+    }
+
+    /**
+     * The weight a request counts with, admitted or not: clamped to its tenant's ceiling; 0 when it is not a
+     * positive number (a request rejected for its weight carries none, and a NaN would not even encode as JSON).
+     */
+    public double clampedWeight(InferenceRequest request) {
+        double weight = request.getPriorityWeight();
+        if (!(weight > 0) || !Double.isFinite(weight)) {
+            return 0;
+        }
+        return tenants.limitsOf(request.getTenant()).map(l -> Math.min(weight, l.maxPriorityWeight())).orElse(weight);
     }
 }

@@ -71,13 +71,13 @@ public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedReq
         out.collect(toAdmitted(request, tokens, admitted));
     }
 
-    private static void reject(Context ctx, InferenceRequest request, int promptTokens, String reason, Instant now) {
+    private void reject(Context ctx, InferenceRequest request, int promptTokens, String reason, Instant now) {
         ctx.output(REJECTIONS, rejection(request.getRequestId(), reason, now));
         ctx.output(REJECTION_METRICS, RequestMetrics.newBuilder()
                 .setRequestId(request.getRequestId() == null ? "" : request.getRequestId())
                 .setTenant(request.getTenant())
                 .setPriorityClass(request.getPriorityClass())
-                .setPriorityWeight(request.getPriorityWeight())
+                .setPriorityWeight(admission.clampedWeight(request))
                 .setPromptTokens(promptTokens)
                 .setGeneratedTokens(0)
                 .setE2eMs(Math.max(0, now.toEpochMilli() - request.getSubmittedAt().toEpochMilli()))

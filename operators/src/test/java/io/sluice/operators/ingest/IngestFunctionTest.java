@@ -32,6 +32,24 @@ class IngestFunctionTest {
     }
 
     @Test
+    void aRejectionsMetricsCarryTheClampedWeightNeverAnInvalidOne() throws Exception {
+        TenantTable tenants = TenantTable.parse("t:max_weight=2:max_prompt=2");
+        IngestFunction ingest = new IngestFunction(RequestFormat.JSON, new Admission(tenants, 256),
+                text -> new int[] {1, 5, 6});
+        try (OneInputStreamOperatorTestHarness<RawRecord, AdmittedRequest> h =
+                ProcessFunctionTestHarnesses.forProcessFunction(ingest)) {
+            // Rejected for its weight, then for its prompt (3 tokens over the tenant's 2) with a weight over the ceiling.
+            for (String record : List.of("{\"request_id\":\"bad\",\"tenant\":\"t\",\"prompt\":\"x\",\"priority_weight\":-1}",
+                    "{\"request_id\":\"long\",\"tenant\":\"t\",\"prompt\":\"x\",\"priority_weight\":5}")) {
+                h.processElement(new RawRecord(record.getBytes(UTF_8), "sluice.requests", 0, 7, 1_700_000_000_000L), 0);
+            }
+            List<Double> weights = new ArrayList<>();
+            h.getSideOutput(IngestFunction.REJECTION_METRICS).forEach(r -> weights.add(r.getValue().getPriorityWeight()));
+            assertThat(weights).containsExactly(0.0, 2.0);
+        }
+    }
+
+    @Test
     void aJsonTimeBeyondEpochMillisIsADeadLetter() throws Exception {
         // Instant.parse takes years up to 1e9, but epoch millis end near the year 292 million: converting it
         // threw ArithmeticException in the task, and the restarted job read the same record again.
