@@ -153,7 +153,10 @@ public final class LoadRunner {
             progress(progress, 0, sent, plan.size(), results);
             progress.println();
         }
-        double seconds = Math.max(0, (Math.max(results.lastFinalAtMs, startMs) - startMs) / 1000.0);
+        // Goodput's span, as LoadReport documents it: from the first send (a replayed trace may start later than
+        // the run) to the last final event.
+        long firstSentMs = results.sentAtMs.values().stream().mapToLong(Long::longValue).min().orElse(startMs);
+        double seconds = Math.max(0, (Math.max(results.lastFinalAtMs, firstSentMs) - firstSentMs) / 1000.0);
         return new Outcome(new LoadReport(classOrder, plan.size(), new ArrayList<>(results.metrics.values()),
                 results.firstTokens(), seconds),
                 results);
