@@ -13,8 +13,8 @@ import picocli.CommandLine.Option;
 /** {@code sluice loadgen}: load against an external broker and job, with the SLO report at the end. */
 @Command(name = "loadgen", mixinStandardHelpOptions = true,
         description = "Sends requests (synthetic, or a replayed trace) to a running Sluice job through Kafka, shows "
-                + "progress, and prints an SLO report per class. Exit code 0 when every request ended, 1 when some "
-                + "did not within the drain timeout.")
+                + "progress, and prints an SLO report per class. Exit code 0 when every request ended and its "
+                + "metrics arrived, 1 when some did not within the drain timeout (the report would leave them out).")
 public final class LoadgenCommand implements Callable<Integer> {
 
     @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers, HOST:PORT[,HOST:PORT].")
@@ -40,7 +40,10 @@ public final class LoadgenCommand implements Callable<Integer> {
         return runAndReport(new LoadRunner(bootstrap, kafka.topics(), kafka.format(), kafka.properties()), plan, load);
     }
 
-    /** Runs the plan, prints the report (and writes it as JSON when asked); 0 when every request ended. */
+    /**
+     * Runs the plan, prints the report (and writes it as JSON when asked); 0 when every request ended and its
+     * metrics, which the report is built from, arrived.
+     */
     static int runAndReport(LoadRunner runner, List<PlannedRequest> plan, LoadOptions load) throws Exception {
         LoadRunner.Outcome outcome = runner.run(plan, load.classNames(), Duration.ofSeconds(load.drainTimeoutS), System.err);
         outcome.report().print(System.out);
@@ -51,6 +54,13 @@ public final class LoadgenCommand implements Callable<Integer> {
         if (missing > 0) {
             System.err.printf("loadgen: %d of %d requests did not end within %d s of the last send%n",
                     missing, plan.size(), load.drainTimeoutS);
+            return 1;
+        }
+        long unmeasured = outcome.results().finished.stream()
+                .filter(id -> !outcome.results().metrics.containsKey(id)).count();
+        if (unmeasured > 0) {
+            System.err.printf("loadgen: %d of %d requests ended but their metrics did not arrive within %d s of the "
+                    + "last send: the report leaves them out%n", unmeasured, plan.size(), load.drainTimeoutS);
             return 1;
         }
         return 0;
