@@ -83,6 +83,29 @@ class TraceReaderTest {
     }
 
     @Test
+    void lengthsArrivalsAreIndependentOfTheClassDrawnWithTheSameSeed() throws Exception {
+        // `sluice simulate` seeds both the Poisson arrivals and Mix.assign with --seed: the gap after
+        // a request must not depend on its class.
+        StringBuilder sb = new StringBuilder("prompt_tokens,output_tokens\n");
+        for (int i = 0; i < 50_000; i++) {
+            sb.append("100,10\n");
+        }
+        Path f = file("l.csv", sb.toString());
+        List<TraceRecord> t = TraceReader.read(f, TraceFormat.LENGTHS, 1.0, 1);
+        int[] cls = Mix.parse(Mix.DEFAULT).assign(t.size(), 1);
+        double[] sum = new double[3];
+        int[] n = new int[3];
+        for (int i = 0; i + 1 < t.size(); i++) {
+            sum[cls[i]] += t.get(i + 1).arrivalMs() - t.get(i).arrivalMs();
+            n[cls[i]]++;
+        }
+        for (int c = 0; c < 3; c++) {
+            assertThat(sum[c] / n[c]).as("mean gap (ms) after a request of class %d, at 1 req/s", c)
+                    .isCloseTo(1000.0, within(60.0));
+        }
+    }
+
+    @Test
     void badTracesFailWithTheLine() throws Exception {
         assertThatThrownBy(() -> TraceReader.read(file("a.csv", "TIMESTAMP,ContextTokens,GeneratedTokens\n"
                         + "2023-11-16 18:15:46,12,3\nyesterday,1,1\n"), TraceFormat.AZURE, 0, 1))
