@@ -118,6 +118,11 @@ public final class TraceReader {
         int lineNo = 0;
         while ((line = in.readLine()) != null) {
             lineNo++;
+            if (lineNo == 1) {
+                // As for the CSVs: a file saved by a Windows tool starts with a UTF-8 BOM, which
+                // Jackson rejects as "not a JSON object" on an otherwise valid first line.
+                line = stripBom(line);
+            }
             if (line.isBlank()) {
                 continue;
             }

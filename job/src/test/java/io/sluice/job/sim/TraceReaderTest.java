@@ -63,6 +63,16 @@ class TraceReaderTest {
     }
 
     @Test
+    void readsMooncakeWithByteOrderMarkAndCrlf() throws Exception {
+        // Windows tools (Notepad, PowerShell's Out-File) save JSON lines with a UTF-8 BOM and CRLF.
+        Path f = file("bom.jsonl", "\uFEFF{\"timestamp\": 5, \"input_length\": 10, \"output_length\": 2}\r\n"
+                + "{\"timestamp\": 7, \"input_length\": 12, \"output_length\": 3}\r\n");
+        List<TraceRecord> t = TraceReader.read(f, TraceFormat.MOONCAKE, 0, 1);
+        assertThat(t).extracting(TraceRecord::arrivalMs).containsExactly(0.0, 2.0);
+        assertThat(t.get(1).promptTokens()).isEqualTo(12);
+    }
+
+    @Test
     void lengthsGetSeededPoissonArrivals() throws Exception {
         StringBuilder sb = new StringBuilder("num_prefill_tokens,num_decode_tokens,num_total_tokens,pd_ratio\n");
         for (int i = 0; i < 20_000; i++) {
