@@ -205,16 +205,45 @@ public final class TraceReader {
         return s.startsWith("\uFEFF") ? s.substring(1) : s;
     }
 
-    /** Splits a CSV line without quoted commas (none of these formats quote). */
+    /**
+     * Splits a CSV line, each field trimmed. The trace formats themselves do not quote, but a CSV
+     * of lengths exported with the prompt text beside the counts does: a quoted field may hold
+     * commas and doubled quotes (RFC 4180; not line breaks, as lines are read one at a time).
+     * Splitting such a line at every comma shifted the columns after it.
+     */
     private static String[] splitCsv(String line) {
-        String[] f = line.split(",", -1);
-        for (int i = 0; i < f.length; i++) {
-            f[i] = f[i].trim();
-            if (f[i].length() >= 2 && f[i].startsWith("\"") && f[i].endsWith("\"")) {
-                f[i] = f[i].substring(1, f[i].length() - 1);
+        if (line.indexOf('"') < 0) {
+            String[] f = line.split(",", -1);
+            for (int i = 0; i < f.length; i++) {
+                f[i] = f[i].trim();
+            }
+            return f;
+        }
+        List<String> fields = new ArrayList<>();
+        StringBuilder field = new StringBuilder();
+        boolean quoted = false;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (quoted) {
+                if (c != '"') {
+                    field.append(c);
+                } else if (i + 1 < line.length() && line.charAt(i + 1) == '"') {
+                    field.append('"');
+                    i++;
+                } else {
+                    quoted = false;
+                }
+            } else if (c == '"') {
+                quoted = true;
+            } else if (c == ',') {
+                fields.add(field.toString().trim());
+                field.setLength(0);
+            } else {
+                field.append(c);
             }
         }
-        return f;
+        fields.add(field.toString().trim());
+        return fields.toArray(String[]::new);
     }
 
     private static int column(String[] header, List<String> names, Path file, String expected) {

@@ -73,6 +73,20 @@ class TraceReaderTest {
     }
 
     @Test
+    void quotedFieldsMayHoldCommas() throws Exception {
+        // A lengths CSV exported with the prompt text beside its token counts: the text is quoted
+        // and holds commas (and doubled quotes); the counts after it must still be found.
+        Path f = file("text.csv", """
+                id,"prompt",prompt_tokens,output_tokens
+                1,"Hello, world",5,7
+                2,"Say ""hi"", then stop",9,"3"
+                """);
+        List<TraceRecord> t = TraceReader.read(f, TraceFormat.LENGTHS, 1.0, 1);
+        assertThat(t).extracting(TraceRecord::promptTokens).containsExactly(5, 9);
+        assertThat(t).extracting(TraceRecord::outputTokens).containsExactly(7, 3);
+    }
+
+    @Test
     void lengthsGetSeededPoissonArrivals() throws Exception {
         StringBuilder sb = new StringBuilder("num_prefill_tokens,num_decode_tokens,num_total_tokens,pd_ratio\n");
         for (int i = 0; i < 20_000; i++) {
