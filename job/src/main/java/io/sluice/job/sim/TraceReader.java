@@ -118,6 +118,11 @@ public final class TraceReader {
         int lineNo = 0;
         while ((line = in.readLine()) != null) {
             lineNo++;
+            if (lineNo == 1) {
+                // As for the CSVs: a file saved by a Windows tool starts with a UTF-8 BOM, which
+                // Jackson rejects as "not a JSON object" on an otherwise valid first line.
+                line = stripBom(line);
+            }
             if (line.isBlank()) {
                 continue;
             }
@@ -165,7 +170,12 @@ public final class TraceReader {
         String[] cols = splitCsv(stripBom(header));
         int p = column(cols, PROMPT_COLUMNS, file, "num_prefill_tokens");
         int o = column(cols, OUTPUT_COLUMNS, file, "num_decode_tokens");
-        SplittableRandom random = new SplittableRandom(seed);
+        // A stream split off the seed, not the seed's own: Mix.assign draws each request's class from
+        // new SplittableRandom(seed), and `simulate` passes both the same --seed. With the same stream,
+        // the gap after request i came from the very uniform that picked its class, so (default mix)
+        // an interactive request was always followed within 0.36 mean gaps and a batch one never
+        // sooner than 1.6: the arrival process depended on the classes.
+        SplittableRandom random = new SplittableRandom(seed).split();
         double meanGapMs = 1000.0 / ratePerSecond;
         double now = 0;
         List<TraceRecord> out = new ArrayList<>();
@@ -195,16 +205,45 @@ public final class TraceReader {
         return s.startsWith("\uFEFF") ? s.substring(1) : s;
     }
 
-    /** Splits a CSV line without quoted commas (none of these formats quote). */
+    /**
+     * Splits a CSV line, each field trimmed. The trace formats themselves do not quote, but a CSV
+     * of lengths exported with the prompt text beside the counts does: a quoted field may hold
+     * commas and doubled quotes (RFC 4180; not line breaks, as lines are read one at a time).
+     * Splitting such a line at every comma shifted the columns after it.
+     */
     private static String[] splitCsv(String line) {
-        String[] f = line.split(",", -1);
-        for (int i = 0; i < f.length; i++) {
-            f[i] = f[i].trim();
-            if (f[i].length() >= 2 && f[i].startsWith("\"") && f[i].endsWith("\"")) {
-                f[i] = f[i].substring(1, f[i].length() - 1);
+        if (line.indexOf('"') < 0) {
+            String[] f = line.split(",", -1);
+            for (int i = 0; i < f.length; i++) {
+                f[i] = f[i].trim();
+            }
+            return f;
+        }
+        List<String> fields = new ArrayList<>();
+        StringBuilder field = new StringBuilder();
+        boolean quoted = false;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (quoted) {
+                if (c != '"') {
+                    field.append(c);
+                } else if (i + 1 < line.length() && line.charAt(i + 1) == '"') {
+                    field.append('"');
+                    i++;
+                } else {
+                    quoted = false;
+                }
+            } else if (c == '"') {
+                quoted = true;
+            } else if (c == ',') {
+                fields.add(field.toString().trim());
+                field.setLength(0);
+            } else {
+                field.append(c);
             }
         }
-        return f;
+        fields.add(field.toString().trim());
+        return fields.toArray(String[]::new);
     }
 
     private static int column(String[] header, List<String> names, Path file, String expected) {

@@ -63,6 +63,30 @@ class TraceReaderTest {
     }
 
     @Test
+    void readsMooncakeWithByteOrderMarkAndCrlf() throws Exception {
+        // Windows tools (Notepad, PowerShell's Out-File) save JSON lines with a UTF-8 BOM and CRLF.
+        Path f = file("bom.jsonl", "\uFEFF{\"timestamp\": 5, \"input_length\": 10, \"output_length\": 2}\r\n"
+                + "{\"timestamp\": 7, \"input_length\": 12, \"output_length\": 3}\r\n");
+        List<TraceRecord> t = TraceReader.read(f, TraceFormat.MOONCAKE, 0, 1);
+        assertThat(t).extracting(TraceRecord::arrivalMs).containsExactly(0.0, 2.0);
+        assertThat(t.get(1).promptTokens()).isEqualTo(12);
+    }
+
+    @Test
+    void quotedFieldsMayHoldCommas() throws Exception {
+        // A lengths CSV exported with the prompt text beside its token counts: the text is quoted
+        // and holds commas (and doubled quotes); the counts after it must still be found.
+        Path f = file("text.csv", """
+                id,"prompt",prompt_tokens,output_tokens
+                1,"Hello, world",5,7
+                2,"Say ""hi"", then stop",9,"3"
+                """);
+        List<TraceRecord> t = TraceReader.read(f, TraceFormat.LENGTHS, 1.0, 1);
+        assertThat(t).extracting(TraceRecord::promptTokens).containsExactly(5, 9);
+        assertThat(t).extracting(TraceRecord::outputTokens).containsExactly(7, 3);
+    }
+
+    @Test
     void lengthsGetSeededPoissonArrivals() throws Exception {
         StringBuilder sb = new StringBuilder("num_prefill_tokens,num_decode_tokens,num_total_tokens,pd_ratio\n");
         for (int i = 0; i < 20_000; i++) {
@@ -79,6 +103,29 @@ class TraceReaderTest {
         assertThat(meanRate).isCloseTo(5.0, within(0.15));
         for (int i = 1; i < a.size(); i++) {
             assertThat(a.get(i).arrivalMs()).isGreaterThanOrEqualTo(a.get(i - 1).arrivalMs());
+        }
+    }
+
+    @Test
+    void lengthsArrivalsAreIndependentOfTheClassDrawnWithTheSameSeed() throws Exception {
+        // `sluice simulate` seeds both the Poisson arrivals and Mix.assign with --seed: the gap after
+        // a request must not depend on its class.
+        StringBuilder sb = new StringBuilder("prompt_tokens,output_tokens\n");
+        for (int i = 0; i < 50_000; i++) {
+            sb.append("100,10\n");
+        }
+        Path f = file("l.csv", sb.toString());
+        List<TraceRecord> t = TraceReader.read(f, TraceFormat.LENGTHS, 1.0, 1);
+        int[] cls = Mix.parse(Mix.DEFAULT).assign(t.size(), 1);
+        double[] sum = new double[3];
+        int[] n = new int[3];
+        for (int i = 0; i + 1 < t.size(); i++) {
+            sum[cls[i]] += t.get(i + 1).arrivalMs() - t.get(i).arrivalMs();
+            n[cls[i]]++;
+        }
+        for (int c = 0; c < 3; c++) {
+            assertThat(sum[c] / n[c]).as("mean gap (ms) after a request of class %d, at 1 req/s", c)
+                    .isCloseTo(1000.0, within(60.0));
         }
     }
 
