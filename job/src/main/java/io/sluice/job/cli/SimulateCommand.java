@@ -326,7 +326,30 @@ public final class SimulateCommand implements Callable<Integer> {
             }
             arr.add(p);
         }
-        return mapper.writeValueAsString(root);
+        return mapper.writeValueAsString(nonFiniteAsNull(root));
+    }
+
+    /**
+     * JSON has no NaN: a number that is not finite (the attainment of a class no request fell into) is written as
+     * null, as a percentile with no samples is, rather than as the string "NaN".
+     */
+    private static com.fasterxml.jackson.databind.JsonNode nonFiniteAsNull(com.fasterxml.jackson.databind.JsonNode node) {
+        if (node instanceof ObjectNode o) {
+            o.fields().forEachRemaining(e -> e.setValue(nonFiniteAsNull(e.getValue())));
+        } else if (node instanceof com.fasterxml.jackson.databind.node.ArrayNode a) {
+            for (int i = 0; i < a.size(); i++) {
+                a.set(i, nonFiniteAsNull(a.get(i)));
+            }
+        } else if (node.isNumber() && !Double.isFinite(node.doubleValue())) {
+            return com.fasterxml.jackson.databind.node.NullNode.getInstance();
+        }
+        return node;
+    }
+
+    /** A share as a percentage, or "-" for none (a class no request fell into). */
+    private static String percent(double share, int width) {
+        return Double.isFinite(share) ? String.format(Locale.ROOT, "%" + width + ".1f%%", 100 * share)
+                : String.format(Locale.ROOT, "%" + (width + 1) + "s", "-");
     }
 
     private void printTables(PrintWriter out, SimulationStudy.Outcome outcome, Mix classes, String ref) {
@@ -362,10 +385,10 @@ public final class SimulateCommand implements Callable<Integer> {
         }
         out.println(h);
         for (PolicyReport r : reports) {
-            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-14s %6.1f%%", r.policy(),
-                    100 * r.attainment()));
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-14s ", r.policy()))
+                    .append(percent(r.attainment(), 6));
             for (ClassReport c : r.classes()) {
-                row.append(String.format(Locale.ROOT, " %11.1f%%", 100 * c.attainment()));
+                row.append(' ').append(percent(c.attainment(), 11));
             }
             row.append(String.format(Locale.ROOT, " %9.2f %9.1f %5.1f%% %9.0f %8d %8d %10d", r.goodput(), r.gain(),
                     100 * r.gainShare(), r.tokensPerSecond(), r.preemptions(), r.rejections(), r.infeasible()));

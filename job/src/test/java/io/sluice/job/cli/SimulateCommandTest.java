@@ -64,6 +64,22 @@ class SimulateCommandTest {
     }
 
     @Test
+    void aClassNoRequestFellIntoIsNullInJsonAndADashInTheTable() throws Exception {
+        // Two requests, three classes in the default mix: at least one class is empty.
+        CliRun r = run("simulate", "--trace", lengths(2).toString(), "--policy", "fcfs", "--instances", "1", "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode classes = new ObjectMapper().readTree(r.out()).get("policies").get(0).get("classes");
+        assertThat(classes).anySatisfy(c -> {
+            assertThat(c.get("requests").asInt()).isZero();
+            assertThat(c.get("attainment").isNull()).as("attainment of an empty class: %s", c).isTrue();
+        });
+        assertThat(r.out()).doesNotContain("NaN");
+        CliRun table = run("simulate", "--trace", lengths(2).toString(), "--policy", "fcfs", "--instances", "1");
+        assertThat(table.exit()).as(table.err()).isZero();
+        assertThat(table.out()).doesNotContain("NaN");
+    }
+
+    @Test
     void tablesByDefault() throws Exception {
         CliRun r = run("simulate", "--trace", lengths(100).toString(), "--policy", "edf", "--instances", "1:1");
         assertThat(r.exit()).as(r.err()).isZero();
