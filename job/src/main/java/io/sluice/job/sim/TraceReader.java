@@ -73,6 +73,10 @@ public final class TraceReader {
                 throw new IllegalArgumentException("trace " + file + " holds no requests");
             }
             return records;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            // A spreadsheet's export in Latin-1 or UTF-16: a user's file to convert, not a failure to trace.
+            throw new IllegalArgumentException("trace " + file + " is not UTF-8 text (" + e.getMessage()
+                    + "); save it as UTF-8");
         }
     }
 

@@ -73,6 +73,15 @@ class TraceReaderTest {
     }
 
     @Test
+    void aTraceThatIsNotUtf8SaysSoAndNamesTheFile() throws Exception {
+        Path f = dir.resolve("latin1.csv");
+        Files.write(f, "prompt_len,output_len\n12,5\n# caf\u00e9\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        assertThatThrownBy(() -> TraceReader.read(f, TraceFormat.LENGTHS, 1, 1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("latin1.csv").hasMessageContaining("not UTF-8");
+    }
+
+    @Test
     void quotedFieldsMayHoldCommas() throws Exception {
         // A lengths CSV exported with the prompt text beside its token counts: the text is quoted
         // and holds commas (and doubled quotes); the counts after it must still be found.
