@@ -249,8 +249,13 @@ public final class SimulateCommand implements Callable<Integer> {
         }
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String header = in.readLine();
+            if (header != null && header.replace("\uFEFF", "").strip().startsWith("{")) {
+                return TraceFormat.MOONCAKE; // JSON lines under another name (.txt, .log, none)
+            }
             return header != null && header.toUpperCase(Locale.ROOT).contains("TIMESTAMP")
                     ? TraceFormat.AZURE : TraceFormat.LENGTHS;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw TraceReader.notUtf8(file, e);
         }
     }
 

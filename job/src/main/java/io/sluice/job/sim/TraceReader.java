@@ -74,10 +74,13 @@ public final class TraceReader {
             }
             return records;
         } catch (java.nio.charset.CharacterCodingException e) {
-            // A spreadsheet's export in Latin-1 or UTF-16: a user's file to convert, not a failure to trace.
-            throw new IllegalArgumentException("trace " + file + " is not UTF-8 text (" + e.getMessage()
-                    + "); save it as UTF-8");
+            throw notUtf8(file, e);
         }
+    }
+
+    /** A spreadsheet's export in Latin-1 or UTF-16: a user's file to convert, said as such (not a stack trace). */
+    public static IllegalArgumentException notUtf8(Path file, java.nio.charset.CharacterCodingException e) {
+        return new IllegalArgumentException("trace " + file + " is not UTF-8 text (" + e + "); save it as UTF-8");
     }
 
     static List<TraceRecord> readAzure(BufferedReader in, Path file) throws IOException {

@@ -80,6 +80,18 @@ class SimulateCommandTest {
     }
 
     @Test
+    void jsonLinesAreMooncakeWhateverTheFileIsCalled() throws Exception {
+        Path f = dir.resolve("mooncake.txt");
+        java.nio.file.Files.writeString(f, "{\"timestamp\": 0, \"input_length\": 10, \"output_length\": 2}\n");
+        assertThat(SimulateCommand.guessFormat(f)).isEqualTo(io.sluice.job.sim.TraceFormat.MOONCAKE);
+        Path latin1 = dir.resolve("latin1.csv");
+        java.nio.file.Files.write(latin1, "caf\u00e9,1\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        CliRun r = run("simulate", "--trace", latin1.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("latin1.csv").contains("not UTF-8");
+    }
+
+    @Test
     void tablesByDefault() throws Exception {
         CliRun r = run("simulate", "--trace", lengths(100).toString(), "--policy", "edf", "--instances", "1:1");
         assertThat(r.exit()).as(r.err()).isZero();
