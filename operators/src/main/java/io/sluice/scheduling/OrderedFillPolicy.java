@@ -121,6 +121,8 @@ abstract class OrderedFillPolicy implements BatchPolicy {
                 continue;
             }
             double before = b.timeMs();
+            // Cleared here too, not only in the base tryAdd: an override may refuse without calling it.
+            memoryShort = false;
             if (!tryAdd(rank, r, budgetMs)) {
                 if (admitted && memoryShort) {
                     // A new request that does not fit in memory is skipped, not waited on: smaller ones

@@ -238,6 +238,58 @@ class SlideBatchingPolicyTest {
         assertThat(plan.prefill().get(1).tokens()).as("the fresh one still gets its whole prompt").isEqualTo(2000);
     }
 
+    /** An instance running five on-pace interactive decodes of {@code context} tokens each, next tokens due at 1050. */
+    private static InstanceState fullOfDecodes(int context) {
+        InstanceState s = instance(100_000);
+        for (int i = 0; i < 5; i++) {
+            assertThat(s.enqueue(TestRequests.handedOver("d" + i, Slo.interactive(1000, 50), context, 100, 0, 1000), 1000))
+                    .isTrue();
+        }
+        return s;
+    }
+
+    @Test
+    void decodesOverTheBudgetLeaveWhatIsLeftToAnUrgentPrefill() {
+        // Budget 50 ms (the decodes' pace). Four 8000-token decodes take 10 + 4 x (0.5 + 8) = 44 ms;
+        // the fifth would make it 52.5, so it waits, and the urgent prefill (150 ms left, under the
+        // ~190 ms load) gets the 6 ms left (~119 tokens) instead of nothing.
+        InstanceState s = fullOfDecodes(8000);
+        Request p = request("p", 4, Slo.interactive(1000, 50), 1000, 10, 150);
+        s.enqueue(p, 150);
+        SlideBatchingPolicy sb = (SlideBatchingPolicy) Policies.create("slidebatching");
+        BatchPlan plan = sb.plan(s, 1000);
+        assertThat(sb.lastBudgetMs).isEqualTo(50.0);
+        assertThat(sb.lastUrgent).isPositive();
+        assertThat(plan.decode()).hasSize(4);
+        assertThat(prefillOrder(plan)).as("a decode over the budget does not end the fill").containsExactly(p);
+        assertThat(plan.prefill().get(0).tokens()).isBetween(100, 130);
+        assertThat(plan.estimatedMs()).isLessThanOrEqualTo(50.0);
+    }
+
+    @Test
+    void anUrgentPrefillGetsAMinimumChunkWhenTheDecodesFillTheBudget() {
+        // Four 9000-token decodes take 48 ms of the 50: under a minimum chunk (50 tokens, 2.5 ms) is left.
+        InstanceState s = fullOfDecodes(9000);
+        Request urgent = request("urgent", 4, Slo.interactive(1000, 50), 1000, 10, 150); // 150 ms left
+        s.enqueue(urgent, 150);
+        SlideBatchingPolicy sb = (SlideBatchingPolicy) Policies.create("slidebatching");
+        BatchPlan plan = sb.plan(s, 1000);
+        assertThat(sb.lastUrgent).isPositive();
+        assertThat(plan.decode()).hasSize(4);
+        assertThat(plan.prefill()).as("the urgent prefill still moves").hasSize(1);
+        assertThat(plan.prefill().get(0).tokens()).isEqualTo(50);
+        assertThat(plan.estimatedMs()).as("one minimum chunk past the budget").isCloseTo(50.5, within(0.01));
+
+        // A new prefill that can wait (not urgent, not started) is not admitted behind decodes that
+        // overrun the budget: it would only add one more decode to them.
+        InstanceState calm = fullOfDecodes(9000);
+        Request later = request("later", 1, Slo.interactive(60_000, 50), 1000, 10, 1000);
+        calm.enqueue(later, 1000);
+        BatchPlan calmPlan = Policies.create("slidebatching").plan(calm, 1000);
+        assertThat(calmPlan.decode()).hasSize(4);
+        assertThat(calmPlan.prefill()).isEmpty();
+    }
+
     /** Feeds heavy interactive traffic well past capacity with one low-weight batch request in it. */
     private static Request lowClassUnderOverload(String policy) {
         InstanceState s = instance(100_000);

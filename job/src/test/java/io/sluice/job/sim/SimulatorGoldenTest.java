@@ -95,7 +95,7 @@ class SimulatorGoldenTest {
 
     @ParameterizedTest(name = "{0} on {1}, host {2} GiB, drop late {3}")
     @CsvSource(delimiter = '|', textBlock = """
-            slidebatching | 2   | 0 | false | f007c8e9c1db854 met=380 rejected=0 preempted=0 batches=2720 seconds=51.766997
+            slidebatching | 2   | 0 | false | 784b49c9cbc6904e met=390 rejected=0 preempted=0 batches=2829 seconds=53.890739
             fcfs          | 2   | 0 | false | e505fe3e815c76b3 met=166 rejected=0 preempted=38 batches=2229 seconds=72.777441
             sarathi       | 2   | 0 | false | 13bf73a9b772c622 met=263 rejected=0 preempted=4 batches=2677 seconds=56.159705
             priority      | 2   | 0 | false | 19b322e63e85ce5f met=166 rejected=0 preempted=34 batches=2251 seconds=71.094411
@@ -106,7 +106,7 @@ class SimulatorGoldenTest {
             slidebatching | 1:1 | 0 | false | 818b86221885a5d1 met=291 rejected=0 preempted=0 batches=2593 seconds=93.160253
             fcfs          | 1:1 | 0 | false | 5e0c0bbaf9c390f0 met=122 rejected=0 preempted=22 batches=2327 seconds=94.553536
             slidingserve  | 1:1 | 0 | false | 7c98261b3567d984 met=272 rejected=0 preempted=1 batches=2483 seconds=92.635409
-            slidebatching | 1   | 4 | true  | 2b5d3b57dac948d1 met=334 rejected=151 preempted=0 batches=1693 seconds=65.417659
+            slidebatching | 1   | 4 | true  | 569b11b2da387459 met=320 rejected=156 preempted=0 batches=1681 seconds=65.961309
             edf           | 1   | 4 | true  | 16c2b68239789a62 met=146 rejected=0 preempted=14 batches=1977 seconds=133.308396
             fcfs          | 1   | 4 | false | 5762c87a6de94d5e met=117 rejected=0 preempted=41 batches=1984 seconds=140.225365
             slidingserve  | 1   | 4 | true  | cb1317e091428ba3 met=298 rejected=172 preempted=268 batches=1502 seconds=64.620807
