@@ -242,7 +242,7 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
             } else if (remaining < urgentBelow) {
                 // Density first (highest first), equal densities by deadline.
                 ranking.set(i, GROUP_URGENT_PREFILL, -(r.weight() / Math.max(r.estMs, 1e-9)), remaining);
-                r.flags = URGENT;
+                r.flags |= URGENT;
                 urgent++;
             } else {
                 ranking.set(i, GROUP_NORMAL, remaining, 0);
