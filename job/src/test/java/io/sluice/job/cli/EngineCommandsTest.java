@@ -164,4 +164,17 @@ class EngineCommandsTest {
             assertThat(System.nanoTime() - start).as("%s fails before a broker starts", flags).isLessThan(5_000_000_000L);
         }
     }
+
+    @Test
+    void profileChecksItsOutputBeforeMeasuring() throws Exception {
+        Path model = dir.resolve("p.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        long start = System.nanoTime();
+        CliRun run = sluice("profile", "--model", model.toString(), "--repeats", "1", "--out",
+                dir.resolve("missing").resolve("p.json").toString());
+        assertThat(run.exit()).as(run.err()).isEqualTo(2);
+        assertThat(run.err()).contains("--out").contains("p.json");
+        assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+        assertThat(System.nanoTime() - start).as("fails before profiling").isLessThan(5_000_000_000L);
+    }
 }
