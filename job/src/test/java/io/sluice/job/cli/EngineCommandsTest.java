@@ -177,4 +177,15 @@ class EngineCommandsTest {
         assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
         assertThat(System.nanoTime() - start).as("fails before profiling").isLessThan(5_000_000_000L);
     }
+
+    @Test
+    void genModelIntoAPlaceItCannotWriteIsAUsageError() throws Exception {
+        Path file = Files.writeString(dir.resolve("file.txt"), "not a folder");
+        for (Path out : List.of(file.resolve("x.bin"), dir)) {
+            CliRun run = sluice("gen-model", "--shape", "260k", "--out", out.toString());
+            assertThat(run.exit()).as("%s: %s", out, run.err()).isEqualTo(2);
+            assertThat(run.err()).contains("--out").doesNotContain("Exception");
+            assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+        }
+    }
 }
