@@ -188,4 +188,12 @@ class EngineCommandsTest {
             assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
         }
     }
+
+    @Test
+    void benchEngineWithAnUnknownShapeWritesNoTemporaryCheckpoint() throws Exception {
+        CliRun run = sluice("bench", "engine", "--shape", "7b");
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.err()).contains("unknown shape '7b'").doesNotContain("writing a synthetic");
+        assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+    }
 }
