@@ -196,4 +196,17 @@ class EngineCommandsTest {
         assertThat(run.err()).contains("unknown shape '7b'").doesNotContain("writing a synthetic");
         assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
     }
+
+    @Test
+    void generateWithAPromptLongerThanTheContextIsAUsageError() throws Exception {
+        Path tokenizer = shared("models/tokenizer.bin");
+        Path model = dir.resolve("m15.bin");
+        assertThat(sluice("gen-model", "--shape", "15m", "--out", model.toString()).exit()).isZero();
+        String prompt = "hello world ".repeat(200); // 401 tokens with BOS; seq_len 256
+        CliRun run = sluice("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--prompt", prompt, "--temperature", "0", "--print-ids");
+        assertThat(run.exit()).as(run.err()).isEqualTo(2);
+        assertThat(run.err()).contains("--prompt").contains("256");
+        assertThat(run.out()).isEmpty();
+    }
 }
