@@ -82,9 +82,12 @@ public final class BenchEngineCommand implements Callable<Integer> {
         }
         Path file = model;
         if (shape != null) {
+            // The shape is resolved before the temporary file exists: an unknown one used to leave an empty
+            // file behind (outside the finally below) after saying it was writing it.
+            SyntheticCheckpoint.Shape resolved = SyntheticCheckpoint.Shape.of(shape);
             file = Files.createTempFile("sluice-bench-" + shape, ".bin");
             spec.commandLine().getErr().println("writing a synthetic " + shape + " checkpoint to " + file);
-            SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.of(shape).config(), 1234, file);
+            SyntheticCheckpoint.write(resolved.config(), 1234, file);
         }
         try {
             return run(CheckpointLoader.load(file));

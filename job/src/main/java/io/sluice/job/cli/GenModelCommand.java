@@ -38,6 +38,10 @@ public final class GenModelCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         SyntheticCheckpoint.Shape s = SyntheticCheckpoint.Shape.of(shape);
         ModelConfig config = s.config();
+        // An --out that cannot be written (a folder, a file in its path) is the user's to fix: exit 2 with one
+        // line, not an UncheckedIOException stack trace after writing the whole checkpoint (the writer creates
+        // missing folders, so only the nearest existing one has to be writable).
+        OutputFile.check("--out", out, true);
         long start = System.nanoTime();
         int[] lastPercent = {-1};
         SyntheticCheckpoint.write(config, seed, scale, out, fraction -> {

@@ -82,6 +82,12 @@ public final class GenerateCommand implements Callable<Integer> {
         Weights weights = CheckpointLoader.load(model);
         Tokenizer tok = tokenizer == null ? null : Tokenizer.load(tokenizer, weights.config().vocabSize());
         int[] promptIds = tok == null ? new int[] {Tokenizer.BOS} : tok.encode(prompt);
+        // A prompt the context cannot hold was cut silently to seq_len and nothing generated, exit 0: the
+        // model never read the prompt's end. --steps under the prompt's length stays a documented cut.
+        if (promptIds.length > weights.config().seqLen()) {
+            throw new IllegalArgumentException("--prompt is " + (promptIds.length - 1) + " tokens (with BOS "
+                    + promptIds.length + "), more than the model's context of seq_len " + weights.config().seqLen());
+        }
         CpuExecutor.Options options = CpuExecutor.Options.defaults(weights.config());
         if (threads != null) {
             options = options.withThreads(threads);

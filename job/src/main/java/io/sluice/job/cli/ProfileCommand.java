@@ -50,6 +50,9 @@ public final class ProfileCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // The profile is written after all the measuring: an --out that cannot be written must fail now, as a
+        // usage error, not as a FileNotFoundException stack trace that throws the measurements away.
+        OutputFile.check("--out", out, false);
         Weights weights = CheckpointLoader.load(model);
         ModelConfig config = weights.config();
         CpuExecutor.Options options = CpuExecutor.Options.defaults(config);

@@ -164,4 +164,49 @@ class EngineCommandsTest {
             assertThat(System.nanoTime() - start).as("%s fails before a broker starts", flags).isLessThan(5_000_000_000L);
         }
     }
+
+    @Test
+    void profileChecksItsOutputBeforeMeasuring() throws Exception {
+        Path model = dir.resolve("p.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        long start = System.nanoTime();
+        CliRun run = sluice("profile", "--model", model.toString(), "--repeats", "1", "--out",
+                dir.resolve("missing").resolve("p.json").toString());
+        assertThat(run.exit()).as(run.err()).isEqualTo(2);
+        assertThat(run.err()).contains("--out").contains("p.json");
+        assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+        assertThat(System.nanoTime() - start).as("fails before profiling").isLessThan(5_000_000_000L);
+    }
+
+    @Test
+    void genModelIntoAPlaceItCannotWriteIsAUsageError() throws Exception {
+        Path file = Files.writeString(dir.resolve("file.txt"), "not a folder");
+        for (Path out : List.of(file.resolve("x.bin"), dir)) {
+            CliRun run = sluice("gen-model", "--shape", "260k", "--out", out.toString());
+            assertThat(run.exit()).as("%s: %s", out, run.err()).isEqualTo(2);
+            assertThat(run.err()).contains("--out").doesNotContain("Exception");
+            assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+        }
+    }
+
+    @Test
+    void benchEngineWithAnUnknownShapeWritesNoTemporaryCheckpoint() throws Exception {
+        CliRun run = sluice("bench", "engine", "--shape", "7b");
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.err()).contains("unknown shape '7b'").doesNotContain("writing a synthetic");
+        assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+    }
+
+    @Test
+    void generateWithAPromptLongerThanTheContextIsAUsageError() throws Exception {
+        Path tokenizer = shared("models/tokenizer.bin");
+        Path model = dir.resolve("m15.bin");
+        assertThat(sluice("gen-model", "--shape", "15m", "--out", model.toString()).exit()).isZero();
+        String prompt = "hello world ".repeat(200); // 401 tokens with BOS; seq_len 256
+        CliRun run = sluice("generate", "--model", model.toString(), "--tokenizer", tokenizer.toString(),
+                "--prompt", prompt, "--temperature", "0", "--print-ids");
+        assertThat(run.exit()).as(run.err()).isEqualTo(2);
+        assertThat(run.err()).contains("--prompt").contains("256");
+        assertThat(run.out()).isEmpty();
+    }
 }
