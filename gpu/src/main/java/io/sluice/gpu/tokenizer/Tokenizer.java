@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.PriorityQueue;
 
 /**
  * The llama2.c tokenizer: byte-level BPE pieces with merge scores and {@code <0xNN>} byte fallback. Encoding and
@@ -156,149 +157,74 @@ public final class Tokenizer {
      * Merges {@code tokens[0, n)} as llama2.c does: again and again the adjacent pair whose concatenation is the
      * best-scoring piece, the leftmost among equal scores, until no pair is a piece; returns the new length.
      * llama2.c rescans every pair after each merge (quadratic: 2 s for a 16 KB prompt); here the candidate pairs
-     * wait in a heap ordered by (score, position) and the tokens form a linked list, so a merge costs a log and
-     * the same merges happen in the same order. A heap entry whose tokens changed since is skipped when it comes
-     * up.
+     * wait in a priority queue by (score, position) and the tokens form a linked list, so a merge costs a log and
+     * the same merges happen in the same order. An entry is still good when the pair now at its position is the
+     * piece of its score; else that pair changed since, and the entry is skipped.
      */
     private int merge(int[] tokens, int n) {
         if (n < 2) {
             return n;
         }
-        int count = n;
-        int[] tok = Arrays.copyOf(tokens, n);
-        int[] prev = new int[count];
-        int[] next = new int[count];
-        for (int i = 0; i < count; i++) {
+        int[] next = new int[n];
+        int[] prev = new int[n];
+        for (int i = 0; i < n; i++) {
             prev[i] = i - 1;
-            next[i] = i + 1 < count ? i + 1 : -1;
+            next[i] = i + 1 < n ? i + 1 : -1;
         }
-        PairHeap heap = new PairHeap(3 * count);
-        for (int i = 0; i + 1 < count; i++) {
-            offer(heap, tok, i, i + 1);
+        PriorityQueue<Long> candidates = new PriorityQueue<>();
+        for (int i = 0; i + 1 < n; i++) {
+            offer(candidates, tokens, i, i + 1);
         }
-        while (heap.size > 0) {
-            int left = heap.left[0];
-            int right = heap.right[0];
-            int merged = heap.merged[0];
-            int leftId = heap.leftId[0];
-            int rightId = heap.rightId[0];
-            heap.pop();
-            // Stale: one side has been merged into something else since the pair was offered.
-            if (next[left] != right || tok[left] != leftId || tok[right] != rightId) {
+        Long candidate;
+        while ((candidate = candidates.poll()) != null) {
+            int left = (int) (candidate & 0xFFFFFFFFL);
+            int right = next[left];
+            if (right < 0) {
+                continue; // the last token, or merged into its left neighbour since
+            }
+            int merged = pairId(tokens[left], tokens[right]);
+            if (merged < 0 || candidateKey(scores[merged], left) != candidate) {
                 continue;
             }
-            tok[left] = merged;
+            tokens[left] = merged;
             next[left] = next[right];
             if (next[right] >= 0) {
                 prev[next[right]] = left;
             }
-            next[right] = -2; // gone: no pair starts or ends here again
-            tok[right] = -1;
+            next[right] = -2;
             if (prev[left] >= 0) {
-                offer(heap, tok, prev[left], left);
+                offer(candidates, tokens, prev[left], left);
             }
             if (next[left] >= 0) {
-                offer(heap, tok, left, next[left]);
+                offer(candidates, tokens, left, next[left]);
             }
         }
         int out = 0;
         for (int i = 0; i >= 0; i = next[i]) {
-            tokens[out++] = tok[i];
+            tokens[out++] = tokens[i];
         }
         return out;
     }
 
-    /** Offers the pair of tokens at list positions {@code left} and {@code right} when together they are a piece. */
-    private void offer(PairHeap heap, int[] tok, int left, int right) {
-        Integer id = ids.get(Piece.concat(pieces[tok[left]], pieces[tok[right]]));
+    /** The piece two adjacent tokens make together, or -1 when there is none worth merging. */
+    private int pairId(int left, int right) {
+        Integer id = ids.get(Piece.concat(pieces[left], pieces[right]));
         // llama2.c's scan starts from a best score of -1e10: a piece scored no higher is never merged.
-        if (id != null && scores[id] > MIN_MERGE_SCORE) {
-            heap.push(scores[id], left, right, id, tok[left], tok[right]);
+        return id != null && scores[id] > MIN_MERGE_SCORE ? id : -1;
+    }
+
+    private void offer(PriorityQueue<Long> candidates, int[] tokens, int left, int right) {
+        int id = pairId(tokens[left], tokens[right]);
+        if (id >= 0) {
+            candidates.add(candidateKey(scores[id], left));
         }
     }
 
-    /**
-     * A binary max-heap of candidate merges by score, then by lower position (positions keep the text's order, so
-     * the lower is the leftmost), in parallel arrays.
-     */
-    private static final class PairHeap {
-        final float[] score;
-        final int[] left;
-        final int[] right;
-        final int[] merged;
-        final int[] leftId;
-        final int[] rightId;
-        int size;
-
-        PairHeap(int capacity) {
-            score = new float[capacity];
-            left = new int[capacity];
-            right = new int[capacity];
-            merged = new int[capacity];
-            leftId = new int[capacity];
-            rightId = new int[capacity];
-        }
-
-        /** Whether entry {@code a} comes out before entry {@code b}. */
-        private boolean before(int a, int b) {
-            return score[a] > score[b] || (score[a] == score[b] && left[a] < left[b]);
-        }
-
-        void push(float s, int l, int r, int m, int lid, int rid) {
-            int i = size++;
-            set(i, s, l, r, m, lid, rid);
-            while (i > 0) {
-                int parent = (i - 1) >>> 1;
-                if (!before(i, parent)) {
-                    break;
-                }
-                swap(i, parent);
-                i = parent;
-            }
-        }
-
-        void pop() {
-            size--;
-            if (size == 0) {
-                return;
-            }
-            set(0, score[size], left[size], right[size], merged[size], leftId[size], rightId[size]);
-            int i = 0;
-            while (true) {
-                int child = 2 * i + 1;
-                if (child >= size) {
-                    return;
-                }
-                if (child + 1 < size && before(child + 1, child)) {
-                    child++;
-                }
-                if (!before(child, i)) {
-                    return;
-                }
-                swap(i, child);
-                i = child;
-            }
-        }
-
-        private void set(int i, float s, int l, int r, int m, int lid, int rid) {
-            score[i] = s;
-            left[i] = l;
-            right[i] = r;
-            merged[i] = m;
-            leftId[i] = lid;
-            rightId[i] = rid;
-        }
-
-        private void swap(int a, int b) {
-            float s = score[a];
-            int l = left[a];
-            int r = right[a];
-            int m = merged[a];
-            int lid = leftId[a];
-            int rid = rightId[a];
-            set(a, score[b], left[b], right[b], merged[b], leftId[b], rightId[b]);
-            set(b, s, l, r, m, lid, rid);
-        }
+    /** Orders candidates as llama2.c picks them: the higher score first, then the lower position. */
+    private static long candidateKey(float score, int position) {
+        int bits = Float.floatToIntBits(score);
+        int ascending = bits ^ ((bits >> 31) & 0x7FFFFFFF); // the float's order as a signed int
+        return ((long) ~ascending << 32) | position;
     }
 
     /**
