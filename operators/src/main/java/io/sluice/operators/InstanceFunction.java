@@ -874,11 +874,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
             List<UnflushedWrite> unflushed = restoredWrites.remove(key);
             if (unflushed != null) {
                 for (UnflushedWrite w : unflushed) {
-                    if (w.record == null) {
-                        requests.remove(w.id);
-                    } else {
-                        requests.put(w.id, w.record);
-                    }
+                    write(w.id, w.record);
                 }
             }
             List<RequestRecord> restored = new ArrayList<>();
@@ -904,15 +900,20 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
             return;
         }
         for (PendingWrite w : lane.pendingWrites) {
-            if (w.record() == null) {
-                requests.remove(w.id());
-            } else {
-                requests.put(w.id(), w.record());
-            }
+            write(w.id(), w.record());
         }
         lane.pendingWrites.clear();
         if (lane.liveCount == 0) {
             requests.clear();
+        }
+    }
+
+    /** Puts a request's record into the current key's state, or removes it ({@code record} null). */
+    private void write(String id, RequestRecord record) throws Exception {
+        if (record == null) {
+            requests.remove(id);
+        } else {
+            requests.put(id, record);
         }
     }
 
