@@ -121,7 +121,7 @@ abstract class OrderedFillPolicy implements BatchPolicy {
                 continue;
             }
             double before = b.timeMs();
-            // Cleared here too, not only in the base tryAdd: an override may refuse without calling it.
+            // Cleared here, not in tryAdd: an override may refuse without calling the base one.
             memoryShort = false;
             if (!tryAdd(rank, r, budgetMs)) {
                 if (admitted && memoryShort) {
@@ -174,7 +174,6 @@ abstract class OrderedFillPolicy implements BatchPolicy {
      * false ends the fill.
      */
     protected boolean tryAdd(int rank, Request r, double budgetMs) {
-        memoryShort = false;
         if (r.isDecodePhase()) {
             if (!b.isEmpty() && b.timeWithDecode(r) > budgetMs) {
                 return false;
