@@ -72,8 +72,8 @@ public final class LoadRunner {
         /** When each request was sent (epoch ms). */
         public final Map<String, Long> sentAtMs = new ConcurrentHashMap<>();
         /**
-         * Per request, its index-0 token's times: when the job emitted it, when the job's producer sent it (the record's Kafka timestamp)
-         * and when it reached this client. Index 0, not the first to arrive: under PD separation the first token
+         * Per request, its index-0 token's times: when the job emitted it, when the job's producer sent it (the
+         * record's Kafka timestamp) and when it reached this client. Index 0, not the first to arrive: under PD separation the first token
          * comes from the prefill instance and the rest from a decode instance, two tasks whose records can reach
          * the client in either order.
          */
