@@ -198,6 +198,41 @@ class EngineCommandsTest {
     }
 
     @Test
+    void benchEngineChecksEveryOptionBeforeItPrintsAnything() throws Exception {
+        Path model = dir.resolve("b.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        // Each bad value, the option its message names, and the value it quotes; seq_len of 260k is 512.
+        List<List<String>> bad = List.of(
+                List.of("--prompt-len", "1000", "--prompt-len 1000"),
+                List.of("--prompt-len", "0", "--prompt-len must be at least 1, got 0"),
+                List.of("--gen", "-1", "--gen must be >= 0"),
+                List.of("--gen", "600", "--gen 600"),
+                List.of("--max-batch-tokens", "0", "--max-batch-tokens must be at least 1, got 0"),
+                List.of("--warmup", "-1", "--warmup must be a number of seconds >= 0, got -1.0"),
+                List.of("--warmup", "NaN", "got NaN"),
+                List.of("--warmup", "Infinity", "got Infinity"),
+                List.of("--batch", "1,0", "every --batch must be at least 1, got 0"),
+                List.of("--threads", "0", "--threads must be at least 1, got 0"),
+                List.of("--repeat", "0", "--repeat must be at least 1, got 0"));
+        for (List<String> flag : bad) {
+            for (String source : List.of("--model", "--shape")) {
+                java.util.Map<String, String> options = new java.util.LinkedHashMap<>(java.util.Map.of(
+                        "--batch", "1", "--prompt-len", "8", "--gen", "4", "--repeat", "1", "--warmup", "0"));
+                options.put(source, source.equals("--model") ? model.toString() : "260k");
+                options.put(flag.get(0), flag.get(1));
+                List<String> args = new java.util.ArrayList<>(List.of("bench", "engine"));
+                options.forEach((k, v) -> args.addAll(List.of(k, v)));
+                CliRun run = sluice(args.toArray(String[]::new));
+                assertThat(run.exit()).as("%s %s: %s", flag, source, run.err()).isEqualTo(2);
+                assertThat(run.out()).as("%s %s: nothing printed before the check", flag, source).isEmpty();
+                assertThat(run.err().lines().findFirst().orElse("")).as("%s %s", flag, source).contains(flag.get(2));
+                assertThat(run.err()).as("%s %s", flag, source).doesNotContain("writing a synthetic")
+                        .doesNotContain("run 1 of");
+            }
+        }
+    }
+
+    @Test
     void generateWithAPromptLongerThanTheContextIsAUsageError() throws Exception {
         Path tokenizer = shared("models/tokenizer.bin");
         Path model = dir.resolve("m15.bin");
