@@ -190,6 +190,26 @@ class EngineCommandsTest {
     }
 
     @Test
+    void genModelWritesAFileWithTheUmasksPermissionsLikeAnyOther() throws Exception {
+        assumeTrue(java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix"),
+                "no POSIX permissions here");
+        Path model = dir.resolve("perm.bin");
+        CliRun gen = sluice("gen-model", "--shape", "260k", "--out", model.toString());
+        assertThat(gen.exit()).as(gen.err()).isZero();
+        Path plain = dir.resolve("plain.bin");
+        try (var out = Files.newOutputStream(plain)) {
+            out.write(1);
+        }
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(model)))
+                .as("a checkpoint gets what the umask gives a new file, not owner-only")
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(plain)));
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).as("no temporary file left")
+                    .containsExactlyInAnyOrder("perm.bin", "plain.bin");
+        }
+    }
+
+    @Test
     void benchEngineWithAnUnknownShapeWritesNoTemporaryCheckpoint() throws Exception {
         CliRun run = sluice("bench", "engine", "--shape", "7b");
         assertThat(run.exit()).isEqualTo(2);
