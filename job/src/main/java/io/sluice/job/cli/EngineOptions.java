@@ -195,6 +195,7 @@ public final class EngineOptions {
             requireFile("--tenants @FILE", Path.of(tenants.substring(1)));
         }
         ModelConfig config = CheckpointLoader.load(model).config();
+        ModelFiles.checkTokenizer(model, config, tokenizer);
         int cores = Runtime.getRuntime().availableProcessors();
         int total = instanceCount();
         int engineThreads = threads != null ? threads : Math.max(1, cores / total);

@@ -80,6 +80,9 @@ public final class GenerateCommand implements Callable<Integer> {
             err.println("seed " + s + " (pass --seed " + s + " to replay)");
         }
         Weights weights = CheckpointLoader.load(model);
+        if (tokenizer != null) {
+            ModelFiles.checkTokenizer(model, weights.config(), tokenizer);
+        }
         Tokenizer tok = tokenizer == null ? null : Tokenizer.load(tokenizer, weights.config().vocabSize());
         int[] promptIds = tok == null ? new int[] {Tokenizer.BOS} : tok.encode(prompt);
         // A prompt the context cannot hold was cut silently to seq_len and nothing generated, exit 0: the

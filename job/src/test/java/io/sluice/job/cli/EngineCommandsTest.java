@@ -29,6 +29,13 @@ class EngineCommandsTest {
         return p;
     }
 
+    /** A byte-level tokenizer of the 260k shape's vocabulary (512). */
+    private Path tokenizer260k() throws Exception {
+        Path file = dir.resolve("tok512.bin");
+        io.sluice.job.local.ByteTokenizer.write(file, 512);
+        return file;
+    }
+
     @Test
     void generatePrintsTheIdsRunCPrintsForStories260k() throws Exception {
         Path model = shared("models/stories260K.bin");
@@ -127,7 +134,7 @@ class EngineCommandsTest {
         Path model = dir.resolve("admission.bin");
         assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
         EngineOptions options = picocli.CommandLine.populateCommand(new EngineOptions(), "--model", model.toString(),
-                "--tokenizer", model.toString(), "--pd", "separate", "--instances", "1:1", "--admission", "0.1:0.3");
+                "--tokenizer", tokenizer260k().toString(), "--pd", "separate", "--instances", "1:1", "--admission", "0.1:0.3");
         var settings = options.settings("localhost:1", io.sluice.job.pipeline.Topics.DEFAULT,
                 io.sluice.operators.ingest.RequestFormat.AVRO, new java.util.Properties(), "g");
         assertThat(settings.routing().freeStop()).isEqualTo(0.1);
@@ -137,10 +144,33 @@ class EngineCommandsTest {
     }
 
     @Test
+    void aTokenizerOfAnotherVocabularyIsRefusedBeforeAnythingRuns() throws Exception {
+        Path model = dir.resolve("v512.bin"); // 260k: vocab_size 512
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path tokenizer = dir.resolve("tok600.bin");
+        io.sluice.job.local.ByteTokenizer.write(tokenizer, 600);
+        String m = model.toString();
+        String t = tokenizer.toString();
+        List<List<String>> commands = List.of(
+                List.of("generate", "--model", m, "--tokenizer", t, "--prompt", "hi", "--steps", "4", "--seed", "1"),
+                List.of("run", "--bootstrap", "localhost:1", "--model", m, "--tokenizer", t),
+                List.of("local", "--model", m, "--tokenizer", t, "--kafka-port", "0", "--web-port",
+                        String.valueOf(io.sluice.job.local.Ports.free())));
+        for (List<String> command : commands) {
+            CliRun run = sluice(command.toArray(String[]::new));
+            assertThat(run.exit()).as("%s: %s", command.get(0), run.err()).isEqualTo(2);
+            assertThat(run.err()).as(command.get(0)).contains("--tokenizer " + t).contains("--model " + m)
+                    .contains("600 pieces").contains("vocab_size 512").doesNotContain("Kafka at");
+            assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+            assertThat(run.out()).as(command.get(0)).isEmpty();
+        }
+    }
+
+    @Test
     void localChecksItsFlagsAndFilesBeforeStartingAnything() throws Exception {
         Path model = dir.resolve("m.bin");
         assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
-        String[] base = {"local", "--model", model.toString(), "--tokenizer", model.toString(), "--kafka-port", "0",
+        String[] base = {"local", "--model", model.toString(), "--tokenizer", tokenizer260k().toString(), "--kafka-port", "0",
             "--web-port", String.valueOf(io.sluice.job.local.Ports.free())};
         List<List<String>> bad = List.of(
                 List.of("--format", "xml"),
