@@ -167,6 +167,30 @@ class EngineCommandsTest {
     }
 
     @Test
+    void runAndLocalNameTheOptionAndTheValueTheyRefuse() throws Exception {
+        Path model = dir.resolve("r.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        List<List<String>> bad = List.of(
+                List.of("--status-interval-ms", "0", "--status-interval-ms must be >= 10, got 0"),
+                List.of("--slo-window-ms", "50", "--slo-window-ms must be >= 100, got 50"),
+                List.of("--buffer-timeout-ms", "-1", "--buffer-timeout-ms must be >= 0, got -1"),
+                List.of("--threads", "0", "--threads must be at least 1, got 0"),
+                List.of("--kv-blocks", "-1", "--kv-blocks must be >= 0"));
+        for (List<String> flag : bad) {
+            for (List<String> command : List.of(List.of("run", "--bootstrap", "localhost:1"),
+                    List.of("local", "--kafka-port", "0", "--web-port", String.valueOf(io.sluice.job.local.Ports.free())))) {
+                List<String> args = new java.util.ArrayList<>(command);
+                args.addAll(List.of("--model", model.toString(), "--tokenizer", tokenizer260k().toString(),
+                        flag.get(0), flag.get(1)));
+                CliRun run = sluice(args.toArray(String[]::new));
+                assertThat(run.exit()).as("%s %s: %s", command.get(0), flag, run.err()).isEqualTo(2);
+                assertThat(run.err()).as("%s %s", command.get(0), flag).contains(flag.get(2)).doesNotContain("Kafka at");
+                assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+            }
+        }
+    }
+
+    @Test
     void localChecksItsFlagsAndFilesBeforeStartingAnything() throws Exception {
         Path model = dir.resolve("m.bin");
         assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
