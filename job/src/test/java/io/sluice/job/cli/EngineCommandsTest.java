@@ -200,6 +200,8 @@ class EngineCommandsTest {
                 List.of("--format", "xml"),
                 List.of("--kv-blocks", "-1"),
                 List.of("--threads", "0"),
+                List.of("--drain-timeout-s", "-1"),
+                List.of("--min-new-tokens", "0"),
                 List.of("--profile", dir.resolve("none.json").toString()),
                 List.of("--tenants", "@" + dir.resolve("none.txt")),
                 List.of("--tenants", "a:foo=1"),
