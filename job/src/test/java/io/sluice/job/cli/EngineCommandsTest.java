@@ -309,6 +309,24 @@ class EngineCommandsTest {
     }
 
     @Test
+    void generateRefusesBadNumbersBeforeItPrintsASeed() throws Exception {
+        Path model = dir.resolve("g.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        for (String[] flag : new String[][] {
+            {"--threads", "0", "--threads must be at least 1, got 0"},
+            {"--temperature", "NaN", "--temperature must be a finite number >= 0 (0 = greedy), got NaN"},
+            {"--temperature", "-1", "got -1.0"},
+            {"--top-p", "0", "--top-p must be in (0, 1], got 0.0"},
+            {"--top-p", "NaN", "--top-p must be in (0, 1], got NaN"}}) {
+            CliRun run = sluice("generate", "--model", model.toString(), "--print-ids", "--steps", "4", flag[0], flag[1]);
+            assertThat(run.exit()).as("%s: %s", flag[0], run.err()).isEqualTo(2);
+            assertThat(run.err().lines().findFirst().orElse("")).as("%s %s", flag[0], flag[1]).contains(flag[2]);
+            assertThat(run.err()).as("no seed for a run that never happens").doesNotContain("--seed ");
+            assertThat(run.out()).isEmpty();
+        }
+    }
+
+    @Test
     void generateWithAPromptLongerThanTheContextIsAUsageError() throws Exception {
         Path tokenizer = shared("models/tokenizer.bin");
         Path model = dir.resolve("m15.bin");
