@@ -235,6 +235,23 @@ class EngineCommandsTest {
     }
 
     @Test
+    void profileNamesTheOptionAndTheValueItRefuses() throws Exception {
+        Path model = dir.resolve("q.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        for (String[] flag : new String[][] {
+            {"--repeats", "0", "--repeats must be at least 1, got 0"},
+            {"--holdout", "1", "--holdout must be a share in (0, 1), got 1.0"},
+            {"--holdout", "NaN", "--holdout must be a share in (0, 1), got NaN"},
+            {"--threads", "0", "--threads must be at least 1, got 0"}}) {
+            CliRun run = sluice("profile", "--model", model.toString(), "--out", dir.resolve("p.json").toString(),
+                    flag[0], flag[1]);
+            assertThat(run.exit()).as("%s: %s", flag[0], run.err()).isEqualTo(2);
+            assertThat(run.err().strip()).isEqualTo("sluice profile: " + flag[2]);
+            assertThat(dir.resolve("p.json")).doesNotExist();
+        }
+    }
+
+    @Test
     void genModelIntoAPlaceItCannotWriteIsAUsageError() throws Exception {
         Path file = Files.writeString(dir.resolve("file.txt"), "not a folder");
         for (Path out : List.of(file.resolve("x.bin"), dir)) {
