@@ -60,7 +60,8 @@ class BenchOperatorCommandTest {
             {"--gen", "0", "--prompt-len and --gen must be at least 1, got 3 and 0"}}) {
             CliRun run = sluice("bench", "operator", "--requests", "10", flag[0], flag[1]);
             assertThat(run.exit()).as("%s: %s", flag[0], run.err()).isEqualTo(2);
-            assertThat(run.err().strip()).as("only the message").endsWith(flag[2]).doesNotContain("bench operator:");
+            assertThat(run.err().strip()).as("only the message, with the command's full name")
+                    .isEqualTo("sluice bench operator: " + flag[2]);
             assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
         }
     }
