@@ -252,6 +252,17 @@ class EngineCommandsTest {
     }
 
     @Test
+    void genModelNamesABadScale() {
+        for (String scale : List.of("0", "-1", "NaN", "Infinity")) {
+            Path out = dir.resolve("s.bin");
+            CliRun run = sluice("gen-model", "--shape", "260k", "--scale", scale, "--out", out.toString());
+            assertThat(run.exit()).as("%s: %s", scale, run.err()).isEqualTo(2);
+            assertThat(run.err().strip()).startsWith("sluice gen-model: --scale must be a positive number, got ");
+            assertThat(out).doesNotExist();
+        }
+    }
+
+    @Test
     void genModelIntoAPlaceItCannotWriteIsAUsageError() throws Exception {
         Path file = Files.writeString(dir.resolve("file.txt"), "not a folder");
         for (Path out : List.of(file.resolve("x.bin"), dir)) {
