@@ -28,7 +28,7 @@ public final class SluiceCli implements Runnable {
     @Override
     public void run() {
         // No subcommand: show what there is.
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(spec.commandLine().getOut());
     }
 
     /** Builds the command line; tests call this to run commands in-process. */
