@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Writes reproducible llama2.c checkpoints whose weights come from a seeded SplitMix64 stream, exactly as
@@ -88,9 +89,12 @@ public final class SyntheticCheckpoint {
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            Path tmp = Files.createTempFile(parent, out.getFileName().toString(), ".part");
-            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
+            // Created as any new file is, with the permissions the umask gives: Files.createTempFile makes an
+            // owner-only file, and the rename below keeps the permissions, so the model was unreadable to others.
+            Path tmp = out.toAbsolutePath().resolveSibling(out.getFileName() + "."
+                    + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".part");
+            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE)) {
                 ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK_FLOATS * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
                 for (int v : config.toHeader()) {
                     buffer.putInt(v);

@@ -55,6 +55,60 @@ public final class Tokenizer {
         if (vocabSize <= 0) {
             throw new IllegalArgumentException("vocab size must be positive, got " + vocabSize);
         }
+        ByteBuffer in = readPastHeader(file);
+        int maxTokenLength = in.getInt(0);
+        byte[][] pieces = new byte[vocabSize][];
+        float[] scores = new float[vocabSize];
+        for (int i = 0; i < vocabSize; i++) {
+            if (in.remaining() < 8) {
+                throw new CheckpointException(file, "truncated at piece " + i + " of " + vocabSize
+                        + " (does the model's vocabulary size match this tokenizer?)");
+            }
+            scores[i] = in.getFloat();
+            pieces[i] = readPiece(file, in, i, maxTokenLength);
+        }
+        if (in.hasRemaining()) {
+            throw new CheckpointException(file, in.remaining() + " bytes left after " + vocabSize
+                    + " pieces: the tokenizer does not match a vocabulary of " + vocabSize);
+        }
+        return new Tokenizer(pieces, scores, maxTokenLength);
+    }
+
+    /**
+     * The number of pieces in a llama2.c {@code tokenizer.bin}. The file does not state it (the model's vocab_size
+     * does), so the pieces are counted to its end: what a command checks against a model before it serves both.
+     * A bad file throws a {@link CheckpointException}.
+     */
+    public static int pieceCount(Path file) {
+        ByteBuffer in = readPastHeader(file);
+        int maxTokenLength = in.getInt(0);
+        int count = 0;
+        while (in.hasRemaining()) {
+            if (in.remaining() < 8) {
+                throw new CheckpointException(file, "truncated after piece " + count + ": " + in.remaining()
+                        + " bytes left, not a whole piece header");
+            }
+            in.getFloat(); // the score
+            readPiece(file, in, count, maxTokenLength);
+            count++;
+        }
+        return count;
+    }
+
+    /** Piece {@code i}'s length and bytes (its score read before), checked against the header and the file's end. */
+    private static byte[] readPiece(Path file, ByteBuffer in, int i, int maxTokenLength) {
+        int len = in.getInt();
+        if (len < 0 || len > maxTokenLength || len > in.remaining()) {
+            throw new CheckpointException(file, "piece " + i + " has length " + len + " (max_token_length "
+                    + maxTokenLength + ", " + in.remaining() + " bytes left): corrupt or truncated");
+        }
+        byte[] piece = new byte[len];
+        in.get(piece);
+        return piece;
+    }
+
+    /** The whole file, positioned after its header (max_token_length, checked; at index 0). */
+    private static ByteBuffer readPastHeader(Path file) {
         byte[] data;
         try {
             data = Files.readAllBytes(file);
@@ -72,27 +126,7 @@ public final class Tokenizer {
             throw new CheckpointException(file, "bad header: max_token_length " + maxTokenLength
                     + " (not a llama2.c tokenizer file?)");
         }
-        byte[][] pieces = new byte[vocabSize][];
-        float[] scores = new float[vocabSize];
-        for (int i = 0; i < vocabSize; i++) {
-            if (in.remaining() < 8) {
-                throw new CheckpointException(file, "truncated at piece " + i + " of " + vocabSize
-                        + " (does the model's vocabulary size match this tokenizer?)");
-            }
-            scores[i] = in.getFloat();
-            int len = in.getInt();
-            if (len < 0 || len > maxTokenLength || len > in.remaining()) {
-                throw new CheckpointException(file, "piece " + i + " has length " + len + " (max_token_length "
-                        + maxTokenLength + ", " + in.remaining() + " bytes left): corrupt or truncated");
-            }
-            pieces[i] = new byte[len];
-            in.get(pieces[i]);
-        }
-        if (in.hasRemaining()) {
-            throw new CheckpointException(file, in.remaining() + " bytes left after " + vocabSize
-                    + " pieces: the tokenizer does not match a vocabulary of " + vocabSize);
-        }
-        return new Tokenizer(pieces, scores, maxTokenLength);
+        return in;
     }
 
     /** Length in bytes of the longest piece, as the file header states it. */

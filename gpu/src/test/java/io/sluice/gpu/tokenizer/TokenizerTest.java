@@ -104,6 +104,16 @@ class TokenizerTest {
         assertThatThrownBy(() -> Tokenizer.load(tooLong, 1)).hasMessageContaining("piece 0 has length 3");
     }
 
+    @Test
+    void pieceCountCountsThePiecesTheFileHolds() throws IOException {
+        assertThat(Tokenizer.pieceCount(tokenizerFile(4, "a", "b", "cd"))).isEqualTo(3);
+        assertThatThrownBy(() -> Tokenizer.pieceCount(tokenizerFile(1, "a", "cd"))).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("piece 1 has length 2");
+        Path cut = tokenizerFile(4, "a", "b");
+        Files.write(cut, Arrays.copyOf(Files.readAllBytes(cut), (int) Files.size(cut) - 3));
+        assertThatThrownBy(() -> Tokenizer.pieceCount(cut)).hasMessageContaining("tok.bin").hasMessageContaining("truncated");
+    }
+
     /**
      * llama2.c's {@code encode}, transcribed (a rescan of every pair after each merge), over the pieces and scores
      * read from the file here: the tokenizer's heap-based merge must give exactly its ids, ties included.

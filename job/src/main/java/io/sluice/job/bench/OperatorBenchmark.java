@@ -56,10 +56,20 @@ public final class OperatorBenchmark {
                         + "], got " + instances);
             }
             if (promptTokens < 1 || maxNewTokens < 1) {
-                throw new IllegalArgumentException("--prompt-len and --gen must be at least 1");
+                throw new IllegalArgumentException("--prompt-len and --gen must be at least 1, got " + promptTokens
+                        + " and " + maxNewTokens);
+            }
+            // Checked here, not when the model is written: the command prints its plan before running.
+            int context = MODEL.config().seqLen();
+            if ((long) promptTokens + maxNewTokens - 1 > context) {
+                throw new IllegalArgumentException("--prompt-len " + promptTokens + " + --gen " + maxNewTokens
+                        + " must fit the benchmark model's context of " + context);
             }
             if (bufferTimeoutMs < 0) {
                 throw new IllegalArgumentException("--buffer-timeout-ms must be >= 0, got " + bufferTimeoutMs);
+            }
+            if (timeoutSeconds < 1) {
+                throw new IllegalArgumentException("--timeout-s must be at least 1, got " + timeoutSeconds);
             }
         }
     }
@@ -93,6 +103,9 @@ public final class OperatorBenchmark {
         }
     }
 
+    /** The no-op engine reads only the model's shape; the smallest checkpoint serves. */
+    private static final SyntheticCheckpoint.Shape MODEL = SyntheticCheckpoint.Shape.S260K;
+
     private OperatorBenchmark() {}
 
     /**
@@ -103,9 +116,8 @@ public final class OperatorBenchmark {
     public static Result run(Options options, PrintWriter progress) throws Exception {
         Path dir = Files.createTempDirectory("sluice-bench-operator-");
         try {
-            Path model = dir.resolve("model-260k.bin");
-            // The no-op engine reads only the model's shape; the smallest checkpoint serves.
-            SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.of("260k").config(), 1234, model);
+            Path model = dir.resolve("model-" + MODEL + ".bin");
+            SyntheticCheckpoint.write(MODEL.config(), 1234, model);
             return run(options, model, dir, progress);
         } finally {
             Folders.deleteRecursively(dir);
@@ -114,10 +126,6 @@ public final class OperatorBenchmark {
 
     private static Result run(Options options, Path model, Path tmp, PrintWriter progress) throws Exception {
         ModelConfig config = CheckpointLoader.load(model).config();
-        if ((long) options.promptTokens() + options.maxNewTokens() - 1 > config.seqLen()) {
-            throw new IllegalArgumentException("--prompt-len + --gen must fit the benchmark model's context of "
-                    + config.seqLen());
-        }
         InstanceConfig instance = new InstanceConfig(model.toString(), null, 1, 0, options.policy(),
                 PolicyOptions.defaults(), LatencyProfiles.prior(config, 1), 100,
                 InstanceConfig.DEFAULT_IDLE_STATUS_MS, InstanceConfig.Engine.NOOP);

@@ -6,6 +6,7 @@ import io.sluice.gpu.exec.CpuExecutor;
 import io.sluice.gpu.exec.EngineBenchmark;
 import io.sluice.gpu.exec.StepPhases;
 import io.sluice.gpu.model.CheckpointLoader;
+import io.sluice.gpu.model.ModelConfig;
 import io.sluice.gpu.model.SyntheticCheckpoint;
 import io.sluice.gpu.model.Weights;
 import io.sluice.job.bench.OperatorBenchmark;
@@ -45,14 +46,14 @@ public final class BenchEngineCommand implements Callable<Integer> {
     @Option(names = "--prompt-len", defaultValue = "128", description = "Prompt tokens per sequence (default: ${DEFAULT-VALUE}).")
     int promptLength;
 
-    @Option(names = "--gen", defaultValue = "64", description = "Decode steps per sequence (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--gen", defaultValue = "64", description = "Decode steps per sequence; 0 measures prefill only (default: ${DEFAULT-VALUE}).")
     int generate;
 
     @Option(names = "--threads", description = "Worker threads (default: available processors).")
     Integer threads;
 
     @Option(names = "--max-batch-tokens", defaultValue = "1024",
-            description = "Most tokens in one prefill call (default: ${DEFAULT-VALUE}; at least --prompt-len).")
+            description = "Most tokens in one prefill call (default: ${DEFAULT-VALUE}; raised to --prompt-len when smaller).")
     int maxBatchTokens;
 
     @Option(names = "--repeat", defaultValue = "3",
@@ -74,27 +75,55 @@ public final class BenchEngineCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if ((model == null) == (shape == null)) {
-            throw new ParameterException(spec.commandLine(), "give exactly one of --model and --shape");
+        // Every option is checked before the first line of output (and before a temporary checkpoint is
+        // written): a bad --prompt-len used to fail after the table's header, in the middle of a run.
+        checkOptions();
+        if (model != null) {
+            Weights weights = CheckpointLoader.load(model);
+            checkFits(weights.config());
+            return run(weights);
         }
-        if (repeat < 1 || batches.stream().anyMatch(b -> b < 1)) {
-            throw new ParameterException(spec.commandLine(), "--repeat and every --batch must be at least 1");
-        }
-        Path file = model;
-        if (shape != null) {
-            // The shape is resolved before the temporary file exists: an unknown one used to leave an empty
-            // file behind (outside the finally below) after saying it was writing it.
-            SyntheticCheckpoint.Shape resolved = SyntheticCheckpoint.Shape.of(shape);
-            file = Files.createTempFile("sluice-bench-" + shape, ".bin");
+        // The shape is resolved before the temporary file exists: an unknown one used to leave an empty
+        // file behind after saying it was writing it.
+        SyntheticCheckpoint.Shape resolved = SyntheticCheckpoint.Shape.of(shape);
+        checkFits(resolved.config());
+        Path file = Files.createTempFile("sluice-bench-" + shape, ".bin");
+        try {
             spec.commandLine().getErr().println("writing a synthetic " + shape + " checkpoint to " + file);
             SyntheticCheckpoint.write(resolved.config(), 1234, file);
-        }
-        try {
             return run(CheckpointLoader.load(file));
         } finally {
-            if (shape != null) {
-                Files.deleteIfExists(file);
-            }
+            Files.deleteIfExists(file);
+        }
+    }
+
+    /** The checks that need no model: each names its option and the value given. */
+    private void checkOptions() {
+        require((model == null) != (shape == null), "give exactly one of --model and --shape");
+        require(repeat >= 1, "--repeat must be at least 1, got " + repeat);
+        for (int b : batches) {
+            require(b >= 1, "every --batch must be at least 1, got " + b);
+        }
+        require(promptLength >= 1, "--prompt-len must be at least 1, got " + promptLength);
+        require(generate >= 0, "--gen must be >= 0 (0 measures prefill only), got " + generate);
+        require(threads == null || threads >= 1, "--threads must be at least 1, got " + threads);
+        require(maxBatchTokens >= 1, "--max-batch-tokens must be at least 1, got " + maxBatchTokens);
+        // NaN would skip the warm-up silently, infinity would never end it.
+        require(warmupSeconds >= 0 && Double.isFinite(warmupSeconds),
+                "--warmup must be a number of seconds >= 0, got " + warmupSeconds);
+    }
+
+    /** Prompt and generated tokens of one sequence must fit the model's context. */
+    private void checkFits(ModelConfig config) {
+        if ((long) promptLength + generate > config.seqLen()) {
+            throw new IllegalArgumentException("--prompt-len " + promptLength + " + --gen " + generate
+                    + " must fit the model's context of seq_len " + config.seqLen());
+        }
+    }
+
+    private void require(boolean ok, String message) {
+        if (!ok) {
+            throw new ParameterException(spec.commandLine(), message);
         }
     }
 

@@ -145,6 +145,15 @@ public final class EngineOptions {
                     + "separate or --pd hybrid, or give --instances N for colocated instances");
         }
         admissionThresholds();
+        // Also checked where the job's settings are built, but only after the model is loaded (and, for local
+        // without --model, the demo model written): a typo must fail before any of that.
+        if (threads != null && threads < 1) {
+            throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
+        }
+        if (kvBlocks < 0) {
+            throw new IllegalArgumentException("--kv-blocks must be >= 0 (0 = about 512 MB), got " + kvBlocks);
+        }
+        JobSettings.checkIntervals(statusIntervalMs, sloWindowMs, bufferTimeoutMs);
         if (hostKvBlocks < 0) {
             throw new IllegalArgumentException("--host-kv-blocks must be >= 0 (0 = no host tier), got " + hostKvBlocks);
         }
@@ -195,6 +204,7 @@ public final class EngineOptions {
             requireFile("--tenants @FILE", Path.of(tenants.substring(1)));
         }
         ModelConfig config = CheckpointLoader.load(model).config();
+        ModelFiles.checkTokenizer(model, config, tokenizer);
         int cores = Runtime.getRuntime().availableProcessors();
         int total = instanceCount();
         int engineThreads = threads != null ? threads : Math.max(1, cores / total);

@@ -67,19 +67,24 @@ public final class GenerateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "--tokenizer is required unless --print-ids is given without --prompt");
         }
-        long s = seed != null ? seed : System.currentTimeMillis();
-        SamplingParams sampling;
-        try {
-            sampling = new SamplingParams(temperature, topP, s);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
+        if (threads != null && threads < 1) {
+            throw new ParameterException(spec.commandLine(), "--threads must be at least 1, got " + threads);
         }
+        if (!(temperature >= 0) || Float.isInfinite(temperature)) {
+            throw new ParameterException(spec.commandLine(),
+                    "--temperature must be a finite number >= 0 (0 = greedy), got " + temperature);
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new ParameterException(spec.commandLine(), "--top-p must be in (0, 1], got " + topP);
+        }
+        long s = seed != null ? seed : System.currentTimeMillis();
+        SamplingParams sampling = new SamplingParams(temperature, topP, s);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (seed == null && temperature > 0) {
-            err.println("seed " + s + " (pass --seed " + s + " to replay)");
-        }
         Weights weights = CheckpointLoader.load(model);
+        if (tokenizer != null) {
+            ModelFiles.checkTokenizer(model, weights.config(), tokenizer);
+        }
         Tokenizer tok = tokenizer == null ? null : Tokenizer.load(tokenizer, weights.config().vocabSize());
         int[] promptIds = tok == null ? new int[] {Tokenizer.BOS} : tok.encode(prompt);
         // A prompt the context cannot hold was cut silently to seq_len and nothing generated, exit 0: the
@@ -87,6 +92,10 @@ public final class GenerateCommand implements Callable<Integer> {
         if (promptIds.length > weights.config().seqLen()) {
             throw new IllegalArgumentException("--prompt is " + (promptIds.length - 1) + " tokens (with BOS "
                     + promptIds.length + "), more than the model's context of seq_len " + weights.config().seqLen());
+        }
+        // Only now that every input has passed: a refused run printed a seed it never used.
+        if (seed == null && temperature > 0) {
+            err.println("seed " + s + " (pass --seed " + s + " to replay)");
         }
         CpuExecutor.Options options = CpuExecutor.Options.defaults(weights.config());
         if (threads != null) {

@@ -51,6 +51,33 @@ public final class LoadOptions {
     @Option(names = "--drain-timeout-s", defaultValue = "120", description = "How long to wait for outstanding requests after the last send (default: ${DEFAULT-VALUE}).")
     long drainTimeoutS;
 
+    /**
+     * Checks the numbers before anything starts (local mode calls it before its broker): each message names its
+     * option and the value given. A trace replay takes --requests as its limit, so 0 would send nothing.
+     */
+    void validate() {
+        if (requests < 1) {
+            throw new IllegalArgumentException("--requests must be at least 1, got " + requests);
+        }
+        if (!(rate > 0) || Double.isInfinite(rate)) {
+            throw new IllegalArgumentException("--rate must be a positive number of requests per second, got " + rate);
+        }
+        if (!(rateScale > 0) || Double.isInfinite(rateScale)) {
+            throw new IllegalArgumentException("--rate-scale must be a positive number, got " + rateScale);
+        }
+        if (minNewTokens < 1) {
+            throw new IllegalArgumentException("--min-new-tokens must be at least 1, got " + minNewTokens);
+        }
+        if (maxNewTokens < minNewTokens) {
+            throw new IllegalArgumentException("--max-new-tokens must be at least --min-new-tokens (" + minNewTokens
+                    + "), got " + maxNewTokens);
+        }
+        if (drainTimeoutS < 0) {
+            throw new IllegalArgumentException("--drain-timeout-s must be >= 0, got " + drainTimeoutS);
+        }
+        mix();
+    }
+
     Mix mix() {
         return Mix.parse(mix);
     }
@@ -60,6 +87,7 @@ public final class LoadOptions {
     }
 
     List<PlannedRequest> plan(int modelContext, int vocabSize) throws IOException {
+        validate();
         if (trace == null) {
             return Workload.synthetic(requests, rate, mix(), minNewTokens, maxNewTokens, seed);
         }

@@ -32,6 +32,15 @@ public final class LoadgenCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // Read by a trace replay only, but a bad value is a typo either way.
+        if (maxContext < 2) {
+            throw new IllegalArgumentException("--max-context must be at least 2 (a prompt token and an output "
+                    + "token), got " + maxContext);
+        }
+        if (vocabSize < 4) {
+            throw new IllegalArgumentException("--vocab-size must be at least 4 (prompt ids skip <unk>, BOS and "
+                    + "EOS), got " + vocabSize);
+        }
         List<PlannedRequest> plan = load.plan(maxContext, vocabSize);
         var topics = kafka.topics();
         BrokerCheck.check(bootstrap, kafka.properties(),

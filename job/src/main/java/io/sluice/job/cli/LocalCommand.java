@@ -63,6 +63,7 @@ public final class LocalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         // Every flag and file is checked before the broker starts, so a typo is one line, not a start and a stop.
         engine.validate();
+        load.validate();
         kafka.format();
         Ports.checkAvailable("--kafka-port", kafkaPort, true);
         Ports.checkAvailable("--web-port", webPort, false);

@@ -164,28 +164,19 @@ public final class SimulateCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter progress = spec.commandLine().getErr();
         TraceFormat fmt = format != null ? TraceFormat.parse(format) : guessFormat(trace);
-        if (!(rateScale > 0) || !(linkGBytes > 0) || !(hostLinkGBytes > 0) || hostKvGib < 0) {
-            throw new IllegalArgumentException("--rate-scale, --link-gbytes and --host-link-gbytes must be > 0, "
-                    + "--host-kv-gib >= 0");
-        }
-        if (!(target > 0 && target <= 1) || !(referenceAttainment > 0 && referenceAttainment <= 1)) {
-            throw new IllegalArgumentException("--target and --reference-attainment must be in (0, 1]");
-        }
+        checkNumbers();
         for (String p : policies) {
             Policies.create(p, PolicyOptions.defaults());
         }
         int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         if (threadCount < 1) {
-            throw new IllegalArgumentException("--threads must be >= 1");
+            throw new IllegalArgumentException("--threads must be at least 1, got " + threadCount);
         }
         CostModel cost = CostModels.parse(costModel);
         Mix classes = Mix.parse(mix);
         Topology topology = Topology.parse(instances);
         List<TraceRecord> records = TraceReader.read(trace, fmt, rate, seed);
         if (limit != null) {
-            if (limit < 1) {
-                throw new IllegalArgumentException("--limit must be >= 1");
-            }
             records = records.subList(0, Math.min(limit, records.size()));
         }
         int[] assigned = classes.assign(records.size(), seed);
@@ -227,6 +218,45 @@ public final class SimulateCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /**
+     * Every number is checked before the first line of progress (NaN and infinity included: a NaN --host-kv-gib
+     * and an infinite --link-gbytes used to run), each message naming its option and the value given.
+     */
+    private void checkNumbers() {
+        positive("--rate-scale", rateScale);
+        positive("--rate", rate);
+        positive("--link-gbytes", linkGBytes);
+        positive("--host-link-gbytes", hostLinkGBytes);
+        if (!(hostKvGib >= 0) || Double.isInfinite(hostKvGib)) {
+            throw new IllegalArgumentException("--host-kv-gib must be a number >= 0 (0 = no host tier), got " + hostKvGib);
+        }
+        if (!(target > 0 && target <= 1)) {
+            throw new IllegalArgumentException("--target must be in (0, 1], got " + target);
+        }
+        if (!(referenceAttainment > 0 && referenceAttainment <= 1)) {
+            throw new IllegalArgumentException("--reference-attainment must be in (0, 1], got " + referenceAttainment);
+        }
+        if (maxNewTokens < 0) {
+            throw new IllegalArgumentException("--max-new-tokens must be >= 1, or 0 for the trace's true lengths, got "
+                    + maxNewTokens);
+        }
+        if (maxBatchTokens != null && maxBatchTokens < 1) {
+            throw new IllegalArgumentException("--max-batch-tokens must be at least 1, got " + maxBatchTokens);
+        }
+        if (maxSeqs != null && maxSeqs < 1) {
+            throw new IllegalArgumentException("--max-seqs must be at least 1, got " + maxSeqs);
+        }
+        if (limit != null && limit < 1) {
+            throw new IllegalArgumentException("--limit must be at least 1, got " + limit);
+        }
+    }
+
+    private static void positive(String option, double value) {
+        if (!(value > 0) || Double.isInfinite(value)) {
+            throw new IllegalArgumentException(option + " must be a positive number, got " + value);
+        }
     }
 
     private PolicyOptions policyOptions(CostModel cost) {

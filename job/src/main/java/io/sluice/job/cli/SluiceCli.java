@@ -28,7 +28,7 @@ public final class SluiceCli implements Runnable {
     @Override
     public void run() {
         // No subcommand: show what there is.
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(spec.commandLine().getOut());
     }
 
     /** Builds the command line; tests call this to run commands in-process. */
@@ -37,7 +37,8 @@ public final class SluiceCli implements Runnable {
         // A bad value a user can fix is a message and exit code 2 (as for a bad flag), not a stack trace.
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof IllegalArgumentException) { // CheckpointException (a bad model file) included
-                commandLine.getErr().println("sluice " + commandLine.getCommandName() + ": " + e.getMessage());
+                // The full name ("sluice bench engine"), so a message from a subcommand's subcommand says whose it is.
+                commandLine.getErr().println(commandLine.getCommandSpec().qualifiedName() + ": " + e.getMessage());
                 return 2;
             }
             throw e;

@@ -119,6 +119,19 @@ public record JobSettings(
         return instances - decodeInstances;
     }
 
+    /** The periods of the job, each named by its option with the value given when it is out of range. */
+    public static void checkIntervals(long statusIntervalMs, long sloWindowMs, long bufferTimeoutMs) {
+        if (statusIntervalMs < 10) {
+            throw new IllegalArgumentException("--status-interval-ms must be >= 10, got " + statusIntervalMs);
+        }
+        if (sloWindowMs < 100) {
+            throw new IllegalArgumentException("--slo-window-ms must be >= 100, got " + sloWindowMs);
+        }
+        if (bufferTimeoutMs < 0) {
+            throw new IllegalArgumentException("--buffer-timeout-ms must be >= 0, got " + bufferTimeoutMs);
+        }
+    }
+
     public JobSettings {
         if (bootstrap == null || bootstrap.isBlank()) {
             throw new IllegalArgumentException("--bootstrap is required (Kafka bootstrap servers, e.g. localhost:9092)");
@@ -132,10 +145,7 @@ public record JobSettings(
         if (kvBlocks < 0) {
             throw new IllegalArgumentException("--kv-blocks must be >= 0 (0 = engine default), got " + kvBlocks);
         }
-        if (statusIntervalMs < 10 || sloWindowMs < 100 || bufferTimeoutMs < 0) {
-            throw new IllegalArgumentException("status interval must be >= 10 ms, SLO window >= 100 ms, "
-                    + "buffer timeout >= 0");
-        }
+        checkIntervals(statusIntervalMs, sloWindowMs, bufferTimeoutMs);
         if (latency == null) {
             throw new IllegalArgumentException("the latency model needs " + LatencyModel.COEFFICIENTS + " coefficients "
                     + LatencyModel.NAMES);

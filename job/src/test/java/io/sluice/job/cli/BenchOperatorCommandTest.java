@@ -51,4 +51,18 @@ class BenchOperatorCommandTest {
         assertThat(rate.exit()).isEqualTo(2);
         assertThat(rate.err()).contains("--rate must be >= 0");
     }
+
+    @Test
+    void everyOptionIsCheckedBeforeThePlanIsPrinted() {
+        for (String[] flag : new String[][] {
+            {"--prompt-len", "1000", "--prompt-len 1000 + --gen 2 must fit the benchmark model's context of 512"},
+            {"--timeout-s", "0", "--timeout-s must be at least 1, got 0"},
+            {"--gen", "0", "--prompt-len and --gen must be at least 1, got 3 and 0"}}) {
+            CliRun run = sluice("bench", "operator", "--requests", "10", flag[0], flag[1]);
+            assertThat(run.exit()).as("%s: %s", flag[0], run.err()).isEqualTo(2);
+            assertThat(run.err().strip()).as("only the message, with the command's full name")
+                    .isEqualTo("sluice bench operator: " + flag[2]);
+            assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+        }
+    }
 }

@@ -29,6 +29,13 @@ class EngineCommandsTest {
         return p;
     }
 
+    /** A byte-level tokenizer of the 260k shape's vocabulary (512). */
+    private Path tokenizer260k() throws Exception {
+        Path file = dir.resolve("tok512.bin");
+        io.sluice.job.local.ByteTokenizer.write(file, 512);
+        return file;
+    }
+
     @Test
     void generatePrintsTheIdsRunCPrintsForStories260k() throws Exception {
         Path model = shared("models/stories260K.bin");
@@ -127,7 +134,7 @@ class EngineCommandsTest {
         Path model = dir.resolve("admission.bin");
         assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
         EngineOptions options = picocli.CommandLine.populateCommand(new EngineOptions(), "--model", model.toString(),
-                "--tokenizer", model.toString(), "--pd", "separate", "--instances", "1:1", "--admission", "0.1:0.3");
+                "--tokenizer", tokenizer260k().toString(), "--pd", "separate", "--instances", "1:1", "--admission", "0.1:0.3");
         var settings = options.settings("localhost:1", io.sluice.job.pipeline.Topics.DEFAULT,
                 io.sluice.operators.ingest.RequestFormat.AVRO, new java.util.Properties(), "g");
         assertThat(settings.routing().freeStop()).isEqualTo(0.1);
@@ -137,15 +144,64 @@ class EngineCommandsTest {
     }
 
     @Test
+    void aTokenizerOfAnotherVocabularyIsRefusedBeforeAnythingRuns() throws Exception {
+        Path model = dir.resolve("v512.bin"); // 260k: vocab_size 512
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path tokenizer = dir.resolve("tok600.bin");
+        io.sluice.job.local.ByteTokenizer.write(tokenizer, 600);
+        String m = model.toString();
+        String t = tokenizer.toString();
+        List<List<String>> commands = List.of(
+                List.of("generate", "--model", m, "--tokenizer", t, "--prompt", "hi", "--steps", "4", "--seed", "1"),
+                List.of("run", "--bootstrap", "localhost:1", "--model", m, "--tokenizer", t),
+                List.of("local", "--model", m, "--tokenizer", t, "--kafka-port", "0", "--web-port",
+                        String.valueOf(io.sluice.job.local.Ports.free())));
+        for (List<String> command : commands) {
+            CliRun run = sluice(command.toArray(String[]::new));
+            assertThat(run.exit()).as("%s: %s", command.get(0), run.err()).isEqualTo(2);
+            assertThat(run.err()).as(command.get(0)).contains("--tokenizer " + t).contains("--model " + m)
+                    .contains("600 pieces").contains("vocab_size 512").doesNotContain("Kafka at");
+            assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+            assertThat(run.out()).as(command.get(0)).isEmpty();
+        }
+    }
+
+    @Test
+    void runAndLocalNameTheOptionAndTheValueTheyRefuse() throws Exception {
+        Path model = dir.resolve("r.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        List<List<String>> bad = List.of(
+                List.of("--status-interval-ms", "0", "--status-interval-ms must be >= 10, got 0"),
+                List.of("--slo-window-ms", "50", "--slo-window-ms must be >= 100, got 50"),
+                List.of("--buffer-timeout-ms", "-1", "--buffer-timeout-ms must be >= 0, got -1"),
+                List.of("--threads", "0", "--threads must be at least 1, got 0"),
+                List.of("--kv-blocks", "-1", "--kv-blocks must be >= 0"));
+        for (List<String> flag : bad) {
+            for (List<String> command : List.of(List.of("run", "--bootstrap", "localhost:1"),
+                    List.of("local", "--kafka-port", "0", "--web-port", String.valueOf(io.sluice.job.local.Ports.free())))) {
+                List<String> args = new java.util.ArrayList<>(command);
+                args.addAll(List.of("--model", model.toString(), "--tokenizer", tokenizer260k().toString(),
+                        flag.get(0), flag.get(1)));
+                CliRun run = sluice(args.toArray(String[]::new));
+                assertThat(run.exit()).as("%s %s: %s", command.get(0), flag, run.err()).isEqualTo(2);
+                assertThat(run.err()).as("%s %s", command.get(0), flag).contains(flag.get(2)).doesNotContain("Kafka at");
+                assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+            }
+        }
+    }
+
+    @Test
     void localChecksItsFlagsAndFilesBeforeStartingAnything() throws Exception {
         Path model = dir.resolve("m.bin");
         assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
-        String[] base = {"local", "--model", model.toString(), "--tokenizer", model.toString(), "--kafka-port", "0",
+        String[] base = {"local", "--model", model.toString(), "--tokenizer", tokenizer260k().toString(), "--kafka-port", "0",
             "--web-port", String.valueOf(io.sluice.job.local.Ports.free())};
         List<List<String>> bad = List.of(
                 List.of("--format", "xml"),
                 List.of("--kv-blocks", "-1"),
                 List.of("--threads", "0"),
+                List.of("--drain-timeout-s", "-1"),
+                List.of("--min-new-tokens", "0"),
                 List.of("--profile", dir.resolve("none.json").toString()),
                 List.of("--tenants", "@" + dir.resolve("none.txt")),
                 List.of("--tenants", "a:foo=1"),
@@ -179,6 +235,34 @@ class EngineCommandsTest {
     }
 
     @Test
+    void profileNamesTheOptionAndTheValueItRefuses() throws Exception {
+        Path model = dir.resolve("q.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        for (String[] flag : new String[][] {
+            {"--repeats", "0", "--repeats must be at least 1, got 0"},
+            {"--holdout", "1", "--holdout must be a share in (0, 1), got 1.0"},
+            {"--holdout", "NaN", "--holdout must be a share in (0, 1), got NaN"},
+            {"--threads", "0", "--threads must be at least 1, got 0"}}) {
+            CliRun run = sluice("profile", "--model", model.toString(), "--out", dir.resolve("p.json").toString(),
+                    flag[0], flag[1]);
+            assertThat(run.exit()).as("%s: %s", flag[0], run.err()).isEqualTo(2);
+            assertThat(run.err().strip()).isEqualTo("sluice profile: " + flag[2]);
+            assertThat(dir.resolve("p.json")).doesNotExist();
+        }
+    }
+
+    @Test
+    void genModelNamesABadScale() {
+        for (String scale : List.of("0", "-1", "NaN", "Infinity")) {
+            Path out = dir.resolve("s.bin");
+            CliRun run = sluice("gen-model", "--shape", "260k", "--scale", scale, "--out", out.toString());
+            assertThat(run.exit()).as("%s: %s", scale, run.err()).isEqualTo(2);
+            assertThat(run.err().strip()).startsWith("sluice gen-model: --scale must be a positive number, got ");
+            assertThat(out).doesNotExist();
+        }
+    }
+
+    @Test
     void genModelIntoAPlaceItCannotWriteIsAUsageError() throws Exception {
         Path file = Files.writeString(dir.resolve("file.txt"), "not a folder");
         for (Path out : List.of(file.resolve("x.bin"), dir)) {
@@ -190,11 +274,84 @@ class EngineCommandsTest {
     }
 
     @Test
+    void genModelWritesAFileWithTheUmasksPermissionsLikeAnyOther() throws Exception {
+        assumeTrue(java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix"),
+                "no POSIX permissions here");
+        Path model = dir.resolve("perm.bin");
+        CliRun gen = sluice("gen-model", "--shape", "260k", "--out", model.toString());
+        assertThat(gen.exit()).as(gen.err()).isZero();
+        Path plain = dir.resolve("plain.bin");
+        try (var out = Files.newOutputStream(plain)) {
+            out.write(1);
+        }
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(model)))
+                .as("a checkpoint gets what the umask gives a new file, not owner-only")
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(plain)));
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).as("no temporary file left")
+                    .containsExactlyInAnyOrder("perm.bin", "plain.bin");
+        }
+    }
+
+    @Test
     void benchEngineWithAnUnknownShapeWritesNoTemporaryCheckpoint() throws Exception {
         CliRun run = sluice("bench", "engine", "--shape", "7b");
         assertThat(run.exit()).isEqualTo(2);
         assertThat(run.err()).contains("unknown shape '7b'").doesNotContain("writing a synthetic");
         assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+    }
+
+    @Test
+    void benchEngineChecksEveryOptionBeforeItPrintsAnything() throws Exception {
+        Path model = dir.resolve("b.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        // Each bad value, the option its message names, and the value it quotes; seq_len of 260k is 512.
+        List<List<String>> bad = List.of(
+                List.of("--prompt-len", "1000", "--prompt-len 1000"),
+                List.of("--prompt-len", "0", "--prompt-len must be at least 1, got 0"),
+                List.of("--gen", "-1", "--gen must be >= 0"),
+                List.of("--gen", "600", "--gen 600"),
+                List.of("--max-batch-tokens", "0", "--max-batch-tokens must be at least 1, got 0"),
+                List.of("--warmup", "-1", "--warmup must be a number of seconds >= 0, got -1.0"),
+                List.of("--warmup", "NaN", "got NaN"),
+                List.of("--warmup", "Infinity", "got Infinity"),
+                List.of("--batch", "1,0", "every --batch must be at least 1, got 0"),
+                List.of("--threads", "0", "--threads must be at least 1, got 0"),
+                List.of("--repeat", "0", "--repeat must be at least 1, got 0"));
+        for (List<String> flag : bad) {
+            for (String source : List.of("--model", "--shape")) {
+                java.util.Map<String, String> options = new java.util.LinkedHashMap<>(java.util.Map.of(
+                        "--batch", "1", "--prompt-len", "8", "--gen", "4", "--repeat", "1", "--warmup", "0"));
+                options.put(source, source.equals("--model") ? model.toString() : "260k");
+                options.put(flag.get(0), flag.get(1));
+                List<String> args = new java.util.ArrayList<>(List.of("bench", "engine"));
+                options.forEach((k, v) -> args.addAll(List.of(k, v)));
+                CliRun run = sluice(args.toArray(String[]::new));
+                assertThat(run.exit()).as("%s %s: %s", flag, source, run.err()).isEqualTo(2);
+                assertThat(run.out()).as("%s %s: nothing printed before the check", flag, source).isEmpty();
+                assertThat(run.err().lines().findFirst().orElse("")).as("%s %s", flag, source).contains(flag.get(2));
+                assertThat(run.err()).as("%s %s", flag, source).doesNotContain("writing a synthetic")
+                        .doesNotContain("run 1 of");
+            }
+        }
+    }
+
+    @Test
+    void generateRefusesBadNumbersBeforeItPrintsASeed() throws Exception {
+        Path model = dir.resolve("g.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        for (String[] flag : new String[][] {
+            {"--threads", "0", "--threads must be at least 1, got 0"},
+            {"--temperature", "NaN", "--temperature must be a finite number >= 0 (0 = greedy), got NaN"},
+            {"--temperature", "-1", "got -1.0"},
+            {"--top-p", "0", "--top-p must be in (0, 1], got 0.0"},
+            {"--top-p", "NaN", "--top-p must be in (0, 1], got NaN"}}) {
+            CliRun run = sluice("generate", "--model", model.toString(), "--print-ids", "--steps", "4", flag[0], flag[1]);
+            assertThat(run.exit()).as("%s: %s", flag[0], run.err()).isEqualTo(2);
+            assertThat(run.err().lines().findFirst().orElse("")).as("%s %s", flag[0], flag[1]).contains(flag[2]);
+            assertThat(run.err()).as("no seed for a run that never happens").doesNotContain("--seed ");
+            assertThat(run.out()).isEmpty();
+        }
     }
 
     @Test

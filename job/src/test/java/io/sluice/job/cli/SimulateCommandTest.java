@@ -99,6 +99,28 @@ class SimulateCommandTest {
     }
 
     @Test
+    void badNumbersFailBeforeAnyProgressNamingTheOptionAndTheValue() throws Exception {
+        String trace = lengths(10).toString();
+        java.util.List<java.util.List<String>> bad = java.util.List.of(
+                java.util.List.of("--rate", "NaN", "--rate must be a positive number, got NaN"),
+                java.util.List.of("--host-kv-gib", "NaN", "--host-kv-gib must be a number >= 0 (0 = no host tier), got NaN"),
+                java.util.List.of("--link-gbytes", "Infinity", "--link-gbytes must be a positive number, got Infinity"),
+                java.util.List.of("--rate-scale", "Infinity", "--rate-scale must be a positive number, got Infinity"),
+                java.util.List.of("--max-new-tokens", "-5", "--max-new-tokens must be >= 1, or 0 for the trace's true lengths, got -5"),
+                java.util.List.of("--max-batch-tokens", "0", "--max-batch-tokens must be at least 1, got 0"),
+                java.util.List.of("--max-seqs", "0", "--max-seqs must be at least 1, got 0"),
+                java.util.List.of("--target", "1.5", "--target must be in (0, 1], got 1.5"),
+                java.util.List.of("--limit", "0", "--limit must be at least 1, got 0"));
+        for (java.util.List<String> flag : bad) {
+            CliRun r = run("simulate", "--trace", trace, "--policy", "fcfs", flag.get(0), flag.get(1));
+            assertThat(r.exit()).as("%s: %s", flag, r.err()).isEqualTo(2);
+            assertThat(r.err().strip()).as("%s: only the message, no progress before it", flag)
+                    .isEqualTo("sluice simulate: " + flag.get(2));
+            assertThat(r.out()).as("%s", flag).isEmpty();
+        }
+    }
+
+    @Test
     void badInputFailsWithAMessage() throws Exception {
         CliRun r = run("simulate", "--trace", dir.resolve("none.csv").toString());
         assertThat(r.exit()).isEqualTo(2);
