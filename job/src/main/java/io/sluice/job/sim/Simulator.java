@@ -372,7 +372,18 @@ public final class Simulator {
                 }
                 BatchPlan plan = policies[id].plan(inst, now);
                 if (plan.isEmpty() && plan.preempted().isEmpty() && plan.dropped().isEmpty()) {
-                    return;
+                    // Sequences on the host tier are no policy's candidates: apply() brings them back (as
+                    // the Flink operator's round applies every plan, empty ones too), and then they can be
+                    // planned. Without it an instance left with only swapped sequences never ran them.
+                    int swapped = inst.swapped().size();
+                    if (swapped == 0) {
+                        return;
+                    }
+                    inst.apply(plan, now);
+                    if (inst.swapped().size() == swapped) {
+                        return;
+                    }
+                    continue;
                 }
                 List<Request> dropped = inst.apply(plan, now);
                 for (int i = 0, k = dropped.size(); i < k; i++) {

@@ -221,4 +221,24 @@ class SimulatorTest {
         assertThat(heavy.metrics().misses()).isEqualTo(201);
         assertThat(heavy.attainmentBound(trace.size())).isEqualTo((800 - 201) / 800.0);
     }
+
+    @Test
+    void aSequenceSwappedToTheHostTierComesBackWhenNothingElseIsLeft() {
+        // One decode instance of 100 blocks. A long low-weight answer decodes; a short interactive one is
+        // handed over when its blocks are free but not the admission watermark beside them, so it evicts
+        // the long one to the host tier, finishes, and leaves the instance with only the swapped sequence:
+        // no policy plans a swapped sequence, and the simulator applied only non-empty plans (apply() is
+        // what brings it back), so it stayed there until the run expired it.
+        Mix mix = Mix.parse("interactive:1:w=4:ttft=1000:tpot=50,batch:1:w=0.25:deadline=600000");
+        Simulator sim = new Simulator(new Simulator.Config(SimulatorKvStressTest.tight(100), mix, Topology.parse("1:1"),
+                PolicyOptions.forDeviceMemory(80), ESTIMATOR, ROUTER.withLink(A100.kvBytesPerToken(), 25e9 / 1000, 0.05),
+                100, 0.02));
+        Recorder rec = new Recorder();
+        Simulator.Result r = sim.run("slidebatching", List.of(new TraceRecord(0, 900, 300),
+                new TraceRecord(1000, 585, 5)), new int[] {1, 0}, 1.0, false, rec);
+        Request a = rec.requests.get("r0");
+        assertThat(a.preemptions()).as("the long answer went to the host tier").isPositive();
+        assertThat(a.state()).as("and came back to finish").isEqualTo(RequestState.FINISHED_OK);
+        assertThat(r.stalled()).isZero();
+    }
 }
