@@ -296,7 +296,7 @@ public final class Simulator {
                 switch (e.kind) {
                     case ARRIVAL -> arrive(e.index);
                     case BATCH_END -> endBatch(e);
-                    default -> handOver(e.request, e.instance);
+                    default -> handOver(e.instance);
                 }
                 events.recycle(e);
             }
@@ -468,17 +468,22 @@ public final class Simulator {
                     return;
                 }
                 awaitingDecode.pollFirst();
-                push(now + router.handoffMs(r), HANDOFF, target.get().id(), -1, r, null, 0);
+                InstanceState d = target.get();
+                double readyMs = now + router.handoffMs(r);
+                // Queued at once, ready when its KV arrives: the router sees it on its instance from now
+                // on (InstanceState#enqueue with a ready time), so the next placement counts its step and a
+                // decode instance with a sequence on the way is not idle and cannot turn prefill.
+                if (!d.enqueue(r, now, readyMs)) {
+                    done(r);
+                    continue;
+                }
+                push(readyMs, HANDOFF, d.id(), -1, null, null, 0);
             }
         }
 
-        private void handOver(Request r, int target) {
-            InstanceState inst = instances[target];
-            if (!inst.enqueue(r, now)) {
-                done(r);
-                return;
-            }
-            kick(inst);
+        /** A handed-over sequence's KV has arrived: its instance may schedule it now. */
+        private void handOver(int target) {
+            kick(instances[target]);
         }
 
         /** The trace index of a request: its id is "r" and the index. */
