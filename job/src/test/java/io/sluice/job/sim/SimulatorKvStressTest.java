@@ -95,9 +95,11 @@ class SimulatorKvStressTest {
             String topology = (1 + rnd.nextInt(2)) + ":" + (1 + rnd.nextInt(3));
             Simulator sim = new Simulator(new Simulator.Config(tight(blocks), mix, Topology.parse(topology),
                     PolicyOptions.forDeviceMemory(80).withDropLate(seed % 2 == 0), ESTIMATOR,
-                    RouterOptions.defaults().withLink(A100.kvBytesPerToken(), 25e9 / 1000, 0.05), hostBlocks, 0.02, seed % 3 == 0 ? 0 : 512));
+                    RouterOptions.defaults().withLink(A100.kvBytesPerToken(), 25e9 / 1000, 0.05), hostBlocks, 0.02,
+                    seed % 3 == 0 ? 0 : 512));
             Checker c = new Checker();
-            String what = policy + " seed " + seed + (seed % 2 == 0 ? " (drop late)" : "") + " on " + topology + ", " + blocks + " blocks, host " + hostBlocks;
+            String what = policy + " seed " + seed + (seed % 2 == 0 ? " (drop late)" : "") + " on " + topology + ", "
+                    + blocks + " blocks, host " + hostBlocks;
             Simulator.Result r = sim.run(policy, trace, mix.assign(n, seed), 1.0, false, c);
             assertThat(c.problems).as(what).isEmpty();
             assertThat(c.endings).as(what + ": every request ends").hasSize(n);

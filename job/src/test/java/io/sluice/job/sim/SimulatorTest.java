@@ -244,10 +244,10 @@ class SimulatorTest {
 
     @Test
     void prefillsFinishingTogetherArePlacedSeeingEachOther() {
-        // Two prompts queued behind a one-token request finish their prefill in one batch. The first decode instance keeps a 10.5 ms TPOT
-        // with one of them but not with both, so the second goes to the other decode instance: the
-        // router must see the first handoff on its instance from the moment it is placed, not only once
-        // its KV has arrived.
+        // Two prompts queued behind a one-token request finish their prefill in one batch. The first decode
+        // instance keeps a 10.5 ms TPOT with one of them but not with both, so the second goes to the other
+        // decode instance: the router must see the first handoff on its instance from the moment it is
+        // placed, not only once its KV has arrived.
         LatencyModel est = ESTIMATOR;
         assertThat(est.decodeMs(1, 2000)).isLessThan(10.5);
         assertThat(est.decodeMs(2, 4000)).isGreaterThan(10.5);
