@@ -108,7 +108,7 @@ class SimulatorGoldenTest {
             slidingserve  | 1:1 | 0 | false | 7c98261b3567d984 met=272 rejected=0 preempted=1 batches=2483 seconds=92.635409
             slidebatching | 1   | 4 | true  | 569b11b2da387459 met=320 rejected=156 preempted=0 batches=1681 seconds=65.961309
             edf           | 1   | 4 | true  | 16c2b68239789a62 met=146 rejected=0 preempted=14 batches=1977 seconds=133.308396
-            fcfs          | 1   | 4 | false | 5762c87a6de94d5e met=117 rejected=0 preempted=41 batches=1984 seconds=140.225365
+            fcfs          | 1   | 4 | false | 68cdc20139582c74 met=117 rejected=0 preempted=36 batches=1994 seconds=136.935585
             slidingserve  | 1   | 4 | true  | cb1317e091428ba3 met=298 rejected=172 preempted=268 batches=1502 seconds=64.620807
             scls          | 1   | 4 | false | 5db121c6a66c35b7 met=104 rejected=0 preempted=422 batches=14413 seconds=282.774293
             """)
