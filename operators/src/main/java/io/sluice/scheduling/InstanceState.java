@@ -358,7 +358,11 @@ public final class InstanceState {
         boolean moved = false;
         for (Request r : swapped) {
             double copy = blocks.copyMs(r.hostBlocks);
-            if (copy > budget || r.hostBlocks + reserve > blocks.freeBlocks()) {
+            // The reserve is for running sequences' growth: with none running, the sequence needs only
+            // its own blocks (its next step fits the device, as it fits ever). Otherwise one that held
+            // every block could never come back.
+            int keep = running.isEmpty() ? 0 : reserve;
+            if (copy > budget || r.hostBlocks + keep > blocks.freeBlocks()) {
                 break;
             }
             untrack(r);

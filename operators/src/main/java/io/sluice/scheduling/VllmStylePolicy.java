@@ -7,9 +7,10 @@ import java.util.List;
  * each request's computed tokens catch up with its known tokens. Running requests first (in the
  * policy's running order), each taking min(tokens left, token budget); when KV blocks run out a
  * victim is preempted (by default the newest running request, possibly the request itself, which
- * ends the running pass). Only in a round without preemptions are waiting requests admitted, in the
- * policy's waiting order, until the token budget or max sequences is spent or the head request's
- * blocks do not fit (head-of-line: later requests do not jump it).
+ * ends the running pass). Only in a round without preemptions, and while no request is swapped to the
+ * host tier, are waiting requests admitted, in the policy's waiting order, until the token budget or
+ * max sequences is spent or the head request's blocks do not fit (head-of-line: later requests do not
+ * jump it).
  */
 abstract class VllmStylePolicy implements BatchPolicy {
 
@@ -62,7 +63,10 @@ abstract class VllmStylePolicy implements BatchPolicy {
             add(r, n);
             budget -= n;
         }
-        if (!b.hasPreemptions()) {
+        // A swapped request is no candidate here: it comes back (InstanceState's prefetch) only into the
+        // blocks this plan leaves free, so admitting new requests meanwhile could keep it on the host for as
+        // long as they arrive. vLLM schedules no prefill while a request is swapped.
+        if (!b.hasPreemptions() && s.swapped().isEmpty()) {
             int seqs = s.running().size();
             List<Request> queue = s.waiting();
             // Queue order walks the queue itself up to the head-of-line stop instead of copying every ready

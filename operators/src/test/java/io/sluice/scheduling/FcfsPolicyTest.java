@@ -79,6 +79,31 @@ class FcfsPolicyTest {
     }
 
     @Test
+    void aSwappedSequenceComesBackBeforeNewRequestsAreAdmitted() {
+        // 4 device blocks and a host tier. a's growth swaps b (the newest) out; then a new request arrives
+        // every round. Swapped sequences are no policy's candidates: they come back only with the blocks a
+        // plan leaves free, and admitting every arrival into those blocks kept b on the host for as long as
+        // arrivals came (in the simulator, minutes). vLLM admits nothing new while a request is swapped.
+        KvBlockAccounting kv = new KvBlockAccounting(16, 4, 16, 0.1, 0.05);
+        InstanceState s = new InstanceState(0, Role.MIXED, kv, TestRequests.model());
+        Request a = interactive("a", 32, 3, 0);
+        Request b = interactive("b", 32, 20, 0);
+        s.enqueue(a, 0);
+        s.enqueue(b, 0);
+        double now = 0;
+        List<Request> ended = new ArrayList<>();
+        for (int round = 0; round < 200 && b.state() != RequestState.FINISHED_OK; round++) {
+            s.enqueue(interactive("n" + round, 16, 30, now), now);
+            BatchPlan plan = fcfs.plan(s, now);
+            ended.addAll(s.apply(plan, now));
+            now += 10;
+            ended.addAll(s.complete(plan, now));
+        }
+        assertThat(b.preemptions()).as("b went to the host tier").isPositive();
+        assertThat(b.state()).as("b came back and finished while arrivals went on").isEqualTo(RequestState.FINISHED_OK);
+    }
+
+    @Test
     void everyRequestEndsExactlyOnceAndBlocksComeBack() {
         InstanceState s = instance(200);
         SplittableRandom rnd = new SplittableRandom(7);

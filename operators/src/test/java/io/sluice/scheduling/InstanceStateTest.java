@@ -78,6 +78,37 @@ class InstanceStateTest {
     }
 
     @Test
+    void aSwappedSequenceHoldingEveryDeviceBlockComesBackOnceTheInstanceIsFree() {
+        // 4 device blocks; a batch-class answer of up to 64 tokens fills all of them, then an interactive
+        // prompt (earlier deadline) evicts it to the host tier. Once that one has finished, nothing runs:
+        // the swapped sequence needs no block for anyone else's growth. Prefetch kept one block in reserve
+        // even then, and 4 + 1 never fit in 4, so it stayed on the host for ever.
+        KvBlockAccounting kv = new KvBlockAccounting(16, 4, 10, 0.1, 0.05);
+        InstanceState s = new InstanceState(0, Role.MIXED, kv, TestRequests.model());
+        BatchPolicy edf = Policies.create("edf");
+        Request a = request("a", 1, Slo.deadline(600_000), 40, 24, 0);
+        s.enqueue(a, 0);
+        double now = 0;
+        while (a.kvBlocks() < 4) {
+            step(s, edf, now, now + 10);
+            now += 10;
+        }
+        Request c = request("c", 1, SLO, 10, 2, now);
+        s.enqueue(c, now);
+        BatchPlan plan = edf.plan(s, now);
+        assertThat(plan.preempted()).containsExactly(a);
+        s.apply(plan, now);
+        assertThat(a.state()).isEqualTo(RequestState.SWAPPED);
+        assertThat(a.hostBlocks()).isEqualTo(4);
+        s.complete(plan, now + 10);
+        List<Request> ended = TestRequests.drain(s, edf, now + 10, 200);
+        assertThat(ended).as("both finish").containsExactlyInAnyOrder(c, a);
+        assertThat(a.state()).isEqualTo(RequestState.FINISHED_OK);
+        assertThat(kv.freeBlocks()).isEqualTo(4);
+        assertThat(kv.hostFreeBlocks()).isEqualTo(10);
+    }
+
+    @Test
     void backlogIsTheSumOfQueuedPrefillEstimates() {
         InstanceState s = instance(1000);
         s.enqueue(request("a", 1, SLO, 200, 5, 0), 0);

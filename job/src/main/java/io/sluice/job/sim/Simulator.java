@@ -296,7 +296,7 @@ public final class Simulator {
                 switch (e.kind) {
                     case ARRIVAL -> arrive(e.index);
                     case BATCH_END -> endBatch(e);
-                    default -> handOver(e.request, e.instance);
+                    default -> handOver(e.instance);
                 }
                 events.recycle(e);
             }
@@ -372,7 +372,18 @@ public final class Simulator {
                 }
                 BatchPlan plan = policies[id].plan(inst, now);
                 if (plan.isEmpty() && plan.preempted().isEmpty() && plan.dropped().isEmpty()) {
-                    return;
+                    // Sequences on the host tier are no policy's candidates: apply() brings them back (as
+                    // the Flink operator's round applies every plan, empty ones too), and then they can be
+                    // planned. Without it an instance left with only swapped sequences never ran them.
+                    int swapped = inst.swapped().size();
+                    if (swapped == 0) {
+                        return;
+                    }
+                    inst.apply(plan, now);
+                    if (inst.swapped().size() == swapped) {
+                        return;
+                    }
+                    continue;
                 }
                 List<Request> dropped = inst.apply(plan, now);
                 for (int i = 0, k = dropped.size(); i < k; i++) {
@@ -457,17 +468,22 @@ public final class Simulator {
                     return;
                 }
                 awaitingDecode.pollFirst();
-                push(now + router.handoffMs(r), HANDOFF, target.get().id(), -1, r, null, 0);
+                InstanceState d = target.get();
+                double readyMs = now + router.handoffMs(r);
+                // Queued at once, ready when its KV arrives: the router sees it on its instance from now
+                // on (InstanceState#enqueue with a ready time), so the next placement counts its step and a
+                // decode instance with a sequence on the way is not idle and cannot turn prefill.
+                if (!d.enqueue(r, now, readyMs)) {
+                    done(r);
+                    continue;
+                }
+                push(readyMs, HANDOFF, d.id(), -1, null, null, 0);
             }
         }
 
-        private void handOver(Request r, int target) {
-            InstanceState inst = instances[target];
-            if (!inst.enqueue(r, now)) {
-                done(r);
-                return;
-            }
-            kick(inst);
+        /** A handed-over sequence's KV has arrived: its instance may schedule it now. */
+        private void handOver(int target) {
+            kick(instances[target]);
         }
 
         /** The trace index of a request: its id is "r" and the index. */

@@ -103,12 +103,12 @@ class SimulatorGoldenTest {
             sjf           | 2   | 0 | false | 9004f45490299424 met=229 rejected=0 preempted=44 batches=2186 seconds=72.640792
             slidingserve  | 2   | 0 | false | c4d8bf9001f2f42d met=417 rejected=0 preempted=0 batches=2834 seconds=60.222325
             scls          | 2   | 0 | false | dff4cbf49d6640ba met=111 rejected=0 preempted=129 batches=14874 seconds=144.838592
-            slidebatching | 1:1 | 0 | false | 818b86221885a5d1 met=291 rejected=0 preempted=0 batches=2593 seconds=93.160253
-            fcfs          | 1:1 | 0 | false | 5e0c0bbaf9c390f0 met=122 rejected=0 preempted=22 batches=2327 seconds=94.553536
+            slidebatching | 1:1 | 0 | false | 3fc5a48df116f287 met=291 rejected=0 preempted=0 batches=2593 seconds=93.160253
+            fcfs          | 1:1 | 0 | false | 7f211833afd0392a met=122 rejected=0 preempted=26 batches=2396 seconds=94.972114
             slidingserve  | 1:1 | 0 | false | 7c98261b3567d984 met=272 rejected=0 preempted=1 batches=2483 seconds=92.635409
             slidebatching | 1   | 4 | true  | 569b11b2da387459 met=320 rejected=156 preempted=0 batches=1681 seconds=65.961309
             edf           | 1   | 4 | true  | 16c2b68239789a62 met=146 rejected=0 preempted=14 batches=1977 seconds=133.308396
-            fcfs          | 1   | 4 | false | 5762c87a6de94d5e met=117 rejected=0 preempted=41 batches=1984 seconds=140.225365
+            fcfs          | 1   | 4 | false | 68cdc20139582c74 met=117 rejected=0 preempted=36 batches=1994 seconds=136.935585
             slidingserve  | 1   | 4 | true  | cb1317e091428ba3 met=298 rejected=172 preempted=268 batches=1502 seconds=64.620807
             scls          | 1   | 4 | false | 5db121c6a66c35b7 met=104 rejected=0 preempted=422 batches=14413 seconds=282.774293
             """)

@@ -221,4 +221,92 @@ class SimulatorTest {
         assertThat(heavy.metrics().misses()).isEqualTo(201);
         assertThat(heavy.attainmentBound(trace.size())).isEqualTo((800 - 201) / 800.0);
     }
+
+    @Test
+    void aSequenceSwappedToTheHostTierComesBackWhenNothingElseIsLeft() {
+        // One decode instance of 100 blocks. A long low-weight answer decodes; a short interactive one is
+        // handed over when its blocks are free but not the admission watermark beside them, so it evicts
+        // the long one to the host tier, finishes, and leaves the instance with only the swapped sequence:
+        // no policy plans a swapped sequence, and the simulator applied only non-empty plans (apply() is
+        // what brings it back), so it stayed there until the run expired it.
+        Mix mix = Mix.parse("interactive:1:w=4:ttft=1000:tpot=50,batch:1:w=0.25:deadline=600000");
+        Simulator sim = new Simulator(new Simulator.Config(SimulatorKvStressTest.tight(100), mix, Topology.parse("1:1"),
+                PolicyOptions.forDeviceMemory(80), ESTIMATOR, ROUTER.withLink(A100.kvBytesPerToken(), 25e9 / 1000, 0.05),
+                100, 0.02));
+        Recorder rec = new Recorder();
+        Simulator.Result r = sim.run("slidebatching", List.of(new TraceRecord(0, 900, 300),
+                new TraceRecord(1000, 585, 5)), new int[] {1, 0}, 1.0, false, rec);
+        Request a = rec.requests.get("r0");
+        assertThat(a.preemptions()).as("the long answer went to the host tier").isPositive();
+        assertThat(a.state()).as("and came back to finish").isEqualTo(RequestState.FINISHED_OK);
+        assertThat(r.stalled()).isZero();
+    }
+
+    @Test
+    void prefillsFinishingTogetherArePlacedSeeingEachOther() {
+        // Two prompts queued behind a one-token request finish their prefill in one batch. The first decode
+        // instance keeps a 10.5 ms TPOT with one of them but not with both, so the second goes to the other
+        // decode instance: the router must see the first handoff on its instance from the moment it is
+        // placed, not only once its KV has arrived.
+        LatencyModel est = ESTIMATOR;
+        assertThat(est.decodeMs(1, 2000)).isLessThan(10.5);
+        assertThat(est.decodeMs(2, 4000)).isGreaterThan(10.5);
+        Mix mix = Mix.parse("only:1:w=1:ttft=100000:tpot=10.5");
+        Simulator sim = new Simulator(new Simulator.Config(A100, mix, Topology.parse("1:2"),
+                PolicyOptions.forDeviceMemory(80), est, ROUTER.withLink(A100.kvBytesPerToken(), 25e9 / 1000, 0.05), 0, 0));
+        Map<String, Integer> decodedOn = new HashMap<>();
+        sim.run("slidebatching", List.of(new TraceRecord(0, 100, 1), new TraceRecord(1, 2000, 20),
+                new TraceRecord(1, 2000, 20)), new int[3], 1.0,
+                false, new Simulator.Listener() {
+                    @Override
+                    public void batch(int instance, double startMs, double endMs, BatchPlan plan) {
+                        if (plan.prefill().size() == 2) {
+                            decodedOn.put("one prefill batch", 1);
+                        }
+                        for (Request r : plan.decode()) {
+                            decodedOn.put(r.id(), instance);
+                        }
+                    }
+                });
+        assertThat(decodedOn).as("both prefilled in one batch, then decoded on instances 1 and 2").containsOnly(
+                Map.entry("one prefill batch", 1), Map.entry("r1", 1), Map.entry("r2", 2));
+    }
+
+    @Test
+    void aDecodeInstanceWithAHandoffInTransitDoesNotTurnPrefill() {
+        // 1:2. r0 decodes on instance 1; r1's step there would miss the 10.5 ms TPOT, so its KV goes to the
+        // idle instance 2. While it is on the link, a burst of long prompts puts the prefill pool under
+        // pressure: the emptiest decode instance drains and turns prefill once idle. Instance 2 looked
+        // idle (the sequence on its way was not on it yet), so it turned prefill and r1 landed on a
+        // prefill instance, its decode steps sharing batches with the prefills of the prompts after it.
+        Mix mix = Mix.parse("only:1:w=1:ttft=100000:tpot=10.5");
+        List<TraceRecord> trace = new ArrayList<>();
+        trace.add(new TraceRecord(0, 2000, 200));
+        trace.add(new TraceRecord(300, 3000, 50));
+        for (int i = 0; i < 8; i++) {
+            trace.add(new TraceRecord(520 + i, 3000, 5));
+        }
+        for (int i = 0; i < 4; i++) {
+            trace.add(new TraceRecord(600 + i, 1000, 5));
+        }
+        Simulator sim = new Simulator(new Simulator.Config(A100, mix, Topology.parse("1:2"),
+                PolicyOptions.forDeviceMemory(80), ESTIMATOR, ROUTER.withLink(A100.kvBytesPerToken(), 25e9 / 1000, 0.05),
+                0, 0));
+        List<String> mixed = new ArrayList<>();
+        Map<String, Integer> decodedOn = new HashMap<>();
+        Simulator.Result r = sim.run("slidebatching", trace, new int[trace.size()], 1.0, false, new Simulator.Listener() {
+            @Override
+            public void batch(int instance, double startMs, double endMs, BatchPlan plan) {
+                for (Request q : plan.decode()) {
+                    decodedOn.put(q.id(), instance);
+                    if (q.id().equals("r1") && !plan.prefill().isEmpty()) {
+                        mixed.add(instance + "@" + startMs);
+                    }
+                }
+            }
+        });
+        assertThat(decodedOn).as("r1 decodes on instance 2").containsEntry("r1", 2);
+        assertThat(mixed).as("batches where r1's decode shared the instance with prefills").isEmpty();
+        assertThat(r.stalled()).isZero();
+    }
 }
