@@ -53,8 +53,20 @@ public interface Sampler {
             throw new IllegalArgumentException("temperature must be a positive number, got " + temperature);
         }
         return (logits, offset, size, coin) -> {
-            for (int i = 0; i < size; i++) {
-                logits[offset + i] /= temperature;
+            float max = logits[offset];
+            for (int i = 1; i < size; i++) {
+                max = Math.max(max, logits[offset + i]);
+            }
+            if (Float.isInfinite(max / temperature) && !Float.isInfinite(max)) {
+                // A tiny temperature overflows the largest logits to +inf, and softmax would give NaN everywhere.
+                // Softmax ignores a shift, so shift by the maximum first: the maxima become 0, the rest -inf or less.
+                for (int i = 0; i < size; i++) {
+                    logits[offset + i] = (logits[offset + i] - max) / temperature;
+                }
+            } else {
+                for (int i = 0; i < size; i++) {
+                    logits[offset + i] /= temperature; // as llama2.c, bit for bit
+                }
             }
             return next.sample(logits, offset, size, coin);
         };
