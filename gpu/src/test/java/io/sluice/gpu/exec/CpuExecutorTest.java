@@ -288,4 +288,19 @@ class CpuExecutorTest {
         }
         assertThat(logits[1]).containsExactly(logits[0]);
     }
+
+    @Test
+    void aCallThatFailsMidwayGivesBackTheBlocksItReserved() {
+        CpuExecutor ex = TestModels.executor(odd, 2, 16);
+        BlockTable table = new BlockTable(1);
+        assertThat(ex.prefill(List.of(Chunk.of(table, randomTokens(10, 300, 1), SamplingParams.GREEDY))).ok()).isTrue();
+        int free = ex.blockPool().freeCount();
+        ex.close();
+        // The forward pass fails after the blocks for positions 10..39 were reserved: they must not stay taken.
+        assertThatThrownBy(() -> ex.prefill(List.of(Chunk.of(table, randomTokens(30, 300, 2), SamplingParams.GREEDY))))
+                .isInstanceOf(IllegalStateException.class);
+        assertThat(table.length()).isEqualTo(10);
+        assertThat(table.blockCount()).as("blocks of the table").isEqualTo(1);
+        assertThat(ex.blockPool().freeCount()).as("free blocks").isEqualTo(free);
+    }
 }
