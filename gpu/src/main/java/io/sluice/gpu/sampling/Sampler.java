@@ -29,13 +29,19 @@ public interface Sampler {
         return (logits, offset, size, coin) -> {
             softmax(logits, offset, size);
             double cdf = 0;
+            int lastPossible = size - 1;
             for (int i = 0; i < size; i++) {
-                cdf += logits[offset + i];
+                float p = logits[offset + i];
+                cdf += p;
                 if (coin < cdf) {
                     return i;
                 }
+                if (p > 0) {
+                    lastPossible = i;
+                }
             }
-            return size - 1; // rounding left the cdf just below the coin
+            // Rounding left the cdf just below the coin: the last token that has a chance, not one ruled out.
+            return lastPossible;
         };
     }
 

@@ -123,4 +123,15 @@ class SamplerTest {
         assertThat(new SamplingParams(tiny, 1f, 1).sampler().sample(tied.clone(), 0, 3, 0.2)).isEqualTo(0);
         assertThat(new SamplingParams(tiny, 1f, 1).sampler().sample(tied.clone(), 0, 3, 0.7)).isEqualTo(2);
     }
+
+    @Test
+    void aCoinAboveTheRoundedCdfNeverPicksATokenOfProbabilityZero() {
+        // 25 equal tokens: each probability is the float 1/25, and their sum in double is 1 - 2.2e-8. A coin in that
+        // gap fell through the cdf to the last token, which the model ruled out (-inf).
+        float[] logits = new float[26];
+        logits[25] = Float.NEGATIVE_INFINITY;
+        double coin = 1 - 1e-9;
+        assertThat(Sampler.categorical().sample(logits.clone(), 0, 26, coin)).isEqualTo(24);
+        assertThat(new SamplingParams(0.7f, 1f, 3).sampler().sample(logits.clone(), 0, 26, coin)).isEqualTo(24);
+    }
 }
