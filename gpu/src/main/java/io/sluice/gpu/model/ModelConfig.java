@@ -50,6 +50,9 @@ public record ModelConfig(
             throw new IllegalArgumentException("a header has " + HEADER_INTS + " ints, got " + header.length);
         }
         int vocab = header[5];
+        if (vocab == Integer.MIN_VALUE) { // its magnitude is no int: Math.abs would keep it negative
+            throw new IllegalArgumentException("vocab_size " + vocab + " is out of range");
+        }
         return new ModelConfig(header[0], header[1], header[2], header[3], header[4], Math.abs(vocab), header[6],
                 vocab > 0);
     }

@@ -118,4 +118,12 @@ class CheckpointLoaderTest {
         assertThatThrownBy(() -> CheckpointLoader.load(file)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("huge.bin").hasMessageContaining("bad header").hasMessageContaining("too large");
     }
+
+    @Test
+    void theMostNegativeVocabularyIsRefusedForWhatItIs() {
+        // Math.abs(Integer.MIN_VALUE) is still negative: the message said "must be non-zero, got -2147483648".
+        int[] header = {16, 32, 2, 4, 2, Integer.MIN_VALUE, 8};
+        assertThatThrownBy(() -> ModelConfig.fromHeader(header)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageNotContaining("non-zero").hasMessageContaining("vocab_size -2147483648");
+    }
 }
