@@ -33,7 +33,6 @@ import io.sluice.schemas.InstanceRole;
 import io.sluice.schemas.InstanceStatus;
 import io.sluice.schemas.RequestMetrics;
 import io.sluice.schemas.TokenEvent;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -650,7 +649,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
             end(l, FinishReason.EOS, null, now, ctx, out);
             return;
         }
-        String text = text(l.record.knownToken(l.record.knownTokens() - 1), token);
+        String text = text(l.record, token);
         update(l, l.record.withToken(token, now));
         if (l.schedule.state() == RequestState.FINISHED_OK) {
             out.collect(new TokenEvent(l.id, index, token, text, true, FinishReason.LENGTH, null, at));
@@ -660,8 +659,17 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         }
     }
 
-    private String text(int previous, int token) {
-        return tokenizer == null ? "" : new String(tokenizer.decodePiece(previous, token), StandardCharsets.UTF_8);
+    /**
+     * The text {@code token} adds to the request's generated text: a character split over byte-fallback tokens comes
+     * whole with the token that completes it (decoded from the tokens so far, so no decoder state crosses a handoff).
+     */
+    private String text(RequestRecord record, int token) {
+        if (tokenizer == null) {
+            return "";
+        }
+        int next = record.knownTokens();
+        return tokenizer.streamText(i -> i < next ? record.knownToken(i) : token, record.request.promptTokens.length,
+                next);
     }
 
     // ---- arrivals, restores, expiries, ends ----

@@ -261,24 +261,37 @@ public final class CpuExecutor implements Executor {
         long start = System.nanoTime();
         long t = now();
         validate(chunks);
+        int[] blocksBefore = new int[chunks.size()];
+        for (int i = 0; i < blocksBefore.length; i++) {
+            blocksBefore[i] = chunks.get(i).table().blockCount();
+        }
         // Reserve every block first, all or nothing: running out is a result, not a half-run batch.
         List<Long> outOfBlocks = BlockReservation.reserveAll(chunks, cache.pool());
         if (!outOfBlocks.isEmpty()) {
             return new StepResult(List.of(), outOfBlocks, System.nanoTime() - start);
         }
-        layOut(chunks);
-        forward(t);
-        t = now();
-        // Pick the next tokens, a chunk per unit (a greedy pick reads a whole vocabulary row), then the outputs.
-        batch = chunks;
-        if (outputRows < SERIAL_ROWS) {
-            for (int i = 0; i < chunks.size(); i++) {
-                sample(0, i);
+        try {
+            layOut(chunks);
+            forward(t);
+            t = now();
+            // Pick the next tokens, a chunk per unit (a greedy pick reads a whole vocabulary row), then the outputs.
+            batch = chunks;
+            if (outputRows < SERIAL_ROWS) {
+                for (int i = 0; i < chunks.size(); i++) {
+                    sample(0, i);
+                }
+            } else {
+                workers.run(sampleTask, chunks.size());
             }
-        } else {
-            workers.run(sampleTask, chunks.size());
+        } catch (RuntimeException | Error e) {
+            // No length moved yet; give back what this call reserved, so a failed call leaves every table as it was.
+            for (int i = 0; i < blocksBefore.length; i++) {
+                chunks.get(i).table().shrinkTo(cache.pool(), blocksBefore[i]);
+            }
+            throw e;
+        } finally {
+            batch = null;
         }
-        batch = null;
         List<SequenceOutput> outputs = new ArrayList<>(chunks.size());
         for (int i = 0; i < chunks.size(); i++) {
             Chunk ch = chunks.get(i);

@@ -32,6 +32,13 @@ public record ModelConfig(
         require(dim % heads == 0, "dim " + dim + " is not a multiple of n_heads " + heads);
         require(heads % kvHeads == 0, "n_heads " + heads + " is not a multiple of n_kv_heads " + kvHeads);
         require((dim / heads) % 2 == 0, "head size " + dim / heads + " must be even for rotary embeddings");
+        try {
+            Math.addExact(HEADER_BYTES, Math.multiplyExact(
+                    bodyFloats(dim, hiddenDim, layers, heads, kvHeads, vocabSize, seqLen, sharedClassifier),
+                    (long) Float.BYTES));
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("the shape is too large: its checkpoint would exceed 2^63 bytes");
+        }
     }
 
     /**
@@ -43,6 +50,9 @@ public record ModelConfig(
             throw new IllegalArgumentException("a header has " + HEADER_INTS + " ints, got " + header.length);
         }
         int vocab = header[5];
+        if (vocab == Integer.MIN_VALUE) { // its magnitude is no int: Math.abs would keep it negative
+            throw new IllegalArgumentException("vocab_size " + vocab + " is out of range");
+        }
         return new ModelConfig(header[0], header[1], header[2], header[3], header[4], Math.abs(vocab), header[6],
                 vocab > 0);
     }
@@ -59,7 +69,7 @@ public record ModelConfig(
 
     /** Width of the keys (and values) of one token: all key/value heads together. */
     public int kvDim() {
-        return dim * kvHeads / heads;
+        return headSize() * kvHeads; // not dim * kvHeads / heads: the product overflows an int for large headers
     }
 
     /** How many query heads share one key/value head. */
@@ -69,16 +79,25 @@ public record ModelConfig(
 
     /** Number of float32 values the checkpoint body holds after the header, classifier included. */
     public long bodyFloats() {
+        return bodyFloats(dim, hiddenDim, layers, heads, kvHeads, vocabSize, seqLen, sharedClassifier);
+    }
+
+    private static long bodyFloats(int dim, int hiddenDim, int layers, int heads, int kvHeads, int vocabSize,
+            int seqLen, boolean sharedClassifier) {
+        // Exact arithmetic: a header's ints can describe more than a long holds (the constructor refuses those).
         long d = dim;
-        long kv = kvDim();
-        long perLayer = d + d * d + kv * d + kv * d + d * d + d + 3L * hiddenDim * d;
-        long total = (long) vocabSize * d + layers * perLayer + d + (long) seqLen * headSize();
-        return sharedClassifier ? total : total + (long) vocabSize * d;
+        long kv = (long) (dim / heads) * kvHeads;
+        long perLayer = Math.addExact(Math.addExact(2 * d, Math.multiplyExact(2 * d, d)),
+                Math.addExact(Math.multiplyExact(2 * kv, d), Math.multiplyExact(3L * hiddenDim, d)));
+        long embedding = (long) vocabSize * d;
+        long total = Math.addExact(Math.addExact(embedding, Math.multiplyExact(layers, perLayer)),
+                d + (long) seqLen * (dim / heads));
+        return sharedClassifier ? total : Math.addExact(total, embedding);
     }
 
     /** Size in bytes of a checkpoint of this shape. */
     public long fileBytes() {
-        return HEADER_BYTES + bodyFloats() * Float.BYTES;
+        return HEADER_BYTES + bodyFloats() * Float.BYTES; // fits: the constructor checked
     }
 
     /** Number of weights in the transformer (token embedding and classifier included, RoPE tables excluded). */

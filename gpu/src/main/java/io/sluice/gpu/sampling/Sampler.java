@@ -29,13 +29,19 @@ public interface Sampler {
         return (logits, offset, size, coin) -> {
             softmax(logits, offset, size);
             double cdf = 0;
+            int lastPossible = size - 1;
             for (int i = 0; i < size; i++) {
-                cdf += logits[offset + i];
+                float p = logits[offset + i];
+                cdf += p;
                 if (coin < cdf) {
                     return i;
                 }
+                if (p > 0) {
+                    lastPossible = i;
+                }
             }
-            return size - 1; // rounding left the cdf just below the coin
+            // Rounding left the cdf just below the coin: the last token that has a chance, not one ruled out.
+            return lastPossible;
         };
     }
 
@@ -53,8 +59,20 @@ public interface Sampler {
             throw new IllegalArgumentException("temperature must be a positive number, got " + temperature);
         }
         return (logits, offset, size, coin) -> {
-            for (int i = 0; i < size; i++) {
-                logits[offset + i] /= temperature;
+            float max = logits[offset];
+            for (int i = 1; i < size; i++) {
+                max = Math.max(max, logits[offset + i]);
+            }
+            if (Float.isInfinite(max / temperature) && !Float.isInfinite(max)) {
+                // A tiny temperature overflows the largest logits to +inf, and softmax would give NaN everywhere.
+                // Softmax ignores a shift, so shift by the maximum first: the maxima become 0, the rest -inf or less.
+                for (int i = 0; i < size; i++) {
+                    logits[offset + i] = (logits[offset + i] - max) / temperature;
+                }
+            } else {
+                for (int i = 0; i < size; i++) {
+                    logits[offset + i] /= temperature; // as llama2.c, bit for bit
+                }
             }
             return next.sample(logits, offset, size, coin);
         };

@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.function.IntUnaryOperator;
 
 /**
  * The llama2.c tokenizer: byte-level BPE pieces with merge scores and {@code <0xNN>} byte fallback. Encoding and
@@ -275,6 +276,53 @@ public final class Tokenizer {
             return Arrays.copyOfRange(piece, 1, piece.length);
         }
         return piece.clone();
+    }
+
+    /**
+     * The text that token {@code index} adds to a stream of text made of tokens {@code from .. index - 1}, where
+     * {@code tokens} gives the token at a position ({@code from - 1}, when {@code from > 0}, is the token the stream
+     * follows, e.g. a prompt's last). As a {@link TextStream} over the stream's bytes would give it, but from the
+     * tokens alone, so it needs no state carried from token to token (a request's tokens may be emitted by two
+     * instances, or again after a recovery): a UTF-8 character split over several byte-fallback tokens comes whole
+     * with the token that completes it, and nothing of it with the tokens before. BOS and EOS add no text.
+     */
+    public String streamText(IntUnaryOperator tokens, int from, int index) {
+        if (from < 0 || index < from) {
+            throw new IllegalArgumentException("token " + index + " is not in a stream from token " + from);
+        }
+        byte[] own = streamPiece(tokens, index);
+        // A character still incomplete before this token has at most 3 bytes, so the stream's last 3 decide it.
+        byte[] tail = new byte[3];
+        int start = tail.length;
+        for (int i = index - 1; i >= from && start > 0; i--) {
+            byte[] piece = streamPiece(tokens, i);
+            int n = Math.min(start, piece.length);
+            System.arraycopy(piece, piece.length - n, tail, start - n, n);
+            start -= n;
+        }
+        if (isAscii(own, 0, own.length) && (start == tail.length || tail[tail.length - 1] >= 0)) {
+            return new String(own, StandardCharsets.US_ASCII); // nothing held back before, nothing to hold back
+        }
+        TextStream stream = new TextStream();
+        stream.push(Arrays.copyOfRange(tail, start, tail.length)); // text of earlier tokens: theirs, not ours
+        return stream.push(own);
+    }
+
+    private byte[] streamPiece(IntUnaryOperator tokens, int i) {
+        int token = tokens.applyAsInt(i);
+        if (token == BOS || token == EOS) {
+            return new byte[0];
+        }
+        return decodePiece(i > 0 ? tokens.applyAsInt(i - 1) : -1, token);
+    }
+
+    private static boolean isAscii(byte[] b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (b[i] < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The text of {@code tokens}; a leading BOS is dropped, and so is the space that follows it. */

@@ -288,4 +288,56 @@ class CpuExecutorTest {
         }
         assertThat(logits[1]).containsExactly(logits[0]);
     }
+
+    @Test
+    void aCallThatFailsMidwayGivesBackTheBlocksItReserved() {
+        CpuExecutor ex = TestModels.executor(odd, 2, 16);
+        BlockTable table = new BlockTable(1);
+        assertThat(ex.prefill(List.of(Chunk.of(table, randomTokens(10, 300, 1), SamplingParams.GREEDY))).ok()).isTrue();
+        int free = ex.blockPool().freeCount();
+        ex.close();
+        // The forward pass fails after the blocks for positions 10..39 were reserved: they must not stay taken.
+        assertThatThrownBy(() -> ex.prefill(List.of(Chunk.of(table, randomTokens(30, 300, 2), SamplingParams.GREEDY))))
+                .isInstanceOf(IllegalStateException.class);
+        assertThat(table.length()).isEqualTo(10);
+        assertThat(table.blockCount()).as("blocks of the table").isEqualTo(1);
+        assertThat(ex.blockPool().freeCount()).as("free blocks").isEqualTo(free);
+    }
+
+    /** Samples {@code steps} tokens of sequence 1 (prompt {@code prompt}), with {@code others} beside it or not. */
+    private static List<Integer> sampled(int threads, int[] prompt, SamplingParams sampling, boolean others,
+            int steps) {
+        List<Integer> tokens = new ArrayList<>();
+        try (CpuExecutor ex = TestModels.executor(odd, threads, 64)) {
+            BlockTable mine = new BlockTable(1);
+            BlockTable[] rest = {new BlockTable(2), new BlockTable(3), new BlockTable(4)};
+            int[] next = prompt;
+            for (int step = 0; step < steps; step++) {
+                List<Chunk> batch = new ArrayList<>();
+                if (others) { // other sequences first, at other lengths, one greedy (4 outputs: sampled in parallel)
+                    batch.add(Chunk.of(rest[0], randomTokens(1 + step % 5, 300, 50 + step), SamplingParams.GREEDY));
+                    batch.add(Chunk.of(rest[1], randomTokens(2, 300, 70 + step), new SamplingParams(1.3f, 0.5f, 8)));
+                    batch.add(Chunk.of(rest[2], randomTokens(1, 300, 90 + step), new SamplingParams(0.5f, 1f, 9)));
+                }
+                batch.add(Chunk.of(mine, next, sampling));
+                StepResult r = ex.execute(batch);
+                int token = r.output(batch.size() - 1).nextToken();
+                tokens.add(token);
+                next = new int[] {token};
+            }
+        }
+        return tokens;
+    }
+
+    @Test
+    void aSampledSequenceIsReplayedExactlyWhateverTheBatchAndThreadCount() {
+        int[] prompt = randomTokens(12, 300, 31);
+        SamplingParams sampling = new SamplingParams(0.9f, 0.95f, -7L); // a negative seed is a seed like any other
+        List<Integer> alone = sampled(1, prompt, sampling, false, 20);
+        assertThat(alone.stream().distinct().count()).as("sampled tokens %s vary", alone).isGreaterThan(5);
+        assertThat(sampled(2, prompt, sampling, true, 20)).isEqualTo(alone);
+        assertThat(sampled(3, prompt, sampling, true, 20)).isEqualTo(alone);
+        assertThat(sampled(1, prompt, new SamplingParams(0.9f, 0.95f, 7L), false, 20)).as("another seed")
+                .isNotEqualTo(alone);
+    }
 }

@@ -87,4 +87,43 @@ class CheckpointLoaderTest {
         assertThat(w.tokenEmbedding().get(37)).isNotEqualTo(37f);
         assertThat(ModelConfig.fromHeader(w.config().toHeader())).isEqualTo(w.config());
     }
+
+    private Path withHeader(String name, int[] header, long bodyFloats) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(ModelConfig.HEADER_BYTES + (int) bodyFloats * Float.BYTES)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        for (int v : header) {
+            b.putInt(v);
+        }
+        Path file = dir.resolve(name);
+        Files.write(file, b.array());
+        return file;
+    }
+
+    @Test
+    void headerSizesThatOverflowIntArithmeticAreNotTakenForASmallModel() throws IOException {
+        // dim * n_kv_heads = 65536 * 32768 = 2^31 wrapped: kv_dim came out -65536, and the file size the header
+        // "needs" shrank to 458,754 floats; a file of exactly that size passed the size check.
+        int[] header = {65536, 1, 1, 32768, 32768, 1, 1};
+        assertThat(ModelConfig.fromHeader(header).kvDim()).isEqualTo(65536);
+        Path file = withHeader("wrapped.bin", header, 458_754);
+        assertThatThrownBy(() -> CheckpointLoader.load(file)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("wrapped.bin").hasMessageContaining("truncated");
+    }
+
+    @Test
+    void aHeaderWhoseFileSizeExceedsALongIsABadHeader() throws IOException {
+        // Every value valid on its own; the body would hold more than 2^63 floats (the sum wrapped negative).
+        Path file = withHeader("huge.bin", new int[] {1 << 30, Integer.MAX_VALUE, Integer.MAX_VALUE, 1 << 29, 1 << 29,
+            Integer.MAX_VALUE, Integer.MAX_VALUE}, 0);
+        assertThatThrownBy(() -> CheckpointLoader.load(file)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("huge.bin").hasMessageContaining("bad header").hasMessageContaining("too large");
+    }
+
+    @Test
+    void theMostNegativeVocabularyIsRefusedForWhatItIs() {
+        // Math.abs(Integer.MIN_VALUE) is still negative: the message said "must be non-zero, got -2147483648".
+        int[] header = {16, 32, 2, 4, 2, Integer.MIN_VALUE, 8};
+        assertThatThrownBy(() -> ModelConfig.fromHeader(header)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageNotContaining("non-zero").hasMessageContaining("vocab_size -2147483648");
+    }
 }

@@ -105,4 +105,33 @@ class SamplerTest {
         assertThatThrownBy(() -> new SamplingParams(1f, 0f, 0)).hasMessageContaining("top-p");
         assertThatThrownBy(() -> Sampler.topP(1.5f)).hasMessageContaining("top-p");
     }
+
+    @Test
+    void aTemperatureSoSmallThatTheScaledLogitsOverflowStillPicksTheMostLikelyToken() {
+        // 3 / 1e-38 and 5 / 1e-38 are both +inf in float: softmax then turned every probability into NaN, and
+        // the samplers answered the last token (categorical) or token 0 (top-p) instead of the argmax.
+        float tiny = 1e-38f;
+        float[] logits = {3f, -1f, 5f, 4.5f, 0f};
+        for (double coin : new double[] {0.0, 0.3, 0.999}) {
+            assertThat(new SamplingParams(tiny, 1f, 1).sampler().sample(logits.clone(), 0, 5, coin))
+                    .as("categorical, coin %s", coin).isEqualTo(2);
+            assertThat(new SamplingParams(tiny, 0.9f, 1).sampler().sample(logits.clone(), 0, 5, coin))
+                    .as("top-p, coin %s", coin).isEqualTo(2);
+        }
+        // Ties at the maximum stay ties: the coin chooses between them, as at any other temperature.
+        float[] tied = {5f, 1f, 5f};
+        assertThat(new SamplingParams(tiny, 1f, 1).sampler().sample(tied.clone(), 0, 3, 0.2)).isEqualTo(0);
+        assertThat(new SamplingParams(tiny, 1f, 1).sampler().sample(tied.clone(), 0, 3, 0.7)).isEqualTo(2);
+    }
+
+    @Test
+    void aCoinAboveTheRoundedCdfNeverPicksATokenOfProbabilityZero() {
+        // 25 equal tokens: each probability is the float 1/25, and their sum in double is 1 - 2.2e-8. A coin in that
+        // gap fell through the cdf to the last token, which the model ruled out (-inf).
+        float[] logits = new float[26];
+        logits[25] = Float.NEGATIVE_INFINITY;
+        double coin = 1 - 1e-9;
+        assertThat(Sampler.categorical().sample(logits.clone(), 0, 26, coin)).isEqualTo(24);
+        assertThat(new SamplingParams(0.7f, 1f, 3).sampler().sample(logits.clone(), 0, 26, coin)).isEqualTo(24);
+    }
 }

@@ -218,4 +218,72 @@ class TokenizerTest {
         assertThat(t.encode("ab")).containsExactly(1, 8);
         assertThat(t.decode(new int[] {1, 8})).isEqualTo("ab");
     }
+
+    /** A tokenizer of the llama2.c layout: the three specials, the 256 byte pieces, then {@code extra}. */
+    private Tokenizer withBytePieces(String... extra) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        ByteBuffer b = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+        java.util.List<byte[]> pieces = new java.util.ArrayList<>();
+        for (String s : new String[] {"<unk>", "<s>", "</s>"}) {
+            pieces.add(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        for (int i = 0; i < 256; i++) {
+            pieces.add(String.format("<0x%02X>", i).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        for (String s : extra) {
+            pieces.add(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        out.write(b.putInt(0, 16).array(), 0, 4);
+        for (int i = 0; i < pieces.size(); i++) {
+            b.clear();
+            b.putFloat(-i).putInt(pieces.get(i).length).put(pieces.get(i));
+            out.write(b.array(), 0, b.position());
+        }
+        Path file = dir.resolve("bytes.bin");
+        Files.write(file, out.toByteArray());
+        return Tokenizer.load(file, pieces.size());
+    }
+
+    @Test
+    void streamedTokenTextsAreTheTextEvenWhenACharacterIsSplitOverByteTokens() throws IOException {
+        Tokenizer t = withBytePieces(" ", "a", "b", " a", "ab");
+        String text = "ab é 🙂a 日本b";
+        int[] ids = t.encode(text); // BOS, then the generated tokens as a model would emit them
+        assertThat(Arrays.stream(ids).filter(i -> i >= 3 && i <= 258).count()).as("byte pieces in %s",
+                Arrays.toString(ids)).isGreaterThanOrEqualTo(12);
+        StringBuilder streamed = new StringBuilder();
+        for (int i = 1; i < ids.length; i++) {
+            String piece = t.streamText(j -> ids[j], 1, i);
+            assertThat(piece).as("text of token %d (%d)", i, ids[i]).doesNotContain("\uFFFD");
+            streamed.append(piece);
+        }
+        assertThat(streamed.toString()).isEqualTo(text);
+        // A token on its own cannot say this: the first byte of é alone is no text.
+        int firstByteOfE = 3 + 0xC3;
+        assertThat(new String(t.decodePiece(ids[0], firstByteOfE), java.nio.charset.StandardCharsets.UTF_8))
+                .isEqualTo("\uFFFD");
+    }
+
+    @Test
+    void streamedTokenTextsAgreeWithAStatefulTextStreamOnAnyBytes() throws IOException {
+        Tokenizer t = withBytePieces(" ", "a", "é", " a");
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+        for (int trial = 0; trial < 300; trial++) {
+            int[] ids = new int[1 + rnd.nextInt(40)];
+            ids[0] = rnd.nextInt(4) == 0 ? Tokenizer.BOS : 3 + rnd.nextInt(256); // the prompt's last token
+            for (int i = 1; i < ids.length; i++) {
+                int kind = rnd.nextInt(10);
+                ids[i] = kind < 2 ? 259 + rnd.nextInt(4) // a text piece
+                        : kind < 5 ? 3 + 0x80 + rnd.nextInt(64) // a continuation byte
+                        : kind < 8 ? 3 + 0xC2 + rnd.nextInt(0xF5 - 0xC2) // a lead byte
+                        : 3 + rnd.nextInt(256);
+            }
+            TextStream stateful = new TextStream();
+            for (int i = 1; i < ids.length; i++) {
+                String expected = stateful.push(t.decodePiece(ids[i - 1], ids[i]));
+                assertThat(t.streamText(j -> ids[j], 1, i)).as("token %d of %s", i, Arrays.toString(ids))
+                        .isEqualTo(expected);
+            }
+        }
+    }
 }
