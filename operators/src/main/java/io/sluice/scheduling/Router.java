@@ -130,11 +130,21 @@ public final class Router {
             if (s.role() != Role.DECODE) {
                 return false;
             }
-            // Hysteresis is updated when the rule reaches an instance, as the loop this replaced did.
-            admitting[i] = RoutingRules.admits(admitting[i], s.blocks().freeFraction(), options);
-            return admitting[i] && !draining[i] && s.blocks().blocksFor(ctx + 1) <= s.blocks().freeBlocks();
-        }, i -> instances.get(i).decodeStepMsWith(ctx), i -> instances.get(i).blocks().freeBlocks(), tpotTarget(r));
+            KvBlockAccounting b = s.blocks();
+            // Hysteresis is updated when the rule reaches an instance, as the loop this replaced did. Both checks
+            // count the sequences handed over to it and not yet admitted (queued there from placement on).
+            admitting[i] = RoutingRules.admits(admitting[i], b.freeBlocks(), s.inboundBlocks(), b.totalBlocks(),
+                    options);
+            return admitting[i] && !draining[i]
+                    && RoutingRules.hasRoom(b.blocksFor(ctx + 1), b.freeBlocks(), s.inboundBlocks());
+        }, i -> instances.get(i).decodeStepMsWith(ctx), this::uncommittedBlocks, tpotTarget(r));
         return pick == RoutingRules.NONE ? Optional.empty() : Optional.of(instances.get(pick));
+    }
+
+    /** Free blocks of instance {@code i} that no sequence handed over to it has been promised. */
+    private int uncommittedBlocks(int i) {
+        InstanceState s = instances.get(i);
+        return RoutingRules.uncommittedBlocks(s.blocks().freeBlocks(), s.inboundBlocks());
     }
 
     /** KV handoff time: bytes / link bandwidth, plus the link's fixed latency. */

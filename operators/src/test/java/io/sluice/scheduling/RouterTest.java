@@ -6,6 +6,7 @@ import static io.sluice.scheduling.TestRequests.request;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -98,6 +99,45 @@ class RouterTest {
         d1.enqueue(hog, 1);
         d1.apply(new BatchPlan(List.of(), List.of(hog), List.of(), 1), 1);
         assertThat(router.placeDecode(big, 2)).isEmpty();
+    }
+
+    @Test
+    void aBurstOfHandoffsIsPlacedOnBlocksNoEarlierHandoffWasPromised() {
+        // Handoffs placed one after another are queued on their decode instance at once (KV in transit), so
+        // none holds blocks there yet. Each needs 30 of 100 blocks: d1 keeps its pace with all of them, but
+        // has room for three; counting only its free blocks put every one of them there.
+        InstanceState d1 = instance(0, Role.DECODE, 100);
+        InstanceState d2 = instance(1, Role.DECODE, 100);
+        Router router = new Router(List.of(d1, d2), RouterOptions.defaults());
+        List<Integer> placedOn = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            Request r = handedOver("h" + i, SLO, 30 * 16 - 1, 10, 0, 10);
+            InstanceState d = router.placeDecode(r, 10).orElseThrow();
+            assertThat(d.enqueue(r, 10, 10 + router.handoffMs(r))).isTrue();
+            placedOn.add(d.id());
+        }
+        assertThat(d1.blocks().freeBlocks()).as("nothing admitted yet").isEqualTo(100);
+        assertThat(placedOn).as("three handoffs of 30 blocks fit on d1").containsExactly(0, 0, 0, 1, 1);
+
+        // d1 can admit everything placed there in one step, with blocks to spare for the step after.
+        d1.apply(new BatchPlan(List.of(), List.copyOf(d1.waiting()), List.of(), 14), 20);
+        assertThat(d1.blocks().freeBlocks()).isEqualTo(10);
+    }
+
+    @Test
+    void handoffsOnTheirWayCountAgainstTheAdmissionThreshold() {
+        // 10 % free, but 8 of those blocks are promised to a sequence on its way: 2 % uncommitted is under the
+        // 5 % stop threshold, so d1 stops admitting, even for a sequence that would fit in what is left.
+        InstanceState d1 = instance(0, Role.DECODE, 100);
+        InstanceState d2 = instance(1, Role.DECODE, 100);
+        Request hog = handedOver("hog", SLO, 90 * 16 - 1, 2, 0, 5);
+        d1.enqueue(hog, 5);
+        d1.apply(new BatchPlan(List.of(), List.of(hog), List.of(), 11), 5);
+        d1.enqueue(handedOver("onItsWay", SLO, 8 * 16 - 1, 10, 0, 5), 6, 50);
+        assertThat(d1.blocks().freeBlocks()).isEqualTo(10);
+        Router router = new Router(List.of(d1, d2), RouterOptions.defaults());
+        assertThat(router.placeDecode(handedOver("small", SLO, 15, 10, 0, 10), 10)).containsSame(d2);
+        assertThat(router.admitting(0)).isFalse();
     }
 
     @Test
