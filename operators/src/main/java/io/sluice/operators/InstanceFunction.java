@@ -855,6 +855,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
                 .setFreeKvBlocks(instance.blocks().freeBlocks())
                 .setTotalKvBlocks(instance.blocks().totalBlocks())
                 .setInboundKvBlocks(instance.inboundBlocks())
+                .setKvBlockTokens(instance.blocks().blockTokens())
                 .setHostKvBlocks(instance.blocks().hostCapacityBlocks() - instance.blocks().hostFreeBlocks())
                 .setEstimatedTpotMs(instance.decodeStepMs())
                 .setTokensPerSecond(rate)

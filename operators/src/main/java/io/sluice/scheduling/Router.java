@@ -100,7 +100,9 @@ public final class Router {
 
     /**
      * A decode instance with slack for a short prefill: its estimated step (with this request) under
-     * target x (nD - 1) / nD, so the decode pool as a whole keeps its TPOT if this one slows down.
+     * target x (nD - 1) / nD, so the decode pool as a whole keeps its TPOT if this one slows down; and
+     * room for the prompt's KV by the rule handoffs are admitted by ({@link #admitsPrompt}), so a decode
+     * instance that has stopped admitting handoffs takes no prefill either.
      */
     private InstanceState hybridTarget(Request r, double nowMs) {
         int nd = 0;
@@ -113,10 +115,23 @@ public final class Router {
             return null;
         }
         int best = RoutingRules.pickHybrid(instances.size(),
-                i -> instances.get(i).role() == Role.DECODE && !draining[i] && instances.get(i).prefillQueueLength() == 0,
+                i -> instances.get(i).role() == Role.DECODE && !draining[i] && instances.get(i).prefillQueueLength() == 0
+                        && admitsPrompt(i, r.promptTokens()),
                 i -> instances.get(i).decodeStepMs() + instances.get(i).estimator().chunkWorkMs(r.promptTokens(), 0),
                 RoutingRules.hybridStepBoundMs(tpotTarget(r), nd));
         return best == RoutingRules.NONE ? null : instances.get(best);
+    }
+
+    /**
+     * Whether decode instance {@code i} would admit a prompt's KV as it admits a handoff: admission thresholds
+     * and room, both counting the sequences handed over to it. Reads the admission hysteresis without moving
+     * it: decode placement alone does, so routing a new request does not change where handoffs go.
+     */
+    private boolean admitsPrompt(int i, int promptTokens) {
+        InstanceState s = instances.get(i);
+        KvBlockAccounting b = s.blocks();
+        return RoutingRules.admits(admitting[i], b.freeBlocks(), s.inboundBlocks(), b.totalBlocks(), options)
+                && RoutingRules.hasRoom(b.blocksFor(promptTokens), b.freeBlocks(), s.inboundBlocks());
     }
 
     /**

@@ -158,6 +158,11 @@ public final class RoutingRules {
         return admits(admitting, (double) uncommittedBlocks(freeBlocks, inboundBlocks) / totalBlocks, o);
     }
 
+    /** Blocks of {@code blockTokens} tokens that hold {@code tokens} tokens. */
+    public static int blocksFor(long tokens, int blockTokens) {
+        return (int) ((Math.max(0, tokens) + blockTokens - 1) / blockTokens);
+    }
+
     /**
      * Whether a sequence that needs {@code needBlocks} blocks at once fits beside the ones already handed over:
      * within the instance's {@link #uncommittedBlocks uncommitted} blocks.

@@ -68,6 +68,40 @@ class RouterTest {
     }
 
     @Test
+    void hybridPrefillsGoOnlyToADecodeInstanceThatAdmitsThePromptsKv() {
+        // No prefill instance meets the TTFT. d1 has the fastest step (12.0 ms + 10 ms of prefill work, under
+        // the 25 ms bound) but 4 of its 100 blocks free: under the 5 % stop threshold, it takes no handoff, so
+        // no prompt either. d2 steps slower (13 ms) and has room.
+        InstanceState p = instance(0, Role.PREFILL, 10_000);
+        InstanceState d1 = instance(1, Role.DECODE, 100);
+        InstanceState d2 = instance(2, Role.DECODE, 1000);
+        load(p, 3000);
+        Request hog = handedOver("hog", SLO, 96 * 16 - 1, 50, 0, 5);
+        d1.enqueue(hog, 5);
+        d1.apply(new BatchPlan(List.of(), List.of(hog), List.of(), 12), 5);
+        d2.enqueue(handedOver("a", SLO, 1000, 50, 0, 5), 5);
+        d2.enqueue(handedOver("b", SLO, 1000, 50, 0, 5), 5);
+        assertThat(d1.decodeStepMs()).isLessThan(d2.decodeStepMs());
+        Router router = new Router(List.of(p, d1, d2), RouterOptions.defaults());
+        Router.Route route = router.routeNew(request("s", 1, SLO, 200, 10, 0), 0);
+        assertThat(route.hybrid()).isTrue();
+        assertThat(route.instance()).as("the decode instance that admits").isSameAs(d2);
+
+        // 16 of 60 blocks free, 12 of them promised to a handoff on its way: 4 uncommitted (6.7 %) admits, but
+        // a prompt of 5 blocks does not fit.
+        InstanceState d3 = instance(1, Role.DECODE, 60);
+        Request most = handedOver("most", SLO, 44 * 16 - 1, 50, 0, 5);
+        d3.enqueue(most, 5);
+        d3.apply(new BatchPlan(List.of(), List.of(most), List.of(), 12), 5);
+        d3.enqueue(handedOver("onItsWay", SLO, 12 * 16 - 1, 50, 0, 5), 5, 100);
+        assertThat(d3.decodeStepMs()).isLessThan(d2.decodeStepMs());
+        Router roomy = new Router(List.of(p, d3, d2), RouterOptions.defaults());
+        assertThat(roomy.routeNew(request("t", 1, SLO, 5 * 16, 10, 0), 0).instance()).isSameAs(d2);
+        assertThat(roomy.routeNew(request("u", 1, SLO, 4 * 16, 10, 0), 0).instance()).as("4 blocks fit")
+                .isSameAs(d3);
+    }
+
+    @Test
     void decodePlacementTakesTheFirstInstanceWithinTpotAndStopsAdmittingUnderTheUpperThreshold() {
         InstanceState d1 = instance(0, Role.DECODE, 100);
         InstanceState d2 = instance(1, Role.DECODE, 100);
