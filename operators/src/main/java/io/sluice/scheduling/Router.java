@@ -14,7 +14,8 @@ import java.util.function.IntToDoubleFunction;
  * candidate, a short prompt may go to a decode instance with slack (hybrid), else it queues where the
  * predicted TTFT is lowest. Finished prefills go to the first decode instance whose estimated step
  * with them stays within their TPOT target, else the one with the most free blocks; a decode instance
- * stops admitting when its free blocks fall under the upper threshold and resumes over the lower one.
+ * stops admitting when its free blocks fall under the upper threshold and resumes over the lower one,
+ * free counting the blocks of the sequences already handed to it as used ({@link RoutingRules#uncommittedBlocks}).
  * {@link #rebalance} flips roles between the pools. Reads instance state only; never mutates queues.
  */
 public final class Router {
