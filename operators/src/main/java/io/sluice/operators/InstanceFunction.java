@@ -346,7 +346,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         if (in.load != null) {
             if (placement != null) {
                 DecodeLoad d = in.load;
-                placement.report(d.decodeInstance, d.freeBlocks, d.totalBlocks, d.runningSequences,
+                placement.report(d.decodeInstance, d.freeBlocks, d.inboundBlocks, d.totalBlocks, d.runningSequences,
                         d.estimatedStepMs, d.reportedAtMs);
                 placeAwaiting(ctx.timerService().currentProcessingTime(), ctx);
             }
@@ -862,6 +862,8 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
                 .setBacklogMs(instance.backlogMs())
                 .setFreeKvBlocks(instance.blocks().freeBlocks())
                 .setTotalKvBlocks(instance.blocks().totalBlocks())
+                .setInboundKvBlocks(instance.inboundBlocks())
+                .setKvBlockTokens(instance.blocks().blockTokens())
                 .setHostKvBlocks(instance.blocks().hostCapacityBlocks() - instance.blocks().hostFreeBlocks())
                 .setEstimatedTpotMs(instance.decodeStepMs())
                 .setTokensPerSecond(rate)

@@ -43,6 +43,8 @@ public final class InstanceState {
     // Sums over requests in the decode phase here (running, swapped, or handed over and waiting).
     private int decodeCount;
     private double sumContext;
+    // Blocks the handed-over sequences queued here (TRANSFERRING, KV possibly still in transit) take on admission.
+    private int inboundBlocks;
 
     private long preemptions;
     private long swapOuts;
@@ -118,6 +120,13 @@ public final class InstanceState {
 
     /** Total context of the decode-phase requests. */
     public long decodeContextTokens() { return (long) sumContext; }
+
+    /**
+     * KV blocks the handed-over sequences queued here and not yet admitted (their KV may still be in transit) will
+     * take when a plan admits them: each its context and the next token, as {@link #apply} allocates them. They are
+     * not in {@link KvBlockAccounting#freeBlocks()} yet, but promised: decode placement counts them against it.
+     */
+    public int inboundBlocks() { return inboundBlocks; }
 
     /** Prefill tokens still to compute here. */
     public long prefillTokensQueued() { return (long) sumNew; }
@@ -268,6 +277,9 @@ public final class InstanceState {
                 throw new IllegalStateException("plan needs more KV blocks than instance " + id + " has free for " + r);
             }
             if (r.state() == RequestState.TRANSFERRING) {
+                // Admitted: its blocks are allocated now, no longer promised.
+                inboundBlocks -= r.trackedInbound;
+                r.trackedInbound = 0;
                 r.setState(RequestState.DECODING);
                 running.append(r);
                 leaveWaiting++;
@@ -492,6 +504,10 @@ public final class InstanceState {
             r.trackedCtx = r.contextTokens();
             decodeCount++;
             sumContext += r.trackedCtx;
+            if (r.state() == RequestState.TRANSFERRING) {
+                r.trackedInbound = Math.max(0, blocks.blocksFor((long) r.contextTokens() + 1) - r.kvBlocks);
+                inboundBlocks += r.trackedInbound;
+            }
         }
     }
 
@@ -514,6 +530,8 @@ public final class InstanceState {
             decodeCount--;
             sumContext -= r.trackedCtx;
             r.trackedDecode = false;
+            inboundBlocks -= r.trackedInbound;
+            r.trackedInbound = 0;
             if (decodeCount == 0) {
                 sumContext = 0;
             }

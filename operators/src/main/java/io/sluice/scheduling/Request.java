@@ -45,6 +45,8 @@ public final class Request {
     double trackedNew;
     double trackedCached;
     double trackedCtx;
+    // Blocks counted in the instance's inbound sum: a handed-over sequence queued there, not yet admitted.
+    int trackedInbound;
 
     // Per-round scratch written by policies.
     double estMs;

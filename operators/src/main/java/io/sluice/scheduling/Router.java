@@ -14,7 +14,8 @@ import java.util.function.IntToDoubleFunction;
  * candidate, a short prompt may go to a decode instance with slack (hybrid), else it queues where the
  * predicted TTFT is lowest. Finished prefills go to the first decode instance whose estimated step
  * with them stays within their TPOT target, else the one with the most free blocks; a decode instance
- * stops admitting when its free blocks fall under the upper threshold and resumes over the lower one.
+ * stops admitting when its free blocks fall under the upper threshold and resumes over the lower one,
+ * free counting the blocks of the sequences already handed to it as used ({@link RoutingRules#uncommittedBlocks}).
  * {@link #rebalance} flips roles between the pools. Reads instance state only; never mutates queues.
  */
 public final class Router {
@@ -100,7 +101,9 @@ public final class Router {
 
     /**
      * A decode instance with slack for a short prefill: its estimated step (with this request) under
-     * target x (nD - 1) / nD, so the decode pool as a whole keeps its TPOT if this one slows down.
+     * target x (nD - 1) / nD, so the decode pool as a whole keeps its TPOT if this one slows down; and
+     * room for the prompt's KV by the rule handoffs are admitted by ({@link #admitsPrompt}), so a decode
+     * instance that has stopped admitting handoffs takes no prefill either.
      */
     private InstanceState hybridTarget(Request r, double nowMs) {
         int nd = 0;
@@ -113,10 +116,23 @@ public final class Router {
             return null;
         }
         int best = RoutingRules.pickHybrid(instances.size(),
-                i -> instances.get(i).role() == Role.DECODE && !draining[i] && instances.get(i).prefillQueueLength() == 0,
+                i -> instances.get(i).role() == Role.DECODE && !draining[i] && instances.get(i).prefillQueueLength() == 0
+                        && admitsPrompt(i, r.promptTokens()),
                 i -> instances.get(i).decodeStepMs() + instances.get(i).estimator().chunkWorkMs(r.promptTokens(), 0),
                 RoutingRules.hybridStepBoundMs(tpotTarget(r), nd));
         return best == RoutingRules.NONE ? null : instances.get(best);
+    }
+
+    /**
+     * Whether decode instance {@code i} would admit a prompt's KV as it admits a handoff: admission thresholds
+     * and room, both counting the sequences handed over to it. Reads the admission hysteresis without moving
+     * it: decode placement alone does, so routing a new request does not change where handoffs go.
+     */
+    private boolean admitsPrompt(int i, int promptTokens) {
+        InstanceState s = instances.get(i);
+        KvBlockAccounting b = s.blocks();
+        return RoutingRules.admits(admitting[i], b.freeBlocks(), s.inboundBlocks(), b.totalBlocks(), options)
+                && RoutingRules.hasRoom(b.blocksFor(promptTokens), b.freeBlocks(), s.inboundBlocks());
     }
 
     /**
@@ -130,11 +146,21 @@ public final class Router {
             if (s.role() != Role.DECODE) {
                 return false;
             }
-            // Hysteresis is updated when the rule reaches an instance, as the loop this replaced did.
-            admitting[i] = RoutingRules.admits(admitting[i], s.blocks().freeFraction(), options);
-            return admitting[i] && !draining[i] && s.blocks().blocksFor(ctx + 1) <= s.blocks().freeBlocks();
-        }, i -> instances.get(i).decodeStepMsWith(ctx), i -> instances.get(i).blocks().freeBlocks(), tpotTarget(r));
+            KvBlockAccounting b = s.blocks();
+            // Hysteresis is updated when the rule reaches an instance, as the loop this replaced did. Both checks
+            // count the sequences handed over to it and not yet admitted (queued there from placement on).
+            admitting[i] = RoutingRules.admits(admitting[i], b.freeBlocks(), s.inboundBlocks(), b.totalBlocks(),
+                    options);
+            return admitting[i] && !draining[i]
+                    && RoutingRules.hasRoom(b.blocksFor(ctx + 1), b.freeBlocks(), s.inboundBlocks());
+        }, i -> instances.get(i).decodeStepMsWith(ctx), this::uncommittedBlocks, tpotTarget(r));
         return pick == RoutingRules.NONE ? Optional.empty() : Optional.of(instances.get(pick));
+    }
+
+    /** Free blocks of instance {@code i} that no sequence handed over to it has been promised. */
+    private int uncommittedBlocks(int i) {
+        InstanceState s = instances.get(i);
+        return RoutingRules.uncommittedBlocks(s.blocks().freeBlocks(), s.inboundBlocks());
     }
 
     /** KV handoff time: bytes / link bandwidth, plus the link's fixed latency. */

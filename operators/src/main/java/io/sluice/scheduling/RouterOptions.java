@@ -41,6 +41,12 @@ public record RouterOptions(double mu, double lambda, double freeStop, double fr
         if (!(defaultTtftMs > 0) || !(defaultTpotMs > 0) || !(prefillSlackMs >= 0) || !(prefillPressureMs > 0)) {
             throw new IllegalArgumentException("router time targets must be positive");
         }
+        if (!(prefillSlackMs < prefillPressureMs)) {
+            // A backlog that counts as slack and as pressure at once would flip a decode instance to prefill and
+            // back round after round: slack must lie strictly under pressure.
+            throw new IllegalArgumentException("need prefillSlackMs < prefillPressureMs (a pool with slack cannot "
+                    + "also be under pressure), got slack " + prefillSlackMs + " ms, pressure " + prefillPressureMs + " ms");
+        }
     }
 
     /** Defaults: mu 0.3, lambda 0.8, stop admitting under 5 % free blocks and resume at 15 %, 25 GB/s link. */

@@ -140,11 +140,44 @@ public final class RoutingRules {
     // ---- decode placement ----
 
     /**
+     * The blocks a decode instance can still promise to a new sequence: its free blocks less those the sequences
+     * already handed to it and not yet admitted there (queued, KV in transit) will take on admission. Those are
+     * free in its pool now but spoken for; counting them as free let a burst of handoffs be placed on blocks that
+     * only one of them would get, and the rest then took the blocks its running sequences grow into.
+     */
+    public static int uncommittedBlocks(int freeBlocks, int inboundBlocks) {
+        return Math.max(0, freeBlocks - Math.max(0, inboundBlocks));
+    }
+
+    /**
+     * {@link #admits(boolean, double, RouterOptions) Admission} of a decode instance by its blocks: the fraction
+     * of its {@code totalBlocks} that is {@link #uncommittedBlocks uncommitted}.
+     */
+    public static boolean admits(boolean admitting, int freeBlocks, int inboundBlocks, int totalBlocks,
+                                 RouterOptions o) {
+        return admits(admitting, (double) uncommittedBlocks(freeBlocks, inboundBlocks) / totalBlocks, o);
+    }
+
+    /** Blocks of {@code blockTokens} tokens that hold {@code tokens} tokens. */
+    public static int blocksFor(long tokens, int blockTokens) {
+        return (int) ((Math.max(0, tokens) + blockTokens - 1) / blockTokens);
+    }
+
+    /**
+     * Whether a sequence that needs {@code needBlocks} blocks at once fits beside the ones already handed over:
+     * within the instance's {@link #uncommittedBlocks uncommitted} blocks.
+     */
+    public static boolean hasRoom(int needBlocks, int freeBlocks, int inboundBlocks) {
+        return needBlocks <= uncommittedBlocks(freeBlocks, inboundBlocks);
+    }
+
+    /**
      * Dual-threshold admission of a decode instance: one that admits stops when its free KV fraction falls under
      * {@code freeStop} (the upper threshold on used blocks); one that stopped admits again once it is back at
-     * {@code freeResume} or over. The gap between the two keeps admission from flapping around one value.
+     * {@code freeResume} or over. The gap between the two keeps admission from flapping around one value. Callers
+     * pass blocks to {@link #admits(boolean, int, int, int, RouterOptions)}, which counts inbound sequences.
      */
-    public static boolean admits(boolean admitting, double freeFraction, RouterOptions o) {
+    static boolean admits(boolean admitting, double freeFraction, RouterOptions o) {
         if (admitting && freeFraction < o.freeStop()) {
             return false;
         }
@@ -156,9 +189,10 @@ public final class RoutingRules {
 
     /**
      * The decode instance for a finished prefill: among the admitting instances (admission and room for the
-     * sequence, as {@code admits} says; asked in index order and not past the pick), the first whose estimated step
-     * with the sequence stays within its TPOT target, so instances fill in order while they keep the pace; when
-     * none does, the one with the most free blocks. {@link #NONE} when no instance admits: the caller keeps the
+     * sequence, as {@code admits} says, both counting the sequences already handed over ({@link #hasRoom}); asked
+     * in index order and not past the pick), the first whose estimated step with the sequence stays within its TPOT
+     * target, so instances fill in order while they keep the pace; when none does, the one with the most
+     * {@code freeBlocks} (its {@link #uncommittedBlocks uncommitted} ones). {@link #NONE} when no instance admits: the caller keeps the
      * sequence and tries again when the instances' state has changed.
      */
     public static int pickDecode(int n, IntPredicate admits, IntToDoubleFunction stepWithSequenceMs,

@@ -169,6 +169,32 @@ class InstanceStateTest {
         assertThat(r.state()).isEqualTo(RequestState.FINISHED_OK);
     }
 
+    @Test
+    void handedOverSequencesCountAsInboundBlocksUntilAdmittedOrEnded() {
+        InstanceState d = instance(1, Role.DECODE, 100);
+        Request a = TestRequests.handedOver("a", SLO, 100, 5, 0, 10); // 100 cached + the next token: 7 blocks
+        Request b = TestRequests.handedOver("b", SLO, 32, 5, 0, 10);  // 33 tokens: 3 blocks
+        Request c = TestRequests.handedOver("c", SLO, 15, 5, 0, 10);  // 16 tokens: 1 block
+        d.enqueue(a, 10, 20);
+        d.enqueue(b, 10, 20);
+        d.enqueue(c, 10, 20);
+        assertThat(d.inboundBlocks()).isEqualTo(11);
+        assertThat(d.blocks().freeBlocks()).as("promised, not yet allocated").isEqualTo(100);
+        d.apply(new BatchPlan(List.of(), List.of(a), List.of(), 11), 20);
+        assertThat(d.inboundBlocks()).as("a admitted").isEqualTo(4);
+        assertThat(d.blocks().freeBlocks()).isEqualTo(93);
+        d.cancel(b, RequestState.EXPIRED, 21);
+        d.apply(new BatchPlan(List.of(), List.of(), List.of(), List.of(c), 0), 21);
+        assertThat(d.inboundBlocks()).as("b cancelled, c dropped").isZero();
+        // A sequence a prefill instance keeps for itself waits for its blocks the same way.
+        InstanceState p = instance(0, Role.PREFILL, 100);
+        Request r = request("r", 1, SLO, 50, 3, 0);
+        p.enqueue(r, 0);
+        assertThat(p.complete(applied(p, Policies.create("fcfs"), 0), 10)).containsExactly(r);
+        p.enqueue(r, 10);
+        assertThat(p.inboundBlocks()).isEqualTo(4);
+    }
+
     private static BatchPlan applied(InstanceState s, BatchPolicy p, double now) {
         BatchPlan plan = p.plan(s, now);
         s.apply(plan, now);

@@ -6,6 +6,7 @@ import static io.sluice.scheduling.TestRequests.request;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -67,6 +68,40 @@ class RouterTest {
     }
 
     @Test
+    void hybridPrefillsGoOnlyToADecodeInstanceThatAdmitsThePromptsKv() {
+        // No prefill instance meets the TTFT. d1 has the fastest step (12.0 ms + 10 ms of prefill work, under
+        // the 25 ms bound) but 4 of its 100 blocks free: under the 5 % stop threshold, it takes no handoff, so
+        // no prompt either. d2 steps slower (13 ms) and has room.
+        InstanceState p = instance(0, Role.PREFILL, 10_000);
+        InstanceState d1 = instance(1, Role.DECODE, 100);
+        InstanceState d2 = instance(2, Role.DECODE, 1000);
+        load(p, 3000);
+        Request hog = handedOver("hog", SLO, 96 * 16 - 1, 50, 0, 5);
+        d1.enqueue(hog, 5);
+        d1.apply(new BatchPlan(List.of(), List.of(hog), List.of(), 12), 5);
+        d2.enqueue(handedOver("a", SLO, 1000, 50, 0, 5), 5);
+        d2.enqueue(handedOver("b", SLO, 1000, 50, 0, 5), 5);
+        assertThat(d1.decodeStepMs()).isLessThan(d2.decodeStepMs());
+        Router router = new Router(List.of(p, d1, d2), RouterOptions.defaults());
+        Router.Route route = router.routeNew(request("s", 1, SLO, 200, 10, 0), 0);
+        assertThat(route.hybrid()).isTrue();
+        assertThat(route.instance()).as("the decode instance that admits").isSameAs(d2);
+
+        // 16 of 60 blocks free, 12 of them promised to a handoff on its way: 4 uncommitted (6.7 %) admits, but
+        // a prompt of 5 blocks does not fit.
+        InstanceState d3 = instance(1, Role.DECODE, 60);
+        Request most = handedOver("most", SLO, 44 * 16 - 1, 50, 0, 5);
+        d3.enqueue(most, 5);
+        d3.apply(new BatchPlan(List.of(), List.of(most), List.of(), 12), 5);
+        d3.enqueue(handedOver("onItsWay", SLO, 12 * 16 - 1, 50, 0, 5), 5, 100);
+        assertThat(d3.decodeStepMs()).isLessThan(d2.decodeStepMs());
+        Router roomy = new Router(List.of(p, d3, d2), RouterOptions.defaults());
+        assertThat(roomy.routeNew(request("t", 1, SLO, 5 * 16, 10, 0), 0).instance()).isSameAs(d2);
+        assertThat(roomy.routeNew(request("u", 1, SLO, 4 * 16, 10, 0), 0).instance()).as("4 blocks fit")
+                .isSameAs(d3);
+    }
+
+    @Test
     void decodePlacementTakesTheFirstInstanceWithinTpotAndStopsAdmittingUnderTheUpperThreshold() {
         InstanceState d1 = instance(0, Role.DECODE, 100);
         InstanceState d2 = instance(1, Role.DECODE, 100);
@@ -98,6 +133,45 @@ class RouterTest {
         d1.enqueue(hog, 1);
         d1.apply(new BatchPlan(List.of(), List.of(hog), List.of(), 1), 1);
         assertThat(router.placeDecode(big, 2)).isEmpty();
+    }
+
+    @Test
+    void aBurstOfHandoffsIsPlacedOnBlocksNoEarlierHandoffWasPromised() {
+        // Handoffs placed one after another are queued on their decode instance at once (KV in transit), so
+        // none holds blocks there yet. Each needs 30 of 100 blocks: d1 keeps its pace with all of them, but
+        // has room for three; counting only its free blocks put every one of them there.
+        InstanceState d1 = instance(0, Role.DECODE, 100);
+        InstanceState d2 = instance(1, Role.DECODE, 100);
+        Router router = new Router(List.of(d1, d2), RouterOptions.defaults());
+        List<Integer> placedOn = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            Request r = handedOver("h" + i, SLO, 30 * 16 - 1, 10, 0, 10);
+            InstanceState d = router.placeDecode(r, 10).orElseThrow();
+            assertThat(d.enqueue(r, 10, 10 + router.handoffMs(r))).isTrue();
+            placedOn.add(d.id());
+        }
+        assertThat(d1.blocks().freeBlocks()).as("nothing admitted yet").isEqualTo(100);
+        assertThat(placedOn).as("three handoffs of 30 blocks fit on d1").containsExactly(0, 0, 0, 1, 1);
+
+        // d1 can admit everything placed there in one step, with blocks to spare for the step after.
+        d1.apply(new BatchPlan(List.of(), List.copyOf(d1.waiting()), List.of(), 14), 20);
+        assertThat(d1.blocks().freeBlocks()).isEqualTo(10);
+    }
+
+    @Test
+    void handoffsOnTheirWayCountAgainstTheAdmissionThreshold() {
+        // 10 % free, but 8 of those blocks are promised to a sequence on its way: 2 % uncommitted is under the
+        // 5 % stop threshold, so d1 stops admitting, even for a sequence that would fit in what is left.
+        InstanceState d1 = instance(0, Role.DECODE, 100);
+        InstanceState d2 = instance(1, Role.DECODE, 100);
+        Request hog = handedOver("hog", SLO, 90 * 16 - 1, 2, 0, 5);
+        d1.enqueue(hog, 5);
+        d1.apply(new BatchPlan(List.of(), List.of(hog), List.of(), 11), 5);
+        d1.enqueue(handedOver("onItsWay", SLO, 8 * 16 - 1, 10, 0, 5), 6, 50);
+        assertThat(d1.blocks().freeBlocks()).isEqualTo(10);
+        Router router = new Router(List.of(d1, d2), RouterOptions.defaults());
+        assertThat(router.placeDecode(handedOver("small", SLO, 15, 10, 0, 10), 10)).containsSame(d2);
+        assertThat(router.admitting(0)).isFalse();
     }
 
     @Test

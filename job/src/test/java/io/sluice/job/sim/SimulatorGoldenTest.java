@@ -103,9 +103,9 @@ class SimulatorGoldenTest {
             sjf           | 2   | 0 | false | 9004f45490299424 met=229 rejected=0 preempted=44 batches=2186 seconds=72.640792
             slidingserve  | 2   | 0 | false | c4d8bf9001f2f42d met=417 rejected=0 preempted=0 batches=2834 seconds=60.222325
             scls          | 2   | 0 | false | dff4cbf49d6640ba met=111 rejected=0 preempted=129 batches=14874 seconds=144.838592
-            slidebatching | 1:1 | 0 | false | 3fc5a48df116f287 met=291 rejected=0 preempted=0 batches=2593 seconds=93.160253
-            fcfs          | 1:1 | 0 | false | 7f211833afd0392a met=122 rejected=0 preempted=26 batches=2396 seconds=94.972114
-            slidingserve  | 1:1 | 0 | false | 7c98261b3567d984 met=272 rejected=0 preempted=1 batches=2483 seconds=92.635409
+            slidebatching | 1:1 | 0 | false | 3c5f573646edb677 met=282 rejected=0 preempted=0 batches=2639 seconds=93.594028
+            fcfs          | 1:1 | 0 | false | 71c8c0700d464b7c met=122 rejected=0 preempted=0 batches=2508 seconds=93.518589
+            slidingserve  | 1:1 | 0 | false | 6a8082de055233a5 met=258 rejected=0 preempted=0 batches=2542 seconds=93.188543
             slidebatching | 1   | 4 | true  | 569b11b2da387459 met=320 rejected=156 preempted=0 batches=1681 seconds=65.961309
             edf           | 1   | 4 | true  | 16c2b68239789a62 met=146 rejected=0 preempted=14 batches=1977 seconds=133.308396
             fcfs          | 1   | 4 | false | 68cdc20139582c74 met=117 rejected=0 preempted=36 batches=1994 seconds=136.935585

@@ -242,6 +242,29 @@ class SimulatorTest {
         assertThat(r.stalled()).isZero();
     }
 
+    @ParameterizedTest
+    @MethodSource("policies")
+    void aBurstOfHandoffsDoesNotPushRunningDecodesToTheHostTier(String policy) {
+        // One decode instance of 100 blocks, with a host tier. Six prompts of 30 blocks arrive together and
+        // are prefilled about together; their KV goes over one by one. The decode instance has room for three
+        // with their answers (33 blocks each at the end); placing each as if the ones before it held nothing
+        // queued all six there, and it admitted them as blocks came free beside the running ones, which then
+        // had no block to grow into and went to the host tier.
+        Mix mix = Mix.parse("only:1:w=1:ttft=100000:tpot=1000");
+        Simulator sim = new Simulator(new Simulator.Config(SimulatorKvStressTest.tight(100), mix, Topology.parse("1:1"),
+                PolicyOptions.forDeviceMemory(80), ESTIMATOR, ROUTER.withLink(A100.kvBytesPerToken(), 25e9 / 1000, 0.05),
+                200, 0.02));
+        List<TraceRecord> trace = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            trace.add(new TraceRecord(i * 0.1, 30 * 16 - 2, 40));
+        }
+        Recorder rec = new Recorder();
+        Simulator.Result r = sim.run(policy, trace, new int[trace.size()], 1.0, false, rec);
+        assertThat(rec.requests.values()).as("every request finishes").allMatch(q -> q.state() == RequestState.FINISHED_OK);
+        assertThat(r.report().preemptions()).as("preemptions on the decode instance").isZero();
+        assertThat(r.stalled()).isZero();
+    }
+
     @Test
     void prefillsFinishingTogetherArePlacedSeeingEachOther() {
         // Two prompts queued behind a one-token request finish their prefill in one batch. The first decode

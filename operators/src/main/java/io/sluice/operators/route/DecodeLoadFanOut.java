@@ -30,8 +30,8 @@ public final class DecodeLoadFanOut implements FlatMapFunction<InstanceStatus, I
         if (s.getRole() != InstanceRole.DECODE || decode < 0 || decode >= decodeInstances) {
             return;
         }
-        DecodeLoad load = DecodeLoad.of(decode, s.getFreeKvBlocks(), s.getTotalKvBlocks(), s.getRunningSequences(),
-                s.getEstimatedTpotMs(), s.getReportedAt().toEpochMilli());
+        DecodeLoad load = DecodeLoad.of(decode, s.getFreeKvBlocks(), s.getInboundKvBlocks(), s.getTotalKvBlocks(),
+                s.getRunningSequences(), s.getEstimatedTpotMs(), s.getReportedAt().toEpochMilli());
         for (int p = 0; p < prefillInstances; p++) {
             out.collect(InstanceInput.of(p, load));
         }

@@ -9,10 +9,13 @@ import java.util.OptionalInt;
 /**
  * A prefill instance's view of the decode instances, for placing finished prefills by the router's rule
  * ({@link RoutingRules#pickDecode}, as the simulator's {@code Router} places them) read from the far side of Kafka.
- * Each decode instance's last report (free blocks, running sequences, estimated step) is advanced by the handoffs
- * this prefill instance sent it since: their blocks are taken off its free ones and the sequences added to its step
- * through the latency model. An instance stops admitting when its free fraction falls under {@code freeStop} and
- * resumes over {@code freeResume} ({@link RoutingRules#admits}). An instance that never reported counts as empty,
+ * Each decode instance's last report (free blocks, the blocks of the handoffs queued there and not yet admitted,
+ * running sequences, estimated step) is advanced by the handoffs this prefill instance sent it since: their blocks
+ * count as inbound too, and the sequences are added to its step through the latency model. Inbound blocks are
+ * free in the pool but promised, so admission and room count them ({@link RoutingRules#uncommittedBlocks}): an
+ * instance stops admitting when its uncommitted fraction falls under {@code freeStop} and resumes over
+ * {@code freeResume} ({@link RoutingRules#admits}). A handoff another prefill instance sent is known only from the
+ * next report, and one still on the link when a report is taken only from the report after it. An instance that never reported counts as empty,
  * with the pool every instance of the job has: the thresholds then hold from the first handoff, so a burst at start-up
  * spreads instead of all going to the first instance until the reports come in. Pure logic; not thread-safe.
  */
@@ -21,6 +24,7 @@ public final class DecodePlacement {
     private final RouterOptions options;
     private final LatencyModel estimator;
     private final int[] reportedFree;
+    private final int[] reportedInbound;
     private final int[] total;
     private final int[] reportedRunning;
     private final double[] reportedStepMs;
@@ -50,6 +54,7 @@ public final class DecodePlacement {
         this.options = options;
         this.estimator = estimator;
         reportedFree = new int[instances];
+        reportedInbound = new int[instances];
         total = new int[instances];
         reportedRunning = new int[instances];
         reportedStepMs = new double[instances];
@@ -72,15 +77,23 @@ public final class DecodePlacement {
         return reportedFree.length;
     }
 
-    /**
-     * A decode instance's state as of {@code atMs}: free and total blocks, sequences decoding and the estimated
-     * step over them. Handoffs sent before then are in it.
-     */
+    /** A report of a decode instance with no handoffs queued on it. */
     public void report(int instance, int freeBlocks, int totalBlocks, int runningSequences, double stepMs, long atMs) {
+        report(instance, freeBlocks, 0, totalBlocks, runningSequences, stepMs, atMs);
+    }
+
+    /**
+     * A decode instance's state as of {@code atMs}: free blocks, the blocks its queued handoffs will take on admission
+     * ({@code inboundBlocks}), total blocks, sequences decoding and the estimated step over them. Handoffs sent
+     * before then are in it (admitted, or queued and counted in {@code inboundBlocks}).
+     */
+    public void report(int instance, int freeBlocks, int inboundBlocks, int totalBlocks, int runningSequences,
+                       double stepMs, long atMs) {
         if (instance < 0 || instance >= instances() || atMs < reportedAtMs[instance] || totalBlocks < 1) {
             return; // unknown instance or an out-of-order report: the newer one stands
         }
         reportedFree[instance] = Math.max(0, freeBlocks);
+        reportedInbound[instance] = Math.max(0, inboundBlocks);
         total[instance] = totalBlocks;
         reportedRunning[instance] = Math.max(0, runningSequences);
         reportedStepMs[instance] = Math.max(0, stepMs);
@@ -95,9 +108,16 @@ public final class DecodePlacement {
         updateAdmission(instance);
     }
 
-    /** Free blocks of an instance as this prefill instance predicts them. */
-    public int freeBlocks(int instance) {
-        return Math.max(0, reportedFree[instance] - sentBlocks[instance]);
+    /**
+     * Blocks of an instance that no handoff has been promised, as this prefill instance predicts them: the free ones
+     * reported, less the inbound ones reported and those it has sent there since.
+     */
+    public int uncommittedBlocks(int instance) {
+        return RoutingRules.uncommittedBlocks(reportedFree[instance], inboundBlocks(instance));
+    }
+
+    private int inboundBlocks(int instance) {
+        return reportedInbound[instance] + sentBlocks[instance];
     }
 
     /** Whether an instance admits handoffs now (dual thresholds). */
@@ -119,8 +139,9 @@ public final class DecodePlacement {
      * again after the next report.
      */
     public OptionalInt place(int blocks, long contextTokens, double tpotTargetMs, long nowMs) {
-        int pick = RoutingRules.pickDecode(instances(), i -> admitting[i] && freeBlocks(i) >= blocks,
-                i -> stepMsWith(i, contextTokens), this::freeBlocks, tpotTargetMs);
+        int pick = RoutingRules.pickDecode(instances(),
+                i -> admitting[i] && RoutingRules.hasRoom(blocks, reportedFree[i], inboundBlocks(i)),
+                i -> stepMsWith(i, contextTokens), this::uncommittedBlocks, tpotTargetMs);
         if (pick == RoutingRules.NONE) {
             return OptionalInt.empty();
         }
@@ -133,6 +154,6 @@ public final class DecodePlacement {
     }
 
     private void updateAdmission(int i) {
-        admitting[i] = RoutingRules.admits(admitting[i], (double) freeBlocks(i) / total[i], options);
+        admitting[i] = RoutingRules.admits(admitting[i], reportedFree[i], inboundBlocks(i), total[i], options);
     }
 }

@@ -7,6 +7,7 @@ import io.sluice.scheduling.Request;
 import io.sluice.scheduling.RouterOptions;
 import io.sluice.scheduling.RoutingRules;
 import io.sluice.scheduling.Slo;
+import io.sluice.schemas.InstanceStatus;
 import java.util.OptionalInt;
 
 /**
@@ -48,12 +49,18 @@ public final class NewRequestRouter {
         this.hybridPrefills = options.hybrid() ? new HybridPrefills(decodeInstances, options) : null;
     }
 
-    /** A status of instance {@code instance} (global id): its backlog, or, of a decode instance, its step. */
-    public void report(int instance, double backlogMs, double estimatedStepMs, int queuedRequests, long atMs) {
+    /**
+     * A status of an instance (by its global id): its backlog, or, of a decode instance, its step, queue and KV
+     * blocks.
+     */
+    public void report(InstanceStatus s) {
+        int instance = s.getInstance();
+        long atMs = s.getReportedAt().toEpochMilli();
         if (instance < instances) {
-            tracker.report(instance, backlogMs, atMs);
+            tracker.report(instance, s.getBacklogMs(), atMs);
         } else if (hybridPrefills != null) {
-            hybridPrefills.report(instance - instances, estimatedStepMs, queuedRequests, atMs);
+            hybridPrefills.report(instance - instances, s.getEstimatedTpotMs(), s.getQueuedRequests(),
+                    s.getFreeKvBlocks(), s.getInboundKvBlocks(), s.getTotalKvBlocks(), s.getKvBlockTokens(), atMs);
         }
     }
 

@@ -65,7 +65,7 @@ public final class RouterFunction extends BroadcastProcessFunction<AdmittedReque
         if (!restored) {
             // After a restore, start from the statuses that were checkpointed.
             for (var entry : ctx.getBroadcastState(STATUS).immutableEntries()) {
-                report(entry.getValue());
+                router.report(entry.getValue());
             }
             restored = true;
         }
@@ -80,11 +80,6 @@ public final class RouterFunction extends BroadcastProcessFunction<AdmittedReque
             return; // a status from a differently sized deployment on the same topic
         }
         ctx.getBroadcastState(STATUS).put(status.getInstance(), status);
-        report(status);
-    }
-
-    private void report(InstanceStatus status) {
-        router.report(status.getInstance(), status.getBacklogMs(), status.getEstimatedTpotMs(),
-                status.getQueuedRequests(), status.getReportedAt().toEpochMilli());
+        router.report(status);
     }
 }

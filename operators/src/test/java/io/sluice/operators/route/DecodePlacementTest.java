@@ -43,7 +43,7 @@ class DecodePlacementTest {
         p.report(1, 80, 100, 40, 80, 1000);
         p.report(2, 9, 100, 0, 0, 1000); // under the upper threshold: does not admit, fast as it is
         assertThat(p.place(20, 100, 50, 1001)).isEqualTo(OptionalInt.of(1));
-        assertThat(p.freeBlocks(1)).isEqualTo(60);
+        assertThat(p.uncommittedBlocks(1)).isEqualTo(60);
         assertThat(p.place(20, 100, 50, 1002)).as("60 free vs 50").isEqualTo(OptionalInt.of(1));
         assertThat(p.place(20, 100, 50, 1003)).as("40 free vs 50").isEqualTo(OptionalInt.of(0));
     }
@@ -57,11 +57,31 @@ class DecodePlacementTest {
         assertThat(p.place(10, 1000, 50, 1001)).isEqualTo(OptionalInt.of(0));
         assertThat(p.place(10, 1000, 50, 1002)).isEqualTo(OptionalInt.of(0));
         assertThat(p.place(10, 1000, 50, 1003)).isEqualTo(OptionalInt.of(1));
-        assertThat(p.freeBlocks(0)).isEqualTo(80);
+        assertThat(p.uncommittedBlocks(0)).isEqualTo(80);
         // A report after the first send counts it; the second is still on its way.
         p.report(0, 90, 100, 11, 48, 1001);
-        assertThat(p.freeBlocks(0)).isEqualTo(80);
+        assertThat(p.uncommittedBlocks(0)).isEqualTo(80);
         assertThat(p.stepMsWith(0, 1000)).isEqualTo(52);
+    }
+
+    @Test
+    void handoffsQueuedOnAnInstanceStillCountAfterItsReport() {
+        // A report taken while the handoffs sent before it are queued there, not yet admitted: its free blocks do
+        // not show them, its inbound blocks do. Counting only the free ones (and dropping the sends the report
+        // covers) let the next burst be placed on blocks already promised.
+        DecodePlacement p = placement(2);
+        assertThat(p.place(30, 479, 1e9, 1001)).isEqualTo(OptionalInt.of(0));
+        assertThat(p.place(30, 479, 1e9, 1002)).isEqualTo(OptionalInt.of(0));
+        p.report(0, 100, 60, 100, 0, 12, 1003);
+        assertThat(p.uncommittedBlocks(0)).isEqualTo(40);
+        assertThat(p.place(30, 479, 1e9, 1004)).as("30 of 40 uncommitted").isEqualTo(OptionalInt.of(0));
+        assertThat(p.place(30, 479, 1e9, 1005)).as("10 left on 0").isEqualTo(OptionalInt.of(1));
+        p.report(0, 100, 90, 100, 0, 15, 1006);
+        assertThat(p.admitting(0)).as("10 % uncommitted: at the stop threshold, still admitting").isTrue();
+        p.report(0, 100, 95, 100, 0, 15, 1007);
+        assertThat(p.admitting(0)).as("5 % uncommitted: under the 10 % stop threshold").isFalse();
+        p.report(0, 40, 0, 100, 3, 15, 1008);
+        assertThat(p.admitting(0)).as("all admitted, 40 % free: over the 30 % resume threshold").isTrue();
     }
 
     @Test
@@ -82,11 +102,11 @@ class DecodePlacementTest {
     @Test
     void unreportedInstancesAdmitAndStaleReportsAreIgnored() {
         DecodePlacement p = placement(2);
-        assertThat(p.freeBlocks(1)).as("unreported: an empty pool of the job's size").isEqualTo(100);
+        assertThat(p.uncommittedBlocks(1)).as("unreported: an empty pool of the job's size").isEqualTo(100);
         assertThat(p.place(10, 100, 50, 1)).isEqualTo(OptionalInt.of(0));
         p.report(0, 10, 100, 0, 0, 50);
         p.report(0, 90, 100, 0, 0, 40);
-        assertThat(p.freeBlocks(0)).isEqualTo(10);
+        assertThat(p.uncommittedBlocks(0)).isEqualTo(10);
         assertThat(p.place(20, 100, 50, 60)).as("10 blocks free on 0").isEqualTo(OptionalInt.of(1));
         assertThatThrownBy(() -> placement(0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new DecodePlacement(1, 0, OPTIONS, MODEL)).isInstanceOf(IllegalArgumentException.class);
