@@ -59,8 +59,8 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--trace", required = true, description = "Trace file.")
     Path trace;
 
-    @Option(names = "--format", description = "azure | mooncake | lengths (default: from the file: .jsonl is mooncake,"
-            + " a CSV with a TIMESTAMP column azure, else lengths).")
+    @Option(names = "--format", description = "azure (also BurstGPT) | mooncake | lengths (default: from the file: JSON lines are"
+            + " mooncake, a CSV with a timestamp column azure, else lengths).")
     String format;
 
     @Option(names = "--policy", split = ",", description = "Policies to compare (default: all: ${DEFAULT-VALUE}).")

@@ -4,7 +4,10 @@ import java.util.Locale;
 
 /** The trace file formats {@link TraceReader} understands. */
 public enum TraceFormat {
-    /** Azure LLM inference traces: CSV {@code TIMESTAMP,ContextTokens,GeneratedTokens}. */
+    /**
+     * Timed CSV traces: Azure LLM inference ({@code TIMESTAMP,ContextTokens,GeneratedTokens}, dates or seconds) and
+     * BurstGPT ({@code Timestamp} in seconds, {@code Request tokens}, {@code Response tokens}).
+     */
     AZURE,
     /** Mooncake traces: JSON lines {@code timestamp} (ms), {@code input_length}, {@code output_length}, {@code hash_ids}. */
     MOONCAKE,

@@ -90,8 +90,9 @@ public final class TraceReader {
         }
         String[] cols = splitCsv(stripBom(header));
         int t = column(cols, List.of("timestamp"), file, "TIMESTAMP");
-        int p = column(cols, List.of("contexttokens"), file, "ContextTokens");
-        int o = column(cols, List.of("generatedtokens"), file, "GeneratedTokens");
+        // BurstGPT names its columns "Request tokens" and "Response tokens", with seconds as its timestamps.
+        int p = column(cols, List.of("contexttokens", "request tokens"), file, "ContextTokens");
+        int o = column(cols, List.of("generatedtokens", "response tokens"), file, "GeneratedTokens");
         List<double[]> rows = new ArrayList<>();
         String line;
         int lineNo = 1;

@@ -84,6 +84,9 @@ class SimulateCommandTest {
         Path f = dir.resolve("mooncake.txt");
         java.nio.file.Files.writeString(f, "{\"timestamp\": 0, \"input_length\": 10, \"output_length\": 2}\n");
         assertThat(SimulateCommand.guessFormat(f)).isEqualTo(io.sluice.job.sim.TraceFormat.MOONCAKE);
+        Path burst = dir.resolve("BurstGPT_1.csv");
+        java.nio.file.Files.writeString(burst, "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n");
+        assertThat(SimulateCommand.guessFormat(burst)).isEqualTo(io.sluice.job.sim.TraceFormat.AZURE);
         Path latin1 = dir.resolve("latin1.csv");
         java.nio.file.Files.write(latin1, "caf\u00e9,1\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
         CliRun r = run("simulate", "--trace", latin1.toString());

@@ -51,6 +51,21 @@ class TraceReaderTest {
     }
 
     @Test
+    void readsBurstGptCsvAsATimedTrace() throws Exception {
+        // BurstGPT: seconds since its start, its own column names, and failed requests with 0 response tokens.
+        Path f = file("BurstGPT_1.csv", """
+                Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type
+                5,ChatGPT,472,18,490,Conversation log
+                45,ChatGPT,1087,0,1087,Conversation log
+                118.5,GPT-4,417,276,693,API log
+                """);
+        List<TraceRecord> t = TraceReader.read(f, TraceFormat.AZURE, 0, 1);
+        assertThat(t).extracting(TraceRecord::arrivalMs).containsExactly(0.0, 40_000.0, 113_500.0);
+        assertThat(t).extracting(TraceRecord::promptTokens).containsExactly(472, 1087, 417);
+        assertThat(t).extracting(TraceRecord::outputTokens).containsExactly(18, 1, 276);
+    }
+
+    @Test
     void readsMooncakeJsonLines() throws Exception {
         Path f = file("m.jsonl", """
                 {"timestamp": 0, "input_length": 1024, "output_length": 6, "hash_ids": [0, 1]}
