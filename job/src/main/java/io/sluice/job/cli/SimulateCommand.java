@@ -86,6 +86,10 @@ public final class SimulateCommand implements Callable<Integer> {
             + " (default: ${DEFAULT-VALUE}).")
     double rate;
 
+    @Option(names = "--arrival-cv", defaultValue = "1", description = "Coefficient of variation of a lengths trace's"
+            + " arrival gaps: 1 is Poisson, above 1 bursty (gamma gaps, same mean rate) (default: ${DEFAULT-VALUE}).")
+    double arrivalCv;
+
     @Option(names = "--limit", description = "Use only the first N requests of the trace (default: all).")
     Integer limit;
 
@@ -175,7 +179,7 @@ public final class SimulateCommand implements Callable<Integer> {
         CostModel cost = CostModels.parse(costModel);
         Mix classes = Mix.parse(mix);
         Topology topology = Topology.parse(instances);
-        List<TraceRecord> records = TraceReader.read(trace, fmt, rate, seed);
+        List<TraceRecord> records = TraceReader.read(trace, fmt, rate, seed, arrivalCv);
         if (limit != null) {
             records = records.subList(0, Math.min(limit, records.size()));
         }
@@ -227,6 +231,7 @@ public final class SimulateCommand implements Callable<Integer> {
     private void checkNumbers() {
         positive("--rate-scale", rateScale);
         positive("--rate", rate);
+        positive("--arrival-cv", arrivalCv);
         positive("--link-gbytes", linkGBytes);
         positive("--host-link-gbytes", hostLinkGBytes);
         if (!(hostKvGib >= 0) || Double.isInfinite(hostKvGib)) {

@@ -20,6 +20,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import org.apache.commons.math3.distribution.GammaDistribution;
+import org.apache.commons.math3.random.Well19937c;
 
 /**
  * Reads request traces into {@link TraceRecord}s, arrivals relative to the first request and in
@@ -60,6 +62,20 @@ public final class TraceReader {
      */
     public static List<TraceRecord> read(Path file, TraceFormat format, double ratePerSecond, long seed)
             throws IOException {
+        return read(file, format, ratePerSecond, seed, 1.0);
+    }
+
+    /**
+     * Reads a trace; a {@link TraceFormat#LENGTHS} trace gets arrivals whose gaps have coefficient of variation
+     * {@code arrivalCv}: 1 is the Poisson process, above 1 bursty (gamma-distributed gaps, as in DistServe's and
+     * vidur's workloads), below 1 more regular.
+     */
+    public static List<TraceRecord> read(Path file, TraceFormat format, double ratePerSecond, long seed,
+            double arrivalCv) throws IOException {
+        if (!(arrivalCv > 0) || Double.isInfinite(arrivalCv)) {
+            throw new IllegalArgumentException("--arrival-cv must be a number > 0 (1: Poisson arrivals), got "
+                    + arrivalCv);
+        }
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("trace file " + file + " does not exist");
         }
@@ -67,7 +83,7 @@ public final class TraceReader {
             List<TraceRecord> records = switch (format) {
                 case AZURE -> readAzure(in, file);
                 case MOONCAKE -> readMooncake(in, file);
-                case LENGTHS -> readLengths(in, file, ratePerSecond, seed);
+                case LENGTHS -> readLengths(in, file, ratePerSecond, seed, arrivalCv);
             };
             if (records.isEmpty()) {
                 throw new IllegalArgumentException("trace " + file + " holds no requests");
@@ -165,8 +181,8 @@ public final class TraceReader {
         return out;
     }
 
-    static List<TraceRecord> readLengths(BufferedReader in, Path file, double ratePerSecond, long seed)
-            throws IOException {
+    static List<TraceRecord> readLengths(BufferedReader in, Path file, double ratePerSecond, long seed,
+            double arrivalCv) throws IOException {
         if (!(ratePerSecond > 0) || Double.isInfinite(ratePerSecond)) {
             throw new IllegalArgumentException("a lengths trace needs --rate > 0 (requests per second), got "
                     + ratePerSecond);
@@ -185,6 +201,9 @@ public final class TraceReader {
         // sooner than 1.6: the arrival process depended on the classes.
         SplittableRandom random = new SplittableRandom(seed).split();
         double meanGapMs = 1000.0 / ratePerSecond;
+        // Gamma gaps of shape 1/cv^2 and the same mean; at cv 1 that is the exponential, drawn as before.
+        GammaDistribution gamma = arrivalCv == 1.0 ? null : new GammaDistribution(new Well19937c(random.nextLong()),
+                1 / (arrivalCv * arrivalCv), meanGapMs * arrivalCv * arrivalCv);
         double now = 0;
         List<TraceRecord> out = new ArrayList<>();
         String line;
@@ -201,8 +220,8 @@ public final class TraceReader {
             int prompt = tokens(f[p], file, lineNo, true);
             int output = tokens(f[o], file, lineNo, false);
             if (!out.isEmpty()) {
-                // Exponential gaps: a Poisson process, the first request at time 0.
-                now += -meanGapMs * Math.log(1.0 - random.nextDouble());
+                // The first request at time 0; exponential gaps make a Poisson process.
+                now += gamma != null ? gamma.sample() : -meanGapMs * Math.log(1.0 - random.nextDouble());
             }
             out.add(new TraceRecord(now, prompt, output));
         }

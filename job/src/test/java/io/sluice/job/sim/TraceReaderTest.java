@@ -131,6 +131,37 @@ class TraceReaderTest {
     }
 
     @Test
+    void lengthsGetBurstyGammaArrivalsWithTheAskedVariation() throws Exception {
+        StringBuilder sb = new StringBuilder("prompt_tokens,output_tokens\n");
+        for (int i = 0; i < 50_000; i++) {
+            sb.append("100,10\n");
+        }
+        Path f = file("l.csv", sb.toString());
+        for (double cv : new double[] {0.5, 3.0}) {
+            List<TraceRecord> t = TraceReader.read(f, TraceFormat.LENGTHS, 4.0, 7, cv);
+            double sum = 0;
+            double sumSq = 0;
+            for (int i = 1; i < t.size(); i++) {
+                double gap = t.get(i).arrivalMs() - t.get(i - 1).arrivalMs();
+                assertThat(gap).isGreaterThanOrEqualTo(0);
+                sum += gap;
+                sumSq += gap * gap;
+            }
+            int n = t.size() - 1;
+            double mean = sum / n;
+            double sd = Math.sqrt(sumSq / n - mean * mean);
+            assertThat(mean).as("mean gap at 4/s, cv %s", cv).isCloseTo(250, within(250 * 0.05));
+            assertThat(sd / mean).as("coefficient of variation").isCloseTo(cv, within(cv * 0.1));
+            assertThat(TraceReader.read(f, TraceFormat.LENGTHS, 4.0, 7, cv)).as("same seed, same arrivals")
+                    .extracting(TraceRecord::arrivalMs).isEqualTo(t.stream().map(TraceRecord::arrivalMs).toList());
+        }
+        assertThat(TraceReader.read(f, TraceFormat.LENGTHS, 4.0, 7, 1.0)).as("cv 1 is the Poisson process")
+                .isEqualTo(TraceReader.read(f, TraceFormat.LENGTHS, 4.0, 7));
+        assertThatThrownBy(() -> TraceReader.read(f, TraceFormat.LENGTHS, 4.0, 7, 0))
+                .hasMessageContaining("--arrival-cv");
+    }
+
+    @Test
     void lengthsArrivalsAreIndependentOfTheClassDrawnWithTheSameSeed() throws Exception {
         // `sluice simulate` seeds both the Poisson arrivals and Mix.assign with --seed: the gap after
         // a request must not depend on its class.
