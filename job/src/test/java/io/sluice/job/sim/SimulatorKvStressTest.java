@@ -2,16 +2,12 @@ package io.sluice.job.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.sluice.scheduling.BatchPlan;
 import io.sluice.scheduling.LatencyModel;
 import io.sluice.scheduling.Policies;
 import io.sluice.scheduling.PolicyOptions;
-import io.sluice.scheduling.Request;
 import io.sluice.scheduling.RouterOptions;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -43,39 +39,6 @@ class SimulatorKvStressTest {
         return Policies.names();
     }
 
-    private static final class Checker implements Simulator.Listener {
-        final Map<String, Integer> endings = new HashMap<>();
-        final List<String> problems = new ArrayList<>();
-        double last = Double.NEGATIVE_INFINITY;
-
-        @Override
-        public void batch(int instance, double startMs, double endMs, BatchPlan plan) {
-            time(endMs);
-        }
-
-        @Override
-        public void finished(Request r, double nowMs) {
-            endings.merge(r.id(), 1, Integer::sum);
-            if (r.kvBlocks() != 0 || r.hostBlocks() != 0) {
-                problems.add(r + " ended holding " + r.kvBlocks() + " device and " + r.hostBlocks() + " host blocks");
-            }
-            time(nowMs);
-        }
-
-        @Override
-        public void refused(Request r, double nowMs) {
-            endings.merge(r.id(), 1, Integer::sum);
-            time(nowMs);
-        }
-
-        private void time(double t) {
-            if (t < last) {
-                problems.add("time went back from " + last + " to " + t);
-            }
-            last = t;
-        }
-    }
-
     @ParameterizedTest
     @MethodSource("policies")
     void tightKvWithAHostTierLosesNothing(String policy) {
@@ -97,11 +60,12 @@ class SimulatorKvStressTest {
                     PolicyOptions.forDeviceMemory(80).withDropLate(seed % 2 == 0), ESTIMATOR,
                     RouterOptions.defaults().withLink(A100.kvBytesPerToken(), 25e9 / 1000, 0.05), hostBlocks, 0.02,
                     seed % 3 == 0 ? 0 : 512));
-            Checker c = new Checker();
+            SimulationRecorder c = new SimulationRecorder();
             String what = policy + " seed " + seed + (seed % 2 == 0 ? " (drop late)" : "") + " on " + topology + ", "
                     + blocks + " blocks, host " + hostBlocks;
             Simulator.Result r = sim.run(policy, trace, mix.assign(n, seed), 1.0, false, c);
-            assertThat(c.problems).as(what).isEmpty();
+            assertThat(c.heldBlocks).as(what).isEmpty();
+            assertThat(c.timeWentBack).as(what + ": time never goes back").isFalse();
             assertThat(c.endings).as(what + ": every request ends").hasSize(n);
             assertThat(c.endings.values()).as(what + ": once").allMatch(k -> k == 1);
             assertThat(r.stalled()).as(what + ": none stuck").isZero();

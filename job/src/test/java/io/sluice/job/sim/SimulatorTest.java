@@ -36,52 +36,11 @@ class SimulatorTest {
         return Policies.names();
     }
 
-    /** Records what the invariants need. */
-    private static final class Recorder implements Simulator.Listener {
-        final Map<String, Integer> endings = new HashMap<>();
-        final Map<String, Request> requests = new HashMap<>();
-        final Map<Integer, Double> lastEnd = new HashMap<>();
-        final List<double[]> batches = new ArrayList<>();
-        double lastEventTime = Double.NEGATIVE_INFINITY;
-        boolean overlapped;
-        boolean timeWentBack;
-
-        @Override
-        public void batch(int instance, double startMs, double endMs, BatchPlan plan) {
-            batches.add(new double[] {instance, startMs, endMs});
-            if (startMs < lastEnd.getOrDefault(instance, Double.NEGATIVE_INFINITY) || endMs < startMs) {
-                overlapped = true;
-            }
-            lastEnd.put(instance, endMs);
-            observe(endMs);
-        }
-
-        @Override
-        public void finished(Request request, double nowMs) {
-            endings.merge(request.id(), 1, Integer::sum);
-            requests.put(request.id(), request);
-            observe(nowMs);
-        }
-
-        @Override
-        public void refused(Request request, double nowMs) {
-            endings.merge(request.id(), 1, Integer::sum);
-            observe(nowMs);
-        }
-
-        private void observe(double t) {
-            if (t < lastEventTime) {
-                timeWentBack = true;
-            }
-            lastEventTime = t;
-        }
-    }
-
     @Test
     void oneRequestGetsTheCostModelsOwnNumbers() {
         int prompt = 1000;
         int output = 20;
-        Recorder rec = new Recorder();
+        SimulationRecorder rec = new SimulationRecorder();
         Simulator.Result r = simulator(A100, ONE_CLASS, "1")
                 .run("fcfs", List.of(new TraceRecord(0, prompt, output)), new int[] {0}, 1.0, false, rec);
         Request req = rec.requests.get("r0");
@@ -105,7 +64,7 @@ class SimulatorTest {
         for (String policy : policies()) {
             Simulator capped = new Simulator(new Simulator.Config(A100, ONE_CLASS, Topology.parse("1"),
                     PolicyOptions.forDeviceMemory(80), est, ROUTER, 0, 0, 512));
-            Recorder rec = new Recorder();
+            SimulationRecorder rec = new SimulationRecorder();
             Simulator.Result r = capped.run(policy, List.of(new TraceRecord(0, 100, 20), new TraceRecord(5, 50, 1)),
                     new int[2], 1.0, false, rec);
             Request req = rec.requests.get("r0");
@@ -121,7 +80,7 @@ class SimulatorTest {
             assertThat(r.stalled()).isZero();
         }
         // Without a cap the policies are told the true length.
-        Recorder oracle = new Recorder();
+        SimulationRecorder oracle = new SimulationRecorder();
         simulator(A100, ONE_CLASS, "1").run("fcfs", List.of(new TraceRecord(0, 100, 20)), new int[1], 1.0, false, oracle);
         assertThat(oracle.requests.get("r0").maxNewTokens()).isEqualTo(20);
     }
@@ -142,7 +101,7 @@ class SimulatorTest {
     void separatedInstancesPayTheKvHandoff() {
         int prompt = 2000;
         int output = 5;
-        Recorder rec = new Recorder();
+        SimulationRecorder rec = new SimulationRecorder();
         simulator(A100, ONE_CLASS, "1:1")
                 .run("fcfs", List.of(new TraceRecord(0, prompt, output)), new int[] {0}, 1.0, false, rec);
         Request req = rec.requests.get("r0");
@@ -175,7 +134,7 @@ class SimulatorTest {
         Mix mix = Mix.parse(Mix.DEFAULT);
         int[] classes = mix.assign(trace.size(), 5);
         for (String topology : List.of("2", "2:2")) {
-            Recorder rec = new Recorder();
+            SimulationRecorder rec = new SimulationRecorder();
             Simulator.Result r = simulator(A100, mix, topology).run(policy, trace, classes, 1.0, false, rec);
             assertThat(rec.endings).as("%s on %s: every request ends", policy, topology).hasSize(trace.size());
             assertThat(rec.endings.values()).as("%s on %s: ends once", policy, topology).allMatch(c -> c == 1);
@@ -233,7 +192,7 @@ class SimulatorTest {
         Simulator sim = new Simulator(new Simulator.Config(SimulatorKvStressTest.tight(100), mix, Topology.parse("1:1"),
                 PolicyOptions.forDeviceMemory(80), ESTIMATOR, ROUTER.withLink(A100.kvBytesPerToken(), 25e9 / 1000, 0.05),
                 100, 0.02));
-        Recorder rec = new Recorder();
+        SimulationRecorder rec = new SimulationRecorder();
         Simulator.Result r = sim.run("slidebatching", List.of(new TraceRecord(0, 900, 300),
                 new TraceRecord(1000, 585, 5)), new int[] {1, 0}, 1.0, false, rec);
         Request a = rec.requests.get("r0");
@@ -258,7 +217,7 @@ class SimulatorTest {
         for (int i = 0; i < 6; i++) {
             trace.add(new TraceRecord(i * 0.1, 30 * 16 - 2, 40));
         }
-        Recorder rec = new Recorder();
+        SimulationRecorder rec = new SimulationRecorder();
         Simulator.Result r = sim.run(policy, trace, new int[trace.size()], 1.0, false, rec);
         assertThat(rec.requests.values()).as("every request finishes").allMatch(q -> q.state() == RequestState.FINISHED_OK);
         assertThat(r.report().preemptions()).as("preemptions on the decode instance").isZero();
