@@ -21,6 +21,11 @@ class TraceReaderTest {
         return f;
     }
 
+    /** A lengths CSV of {@code n} requests of 100 prompt and 10 output tokens: arrivals are all that varies. */
+    private Path sameLengths(int n) throws Exception {
+        return file("l.csv", "prompt_tokens,output_tokens\n" + "100,10\n".repeat(n));
+    }
+
     @Test
     void readsAzureCsvRelativeToFirstRequest() throws Exception {
         Path f = file("azure.csv", """
@@ -132,11 +137,7 @@ class TraceReaderTest {
 
     @Test
     void lengthsGetBurstyGammaArrivalsWithTheAskedVariation() throws Exception {
-        StringBuilder sb = new StringBuilder("prompt_tokens,output_tokens\n");
-        for (int i = 0; i < 50_000; i++) {
-            sb.append("100,10\n");
-        }
-        Path f = file("l.csv", sb.toString());
+        Path f = sameLengths(50_000);
         for (double cv : new double[] {0.5, 3.0}) {
             List<TraceRecord> t = TraceReader.read(f, TraceFormat.LENGTHS, 4.0, 7, cv);
             double sum = 0;
@@ -165,11 +166,7 @@ class TraceReaderTest {
     void lengthsArrivalsAreIndependentOfTheClassDrawnWithTheSameSeed() throws Exception {
         // `sluice simulate` seeds both the Poisson arrivals and Mix.assign with --seed: the gap after
         // a request must not depend on its class.
-        StringBuilder sb = new StringBuilder("prompt_tokens,output_tokens\n");
-        for (int i = 0; i < 50_000; i++) {
-            sb.append("100,10\n");
-        }
-        Path f = file("l.csv", sb.toString());
+        Path f = sameLengths(50_000);
         List<TraceRecord> t = TraceReader.read(f, TraceFormat.LENGTHS, 1.0, 1);
         int[] cls = Mix.parse(Mix.DEFAULT).assign(t.size(), 1);
         double[] sum = new double[3];
