@@ -41,12 +41,12 @@ public final class RequestDecoder {
             // The commonest cause is a producer and a job with different --format: say so where it shows.
             if (format == RequestFormat.AVRO && firstNonBlank(value) == '{') {
                 throw new MalformedRecordException(e.getMessage() + "; it looks like JSON, and this job reads "
-                        + "Avro: start the job with --format json to take JSON");
+                        + "Avro: send Avro, or start the job with --format json");
             }
             int first = firstNonBlank(value);
             if (format == RequestFormat.JSON && first >= 0 && first < 0x20) {
                 throw new MalformedRecordException(e.getMessage() + "; it looks binary (Avro?), and this job reads "
-                        + "JSON: start the job with --format avro to take Avro");
+                        + "JSON: send JSON, or start the job with --format avro");
             }
             throw e;
         }

@@ -99,12 +99,12 @@ class RequestDecoderTest {
         assertThatThrownBy(() -> json.decode(avroRecord, RECEIVED))
                 .isInstanceOf(MalformedRecordException.class)
                 .hasMessageStartingWith("not valid JSON")
-                .hasMessageContaining("this job reads JSON: start the job with --format avro");
+                .hasMessageContaining("this job reads JSON: send JSON, or start the job with --format avro");
         byte[] jsonRecord = bytes(" {\"request_id\":\"r5\",\"prompt\":\"hi\"}");
         assertThatThrownBy(() -> avro.decode(jsonRecord, RECEIVED))
                 .isInstanceOf(MalformedRecordException.class)
                 .hasMessageStartingWith("not an Avro InferenceRequest")
-                .hasMessageContaining("this job reads Avro: start the job with --format json");
+                .hasMessageContaining("this job reads Avro: send Avro, or start the job with --format json");
         assertThatThrownBy(() -> json.decode(bytes("{\"request_id\":"), RECEIVED))
                 .as("bad JSON is bad JSON, not another format").hasMessageNotContaining("--format");
     }
