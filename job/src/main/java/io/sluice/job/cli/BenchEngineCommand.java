@@ -11,6 +11,7 @@ import io.sluice.gpu.model.SyntheticCheckpoint;
 import io.sluice.gpu.model.Weights;
 import io.sluice.job.bench.OperatorBenchmark;
 import java.io.PrintWriter;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -151,12 +152,17 @@ public final class BenchEngineCommand implements Callable<Integer> {
             try (CpuExecutor executor = new CpuExecutor(weights, options)) {
                 // Warm-up: the JIT compiles (and recompiles) the vector kernels during the first seconds; until
                 // then they run far slower, so nothing is timed before it settles.
+                if (warmupSeconds > 0) { // on the progress line: seconds of silence per batch size look like a hang
+                    err.printf(Locale.ROOT, "\rbatch %d: warming up (%s s)", batch,
+                            BigDecimal.valueOf(warmupSeconds).stripTrailingZeros().toPlainString());
+                    err.flush();
+                }
                 long warmUntil = System.nanoTime() + (long) (warmupSeconds * 1e9);
                 do {
                     EngineBenchmark.measure(executor, batch, Math.min(promptLength, 64), Math.min(generate, 16), 1);
                 } while (System.nanoTime() < warmUntil);
                 for (int r = 0; r < repeat; r++) {
-                    err.printf(Locale.ROOT, "\rbatch %d: run %d of %d", batch, r + 1, repeat);
+                    err.printf(Locale.ROOT, "\r\033[Kbatch %d: run %d of %d", batch, r + 1, repeat);
                     err.flush();
                     long cpu0 = OperatorBenchmark.processCpuNanos();
                     long wall0 = System.nanoTime();

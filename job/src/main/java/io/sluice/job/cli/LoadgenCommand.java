@@ -63,6 +63,8 @@ public final class LoadgenCommand implements Callable<Integer> {
         if (missing > 0) {
             System.err.printf("loadgen: %d of %d requests did not end within %d s of the last send%n",
                     missing, plan.size(), load.drainTimeoutS);
+            outcome.results().deadLetterNote(runner.deadLetterTopic())
+                    .ifPresent(note -> System.err.println("loadgen: " + note));
             return 1;
         }
         long unmeasured = outcome.results().finished.stream()

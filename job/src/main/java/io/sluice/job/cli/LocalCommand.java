@@ -161,7 +161,7 @@ public final class LocalCommand implements Callable<Integer> {
                     System.err.println("sluice: stopping the job and the broker");
                 }
                 Thread.interrupted(); // a Ctrl-C that came as the load run ended must not cut the cleanup short
-                stop(job);
+                stop(job, CLEANUP_TIMEOUT);
             }
         } finally {
             interruptible.set(null); // the broker's close and the folder's removal run to the end
@@ -169,11 +169,23 @@ public final class LocalCommand implements Callable<Integer> {
         }
     }
 
-    private static void stop(JobClient job) {
+    /**
+     * Cancels the job and waits until it has ended, within {@code timeout}. The cancel call returns once the
+     * cancellation is accepted, while the tasks and the Kafka clients of the sources' coordinators still run: a
+     * broker stopped then made them log connection warnings at the end of a good run.
+     */
+    static void stop(JobClient job, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
         try {
-            job.cancel().get(CLEANUP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            job.cancel().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
-            // Already finished or cancelled: nothing left to stop.
+            // Already finished or cancelled: nothing left to cancel; the wait below returns at once.
+        }
+        try {
+            job.getJobExecutionResult().handle((result, failure) -> null)
+                    .get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (Exception e) {
+            // Not ended in time (or the cluster already gone): the broker stops anyway.
         }
     }
 }

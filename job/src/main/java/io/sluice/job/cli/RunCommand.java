@@ -1,8 +1,11 @@
 package io.sluice.job.cli;
 
+import io.sluice.job.kafka.BrokerCheck;
 import io.sluice.job.pipeline.InferenceJob;
 import io.sluice.job.pipeline.JobSettings;
+import java.time.Duration;
 import java.util.concurrent.Callable;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -33,6 +36,14 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         JobSettings settings = engine.settings(bootstrap, kafka.topics(), kafka.format(), kafka.properties(), groupId);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        if (env instanceof LocalStreamEnvironment) {
+            // Not under `flink run`: the job runs in this JVM, on this machine's network. A wrong --bootstrap or
+            // topics not created would otherwise be an endless stream of client warnings, not an error.
+            BrokerCheck.check(bootstrap, kafka.properties(), kafka.topics().all(), Duration.ofSeconds(10),
+                    "create them first (as many partitions as instances), or pass the --topics-prefix they have");
+            System.err.println("sluice run: job '" + jobName + "' on an embedded local Flink cluster (no web UI; "
+                    + "`flink run` with job/target/sluice-job-flink.jar submits it to a cluster); Ctrl-C stops it");
+        }
         InferenceJob.build(env, settings);
         env.execute(jobName);
         return 0;

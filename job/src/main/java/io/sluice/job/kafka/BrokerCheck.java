@@ -28,6 +28,13 @@ public final class BrokerCheck {
      */
     public static void check(String bootstrap, Properties clientProperties, List<String> topics, Duration timeout)
             throws InterruptedException {
+        check(bootstrap, clientProperties, topics, timeout, "is the job running there (`sluice run` on created "
+                + "topics, or `sluice local --keep-running`), with the same --topics-prefix?");
+    }
+
+    /** As {@link #check(String, Properties, List, Duration)}, with what to do about missing topics. */
+    public static void check(String bootstrap, Properties clientProperties, List<String> topics, Duration timeout,
+            String missingTopicsHint) throws InterruptedException {
         // A plain TCP connect first: an admin client against a closed port logs a warning every retry.
         long end = System.nanoTime() + timeout.toNanos();
         while (!anyListening(bootstrap)) {
@@ -47,8 +54,7 @@ public final class BrokerCheck {
             missing.removeAll(existing);
             if (!missing.isEmpty()) {
                 throw new IllegalArgumentException("the broker at " + bootstrap + " has no topic " + missing
-                        + ": is the job running there (`sluice run` on created topics, or `sluice local "
-                        + "--keep-running`), with the same --topics-prefix?");
+                        + ": " + missingTopicsHint);
             }
         } catch (ExecutionException | TimeoutException e) {
             String why = e instanceof ExecutionException ? e.getCause().getMessage() : "no answer in time";

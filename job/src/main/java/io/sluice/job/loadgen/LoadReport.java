@@ -147,8 +147,9 @@ public final class LoadReport {
     }
 
     private static void row(PrintStream out, String name, SloStats s) {
-        out.printf("%-12s %8d %8d %10.1f%% %9s %9s %9s %9s %9s %9s%n", name, s.finished(), s.met(),
-                100 * s.attainment(), ms(s.ttftMs(50)), ms(s.ttftMs(90)), ms(s.ttftMs(99)),
+        // A class with nothing finished has no attainment (as the simulator's report): "-", not a failing 0 %.
+        out.printf("%-12s %8d %8d %11s %9s %9s %9s %9s %9s %9s%n", name, s.finished(), s.met(),
+                s.finished() == 0 ? "-" : String.format("%.1f%%", 100 * s.attainment()), ms(s.ttftMs(50)), ms(s.ttftMs(90)), ms(s.ttftMs(99)),
                 ms(s.tpotMs(50)), ms(s.tpotMs(90)), ms(s.tpotMs(99)));
     }
 
@@ -164,7 +165,7 @@ public final class LoadReport {
         root.put("finished", overall.finished());
         root.put("rejected", overall.rejected());
         root.put("expired", overall.expired());
-        root.put("attainment", overall.attainment());
+        putAttainment(root, overall);
         root.put("goodput", goodput());
         root.put("seconds", seconds);
         ObjectNode parts = mapper.createObjectNode();
@@ -191,7 +192,7 @@ public final class LoadReport {
             c.put("class", e.getKey());
             c.put("finished", s.finished());
             c.put("met", s.met());
-            c.put("attainment", s.attainment());
+            putAttainment(c, s);
             c.put("rejected", s.rejected());
             c.put("expired", s.expired());
             c.put("goodput", seconds <= 0 ? 0 : s.met() / seconds);
@@ -205,6 +206,14 @@ public final class LoadReport {
 
     public void writeJson(Path file) throws IOException {
         new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(file.toFile(), toJson());
+    }
+
+    private static void putAttainment(ObjectNode node, SloStats s) {
+        if (s.finished() == 0) {
+            node.putNull("attainment");
+        } else {
+            node.put("attainment", s.attainment());
+        }
     }
 
     private static void putMs(ObjectNode node, String field, double value) {

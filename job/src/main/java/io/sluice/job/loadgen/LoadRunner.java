@@ -5,6 +5,7 @@ import io.sluice.job.pipeline.Topics;
 import io.sluice.operators.ingest.AvroJson;
 import io.sluice.operators.ingest.MalformedRecordException;
 import io.sluice.operators.ingest.RequestFormat;
+import io.sluice.schemas.DeadLetter;
 import io.sluice.schemas.InferenceRequest;
 import io.sluice.schemas.RequestMetrics;
 import io.sluice.schemas.TokenEvent;
@@ -20,10 +21,12 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
@@ -79,6 +82,26 @@ public final class LoadRunner {
          */
         final Map<String, long[]> firstTokenTimes = new ConcurrentHashMap<>();
         volatile long lastFinalAtMs;
+        /**
+         * Records the job dead-lettered during the run. A dead letter names no request (the job could not read
+         * it), so these are counted, not matched: when requests go missing, they are the likely reason.
+         */
+        final AtomicInteger deadLetters = new AtomicInteger();
+        private volatile String firstDeadLetterReason;
+
+        /** Records a dead letter read during the run. */
+        void addDeadLetter(String reason) {
+            if (deadLetters.getAndIncrement() == 0) {
+                firstDeadLetterReason = reason;
+            }
+        }
+
+        /** What went to the dead-letter {@code topic} during the run, for a run that missed requests. */
+        public Optional<String> deadLetterNote(String topic) {
+            int n = deadLetters.get();
+            return n == 0 ? Optional.empty() : Optional.of(n + (n == 1 ? " record" : " records") + " went to " + topic
+                    + " during the run; the first: " + firstDeadLetterReason);
+        }
 
         /** Records a token event of one of the run's requests, read at {@code receivedAtMs}. */
         void add(TokenEvent e, long producedAtMs, long receivedAtMs) {
@@ -104,6 +127,11 @@ public final class LoadRunner {
             });
             return firstTokens;
         }
+    }
+
+    /** The topic the job writes the records it cannot read to. */
+    public String deadLetterTopic() {
+        return topics.dlq();
     }
 
     /** The report of a run and the raw events behind it. */
@@ -173,8 +201,9 @@ public final class LoadRunner {
         }
         long met = results.metrics.values().stream().filter(RequestMetrics::getSloMet).count();
         int done = results.metrics.size();
-        String line = String.format("sent %d/%d  finished %d  attainment so far %s", sent, total,
-                results.finished.size(), done == 0 ? "-" : String.format("%.1f%%", 100.0 * met / done));
+        String line = String.format("sent %d/%d  finished %d  attainment so far %s%s", sent, total,
+                results.finished.size(), done == 0 ? "-" : String.format("%.1f%%", 100.0 * met / done),
+                results.deadLetters.get() == 0 ? "" : "  dead-lettered " + results.deadLetters.get());
         out.print(System.console() != null ? "\r" + line : line + System.lineSeparator());
         out.flush();
         return now;
@@ -226,6 +255,10 @@ public final class LoadRunner {
         private BinaryDecoder decoder;
 
         <T extends SpecificRecord> T decode(byte[] value, Class<T> type) {
+            return decode(value, type, format);
+        }
+
+        <T extends SpecificRecord> T decode(byte[] value, Class<T> type, RequestFormat format) {
             try {
                 if (format == RequestFormat.JSON) {
                     return AvroJson.fromJson(AvroJson.parseObject(value), type);
@@ -252,7 +285,8 @@ public final class LoadRunner {
                 new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         // Read only what arrives from now on: start at the current end of both topics.
         List<TopicPartition> partitions = new ArrayList<>();
-        for (String topic : List.of(topics.tokens(), topics.metrics())) {
+        // The dead-letter topic too, where it exists: requests the job cannot read (another --format) end there.
+        for (String topic : List.of(topics.tokens(), topics.metrics(), topics.dlq())) {
             consumer.partitionsFor(topic, Duration.ofSeconds(30))
                     .forEach(info -> partitions.add(new TopicPartition(topic, info.partition())));
         }
@@ -267,7 +301,15 @@ public final class LoadRunner {
                     // One clock reading per poll: the records of a poll arrived together.
                     long received = System.currentTimeMillis();
                     for (ConsumerRecord<byte[], byte[]> record : records) {
-                        if (record.topic().equals(topics.tokens())) {
+                        if (record.topic().equals(topics.dlq())) {
+                            // Written in the job's format, which is the question when requests go there.
+                            DeadLetter d = decoder.decode(record.value(), DeadLetter.class);
+                            if (d == null) {
+                                d = decoder.decode(record.value(), DeadLetter.class,
+                                        format == RequestFormat.JSON ? RequestFormat.AVRO : RequestFormat.JSON);
+                            }
+                            results.addDeadLetter(d == null ? "(unreadable)" : d.getReason());
+                        } else if (record.topic().equals(topics.tokens())) {
                             TokenEvent e = decoder.decode(record.value(), TokenEvent.class);
                             if (e != null && ids.contains(e.getRequestId())) {
                                 results.add(e, record.timestamp(), received);

@@ -294,6 +294,17 @@ class EngineCommandsTest {
     }
 
     @Test
+    void benchEngineSaysWhenItWarmsUp() throws Exception {
+        Path model = dir.resolve("w.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        CliRun run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1,2", "--prompt-len", "8",
+                "--gen", "2", "--repeat", "1", "--threads", "1", "--warmup", "0.2");
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.err()).contains("batch 1: warming up (0.2 s)").contains("batch 2: warming up (0.2 s)")
+                .contains("batch 2: run 1 of 1");
+    }
+
+    @Test
     void benchEngineWithAnUnknownShapeWritesNoTemporaryCheckpoint() throws Exception {
         CliRun run = sluice("bench", "engine", "--shape", "7b");
         assertThat(run.exit()).isEqualTo(2);

@@ -56,12 +56,16 @@ class LoadReportTest {
         assertThat(json.get("first_token").get("through_kafka_p50_ms").asDouble()).isCloseTo(8.0, within(0.01));
         assertThat(json.get("classes")).hasSize(3);
         assertThat(json.get("classes").get(1).get("ttft_p50_ms").isNull()).as("no made-up zero").isTrue();
+        assertThat(json.get("classes").get(1).get("attainment").isNull()).as("nothing finished, no attainment")
+                .isTrue();
         assertThat(json.get("classes").get(0).get("ttft_p50_ms").asDouble()).isCloseTo(24.0, within(0.1));
 
         ByteArrayOutputStream text = new ByteArrayOutputStream();
         report.print(new PrintStream(text, true));
         assertThat(text.toString()).contains("interactive").contains("90.0%").contains("expired 1")
                 .contains("producer to client 8.0/");
+        assertThat(text.toString().lines().filter(l -> l.startsWith("standard")).findFirst().orElseThrow())
+                .as("a class with nothing finished").matches("standard +0 +0 +- .*").doesNotContain("0.0%");
     }
 
     @Test

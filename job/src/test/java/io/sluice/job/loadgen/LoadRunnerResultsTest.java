@@ -32,6 +32,17 @@ class LoadRunnerResultsTest {
     }
 
     @Test
+    void deadLettersOfTheRunAreCountedWithTheFirstReason() {
+        LoadRunner.Results results = new LoadRunner.Results();
+        assertThat(results.deadLetterNote("sluice.dlq")).isEmpty();
+        results.addDeadLetter("not valid JSON: x; it looks binary (Avro?), and this job reads JSON");
+        results.addDeadLetter("not valid JSON: y");
+
+        assertThat(results.deadLetterNote("sluice.dlq")).hasValue("2 records went to sluice.dlq during the run; "
+                + "the first: not valid JSON: x; it looks binary (Avro?), and this job reads JSON");
+    }
+
+    @Test
     void aRequestRejectedWithoutATokenHasNoFirstToken() {
         LoadRunner.Results results = new LoadRunner.Results();
         results.sentAtMs.put("r", 1000L);

@@ -35,7 +35,31 @@ public final class RequestDecoder {
         if (value == null || value.length == 0) {
             throw new MalformedRecordException("empty record value");
         }
-        return format == RequestFormat.AVRO ? decodeAvro(value) : decodeJson(value, receivedAt);
+        try {
+            return format == RequestFormat.AVRO ? decodeAvro(value) : decodeJson(value, receivedAt);
+        } catch (MalformedRecordException e) {
+            // The commonest cause is a producer and a job with different --format: say so where it shows.
+            if (format == RequestFormat.AVRO && firstNonBlank(value) == '{') {
+                throw new MalformedRecordException(e.getMessage() + "; it looks like JSON, and this job reads "
+                        + "Avro: send Avro, or start the job with --format json");
+            }
+            int first = firstNonBlank(value);
+            if (format == RequestFormat.JSON && first >= 0 && first < 0x20) {
+                throw new MalformedRecordException(e.getMessage() + "; it looks binary (Avro?), and this job reads "
+                        + "JSON: send JSON, or start the job with --format avro");
+            }
+            throw e;
+        }
+    }
+
+    /** The first byte that is not JSON whitespace, -1 when there is none. */
+    private static int firstNonBlank(byte[] value) {
+        for (byte b : value) {
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+                return b & 0xff;
+            }
+        }
+        return -1;
     }
 
     private InferenceRequest decodeAvro(byte[] value) throws MalformedRecordException {

@@ -93,6 +93,23 @@ class RequestDecoderTest {
     }
 
     @Test
+    void aRecordOfTheOtherFormatSaysWhichFormatTheJobReads() throws Exception {
+        byte[] avroRecord = avroBytes(InferenceRequest.newBuilder().setRequestId("r5").setPrompt("hi")
+                .setSubmittedAt(RECEIVED).build());
+        assertThatThrownBy(() -> json.decode(avroRecord, RECEIVED))
+                .isInstanceOf(MalformedRecordException.class)
+                .hasMessageStartingWith("not valid JSON")
+                .hasMessageContaining("this job reads JSON: send JSON, or start the job with --format avro");
+        byte[] jsonRecord = bytes(" {\"request_id\":\"r5\",\"prompt\":\"hi\"}");
+        assertThatThrownBy(() -> avro.decode(jsonRecord, RECEIVED))
+                .isInstanceOf(MalformedRecordException.class)
+                .hasMessageStartingWith("not an Avro InferenceRequest")
+                .hasMessageContaining("this job reads Avro: send Avro, or start the job with --format json");
+        assertThatThrownBy(() -> json.decode(bytes("{\"request_id\":"), RECEIVED))
+                .as("bad JSON is bad JSON, not another format").hasMessageNotContaining("--format");
+    }
+
+    @Test
     void avroRoundTripsEveryField() throws Exception {
         InferenceRequest request = InferenceRequest.newBuilder()
                 .setRequestId("r4").setTenant("chat").setPriorityClass("interactive").setPriorityWeight(2.5)
