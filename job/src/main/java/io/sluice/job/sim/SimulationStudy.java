@@ -354,7 +354,23 @@ public final class SimulationStudy {
     }
 
     private long maxMisses(double target) {
-        return (long) Math.floor((1 - target) * trace.size());
+        return maxMisses(target, trace.size());
+    }
+
+    /**
+     * The most misses with which {@code n} requests still reach {@code target}, by the comparison a sweep makes
+     * ({@code (n - misses) / n >= target}): a run stopped at one more miss is a fail. Not the floor of
+     * {@code (1 - target) * n} alone, which rounds: (1 - 0.9) * 300 is just under 30.
+     */
+    static long maxMisses(double target, int n) {
+        long m = Math.max(0, Math.min(n, (long) Math.floor((1 - target) * n)));
+        while (m > 0 && (double) (n - m) / n < target) {
+            m--;
+        }
+        while (m < n && (double) (n - m - 1) / n >= target) {
+            m++;
+        }
+        return m;
     }
 
     /** A sweep point: stops the run once the target can no longer be reached. */

@@ -14,6 +14,26 @@ import org.junit.jupiter.api.Test;
 class SimulationStudyTest {
 
     @Test
+    void aRunStopsAtTheFirstMissThatPutsTheTargetOutOfReach() {
+        // A run stops once its misses exceed the limit, and its bound (n - misses) / n then counts as a fail. So the
+        // limit is the most misses that still reach the target: one more must not. (1 - 0.9) * 300 is
+        // 29.999999999999996 in floating point; flooring it let a run stop at 30 misses, exactly at the target, and
+        // the stopped run passed: a 300-request sweep at 48 % attainment reported capacity x4096.
+        assertThat(SimulationStudy.maxMisses(0.9, 300)).isEqualTo(30);
+        assertThat(SimulationStudy.maxMisses(0.8, 10)).isEqualTo(2);
+        assertThat(SimulationStudy.maxMisses(1.0, 50)).isZero();
+        for (int n = 1; n <= 2_000; n++) {
+            for (double target : new double[] {0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0}) {
+                long m = SimulationStudy.maxMisses(target, n);
+                assertThat((double) (n - m) / n).as("n %d, target %s: %d misses reach it", n, target, m)
+                        .isGreaterThanOrEqualTo(target);
+                assertThat((double) (n - m - 1) / n).as("n %d, target %s: %d misses do not", n, target, m + 1)
+                        .isLessThan(target);
+            }
+        }
+    }
+
+    @Test
     void theOutcomeDoesNotDependOnTheThreadCount() {
         CostModel a100 = CostModels.parse("a100-llama2-7b");
         Mix mix = Mix.parse(Mix.DEFAULT);
