@@ -187,8 +187,15 @@ public final class SimulateCommand implements Callable<Integer> {
 
         LatencyModel.FitReport fit = EstimatorProfile.fit(cost, seed);
         progress.printf(Locale.ROOT, "%s: %d requests, %s, %s instances, estimator fitted on %d shapes "
-                        + "(held-out MAPE prefill %.1f %%, decode %.1f %%)%n", trace.getFileName(), records.size(), cost,
-                topology, fit.trainSamples(), fit.mapePrefill(), fit.mapeDecode());
+                        + "(held-out MAPE prefill %s, decode %s)%n", trace.getFileName(), records.size(), cost,
+                topology, fit.trainSamples(), mape(fit.mapePrefill()), mape(fit.mapeDecode()));
+        long tooLong = records.stream().filter(r -> (long) r.promptTokens() + r.outputTokens() > cost.maxContext())
+                .count();
+        if (tooLong > 0) {
+            // Without this, a trace made for a larger model reads as a policy that serves nothing.
+            progress.printf(Locale.ROOT, "%d of %d requests are longer than the model's context (%d tokens): each is"
+                    + " refused and counted as rejected and infeasible%n", tooLong, records.size(), cost.maxContext());
+        }
 
         PolicyOptions options = policyOptions(cost);
         double blockBytes = cost.kvBytesPerToken() * cost.blockSize();
@@ -272,6 +279,11 @@ public final class SimulateCommand implements Callable<Integer> {
                     maxSeqs != null ? maxSeqs : o.maxSequences());
         }
         return o.withDropLate(dropLate);
+    }
+
+    /** A held-out error for the first line; "n/a" where there were no held-out shapes to measure it on. */
+    private static String mape(double percent) {
+        return Double.isFinite(percent) ? String.format(Locale.ROOT, "%.1f %%", percent) : "n/a";
     }
 
     static TraceFormat guessFormat(Path file) throws IOException {

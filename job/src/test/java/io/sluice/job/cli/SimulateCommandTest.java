@@ -80,6 +80,16 @@ class SimulateCommandTest {
     }
 
     @Test
+    void requestsLongerThanTheModelsContextAreCountedOnTheFirstLine() throws Exception {
+        Path f = dir.resolve("long.csv");
+        java.nio.file.Files.writeString(f, "prompt_tokens,output_tokens\n5000,10\n100,10\n100,4000\n");
+        CliRun r = run("simulate", "--trace", f.toString(), "--policy", "fcfs", "--cost-model", "a100-llama2-7b");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("2 of 3 requests are longer than the model's context (4096 tokens)")
+                .doesNotContain("NaN");
+    }
+
+    @Test
     void jsonLinesAreMooncakeWhateverTheFileIsCalled() throws Exception {
         Path f = dir.resolve("mooncake.txt");
         java.nio.file.Files.writeString(f, "{\"timestamp\": 0, \"input_length\": 10, \"output_length\": 2}\n");
