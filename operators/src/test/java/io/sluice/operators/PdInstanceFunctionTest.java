@@ -172,8 +172,8 @@ class PdInstanceFunctionTest {
 
     @Test
     void decodeStatusReportsTheBlocksPromisedToHandoffsItHasNotAdmittedYet() throws Exception {
-        // Three handoffs for a pool of 4 blocks (64 tokens): whichever is admitted first takes 2 or 3 blocks and
-        // grows, so the others wait queued until it ends. Each needs its KV positions plus the next one.
+        // Three handoffs that need 7 blocks at once (each its KV positions plus the next) for a pool of 4 (64
+        // tokens): what does not fit waits queued until the admitted ones end and give their blocks back.
         List<AdmittedRequest> sent = new ArrayList<>();
         List<KvHandoff> handoffs;
         try (InstanceHarness p = InstanceHarness.start(prefill(1, false))) {
