@@ -7,6 +7,8 @@ import static io.sluice.operators.InstanceHarness.request;
 import static io.sluice.operators.InstanceHarness.tokens;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sluice.gpu.exec.CpuExecutor;
+import io.sluice.gpu.model.CheckpointLoader;
 import io.sluice.operators.ingest.AdmittedRequest;
 import io.sluice.scheduling.PolicyOptions;
 import io.sluice.scheduling.Role;
@@ -16,7 +18,10 @@ import io.sluice.schemas.InstanceStatus;
 import io.sluice.schemas.RequestMetrics;
 import io.sluice.schemas.TokenEvent;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.IntStream;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -160,6 +165,75 @@ class PdInstanceFunctionTest {
                 assertThat(tokens(all)).as("tokens of %s across the restore", r.requestId)
                         .containsExactly(reference(r));
             }
+            assertThat(d.harness.numKeyedStateEntries()).isZero();
+            assertThat(d.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void decodeStatusReportsTheBlocksPromisedToHandoffsItHasNotAdmittedYet() throws Exception {
+        // Three handoffs that need 7 blocks at once (each its KV positions plus the next) for a pool of 4 (64
+        // tokens): what does not fit waits queued until the admitted ones end and give their blocks back.
+        List<AdmittedRequest> sent = new ArrayList<>();
+        List<KvHandoff> handoffs;
+        try (InstanceHarness p = InstanceHarness.start(prefill(1, false))) {
+            sent.add(request("a", prompt(40, 21), 20, 0f, 21, p.now));
+            sent.add(request("b", prompt(30, 22), 10, 0.8f, 22, p.now));
+            sent.add(request("c", prompt(17, 23), 5, 0f, 23, p.now));
+            for (AdmittedRequest r : sent) {
+                p.add(r);
+            }
+            p.runUntilIdle(2000);
+            handoffs = p.handoffs();
+            assertThat(handoffs).hasSize(3);
+        }
+        int blockTokens = CpuExecutor.Options.defaults(CheckpointLoader.load(InstanceHarness.model()).config())
+                .blockSize();
+        Map<String, Integer> needs = new HashMap<>();
+        for (KvHandoff h : handoffs) {
+            needs.put(h.record.request.requestId, (h.kvLength + 1 + blockTokens - 1) / blockTokens);
+        }
+        assertThat(needs).as("KV of 40, 30 and 17 positions plus the next, in blocks of %d", blockTokens)
+                .containsEntry("a", 3).containsEntry("b", 2).containsEntry("c", 2);
+        InstanceConfig small = new InstanceConfig(InstanceHarness.model().toString(), null, 1, 4, "slidebatching",
+                PolicyOptions.defaults(), InstanceHarness.LATENCY, 10, 0, InstanceConfig.Engine.CPU)
+                .withRole(Role.DECODE, 1, 0, false);
+        try (InstanceHarness d = InstanceHarness.start(small)) {
+            for (KvHandoff h : handoffs) {
+                d.add(roundTrip(h));
+            }
+            d.runUntilIdle(5000);
+            for (AdmittedRequest r : sent) {
+                List<TokenEvent> events = d.events(r.requestId);
+                assertThat(events.get(events.size() - 1).getFinal$()).as("%s ends", r.requestId).isTrue();
+                assertThat(tokens(events)).as("tokens of %s", r.requestId).containsExactly(
+                        Arrays.copyOfRange(reference(r), 1, reference(r).length));
+            }
+            List<InstanceStatus> statuses = d.statuses();
+            assertThat(statuses).isNotEmpty().allSatisfy(s -> {
+                assertThat(s.getKvBlockTokens()).as("tokens per block: the engine's").isEqualTo(blockTokens);
+                assertThat(s.getTotalKvBlocks()).isEqualTo(4);
+            });
+            // A handoff is admitted in the round that decodes its first token here; a status is taken after its
+            // callback's round, so it counts exactly the handoffs with no token out by its time.
+            for (InstanceStatus s : statuses) {
+                long at = s.getReportedAt().toEpochMilli();
+                int queued = needs.entrySet().stream()
+                        .filter(e -> d.events(e.getKey()).stream()
+                                .noneMatch(ev -> ev.getEmittedAt().toEpochMilli() <= at))
+                        .mapToInt(Map.Entry::getValue).sum();
+                assertThat(s.getInboundKvBlocks()).as("inbound blocks in the status at %d", at).isEqualTo(queued);
+            }
+            assertThat(statuses.get(0).getInboundKvBlocks()).as("the first status: 7 blocks promised to a pool of 4, "
+                    + "so some handoff still waits").isPositive();
+            assertThat(statuses).as("a status after every admission, with sequences still running")
+                    .anySatisfy(s -> {
+                        assertThat(s.getInboundKvBlocks()).isZero();
+                        assertThat(s.getRunningSequences()).isPositive();
+                    });
+            InstanceStatus last = statuses.get(statuses.size() - 1);
+            assertThat(last.getInboundKvBlocks()).as("all ended").isZero();
+            assertThat(last.getFreeKvBlocks()).isEqualTo(4);
             assertThat(d.harness.numKeyedStateEntries()).isZero();
             assertThat(d.harness.numProcessingTimeTimers()).isZero();
         }

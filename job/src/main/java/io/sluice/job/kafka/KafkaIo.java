@@ -88,7 +88,8 @@ public final class KafkaIo {
         return props;
     }
 
-    private <T extends SpecificRecordBase> SerializationSchema<T> valueSchema(Class<T> type) {
+    /** The values the sinks write: Avro binary of the record's schema, or plain JSON ({@link AvroJson}). */
+    public <T extends SpecificRecordBase> SerializationSchema<T> valueSchema(Class<T> type) {
         return format == RequestFormat.AVRO ? AvroSerializationSchema.forSpecific(type) : new JsonSchema<>();
     }
 

@@ -3,21 +3,32 @@ package io.sluice.job.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.gpu.model.SyntheticCheckpoint;
+import io.sluice.operators.InstanceInput;
 import io.sluice.operators.ingest.RequestFormat;
 import io.sluice.scheduling.PolicyOptions;
 import io.sluice.scheduling.RouterOptions;
+import io.sluice.schemas.InstanceRole;
+import io.sluice.schemas.InstanceStatus;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.stream.IntStream;
+import org.apache.flink.api.common.functions.FlatMapFunction;
+import org.apache.flink.api.common.functions.util.ListCollector;
+import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.graph.StreamEdge;
 import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.flink.streaming.api.graph.StreamNode;
+import org.apache.flink.streaming.api.operators.SimpleUdfStreamOperatorFactory;
+import org.apache.flink.streaming.runtime.partitioner.KeyGroupStreamPartitioner;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -95,6 +106,57 @@ class InferenceJobTest {
             assertThat(partitioners).as("%s: exchanges into the tokens sink", mode).isNotEmpty()
                     .allMatch(p -> p.equals(mode.separated() ? "KeyGroupStreamPartitioner" : "ForwardPartitioner"));
         }
+    }
+
+    @Test
+    void everyDecodeStatusReachesEveryPrefillSubtaskThroughTheJobsFanOutAndKeys() throws Exception {
+        int[][] layouts = {{2, 1}, {5, 3}, {6, 2}, {9, 1}};
+        for (PdMode mode : new PdMode[] {PdMode.SEPARATE, PdMode.HYBRID}) {
+            for (int[] layout : layouts) {
+                int prefill = layout[0] - layout[1];
+                int decode = layout[1];
+                StreamGraph g = streamGraph(layout[0], mode, decode);
+                StreamNode fanOut = node(g, "Decode load to every prefill instance");
+                StreamNode prefillPool = node(g, "Prefill instance: slidebatching + engine");
+                assertThat(fanOut.getParallelism()).isEqualTo(1);
+                assertThat(fanOut.getInEdges()).singleElement()
+                        .satisfies(e -> assertThat(g.getStreamNode(e.getSourceId()).getOperatorName())
+                                .isEqualTo("Source: Kafka: " + Topics.DEFAULT.status()));
+                assertThat(fanOut.getOutEdges()).as("%s %d:%d", mode, prefill, decode).singleElement().satisfies(e -> {
+                    assertThat(e.getTargetId()).isEqualTo(prefillPool.getId());
+                    assertThat(e.getPartitioner()).isInstanceOf(KeyGroupStreamPartitioner.class);
+                });
+                // The job's own fan-out function and the prefill pool's own key selector: each decode instance's
+                // report lands once on every prefill subtask.
+                @SuppressWarnings("unchecked")
+                FlatMapFunction<InstanceStatus, InstanceInput> function = (FlatMapFunction<InstanceStatus, InstanceInput>)
+                        ((SimpleUdfStreamOperatorFactory<?>) fanOut.getOperatorFactory()).getUserFunction();
+                @SuppressWarnings("unchecked")
+                KeySelector<InstanceInput, ?> keys = (KeySelector<InstanceInput, ?>) prefillPool.getStatePartitioners()[0];
+                for (int d = 0; d < decode; d++) {
+                    List<InstanceInput> out = new ArrayList<>();
+                    function.flatMap(InstanceStatus.newBuilder().setInstance(prefill + d).setRole(InstanceRole.DECODE)
+                            .setQueuedRequests(0).setRunningSequences(1).setBacklogMs(0).setFreeKvBlocks(10)
+                            .setTotalKvBlocks(64).setInboundKvBlocks(3).setReportedAt(Instant.ofEpochMilli(7))
+                            .build(), new ListCollector<>(out));
+                    List<Integer> subtasks = new ArrayList<>();
+                    for (InstanceInput in : out) {
+                        assertThat(in.load.decodeInstance).isEqualTo(d);
+                        assertThat(in.load.inboundBlocks).isEqualTo(3);
+                        subtasks.add(KeyGroupRangeAssignment.assignKeyToParallelOperator(keys.getKey(in),
+                                InferenceJob.MAX_PARALLELISM, prefillPool.getParallelism()));
+                    }
+                    assertThat(subtasks).as("%s %d:%d: prefill subtasks decode instance %d's report reaches", mode,
+                            prefill, decode, d).containsExactlyInAnyOrderElementsOf(
+                                    IntStream.range(0, prefill).boxed().toList());
+                }
+            }
+        }
+    }
+
+    private static StreamNode node(StreamGraph g, String name) {
+        return g.getStreamNodes().stream().filter(n -> n.getOperatorName().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no operator named " + name));
     }
 
     @Test
