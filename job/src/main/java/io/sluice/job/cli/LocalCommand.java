@@ -123,6 +123,8 @@ public final class LocalCommand implements Callable<Integer> {
         if (stopRequested.getCount() == 0) {
             throw new InterruptedException("stopped before the broker started");
         }
+        // Broker and job take several seconds to come up: say what is being waited for.
+        System.err.println("sluice: starting a Kafka broker (KRaft) on port " + brokerPort + "...");
         try (LocalKafka broker = LocalKafka.start(work, brokerPort)) {
             System.err.println("sluice: Kafka at " + broker.bootstrapServers());
             broker.createTopics(engine.instanceCount(), kafka.topics().all());
@@ -142,6 +144,9 @@ public final class LocalCommand implements Callable<Integer> {
                 LoadRunner runner =
                         new LoadRunner(broker.bootstrapServers(), kafka.topics(), kafka.format(), kafka.properties());
                 // Measure the job, not its start-up: load starts once every task runs.
+                int n = engine.instanceCount();
+                System.err.println("sluice: waiting for the job's " + n + (n == 1 ? " instance" : " instances")
+                        + " to load the model and run...");
                 if (!FlinkRest.awaitAllTasksRunning(webPort, job.getJobID().toString(), Duration.ofSeconds(120))) {
                     System.err.println("sluice: the job's tasks were not all running within 120 s; see the web UI");
                     return 1;
