@@ -10,9 +10,11 @@ import java.util.List;
  * @param goodput requests meeting their SLO per second of simulated time
  * @param gain sum of the priority weights of requests that met their SLO
  * @param gainShare {@code gain} over the weight of all requests, in [0, 1]
- * @param tokensPerSecond generated tokens per second of simulated time
+ * @param tokensPerSecond tokens of the requests that finished per second of simulated time (a
+ *     dropped or expired request's tokens were never delivered, so they do not count)
  * @param rejections requests refused: longer than the model's context or too big for an
- *     instance's KV cache, plus any the policy dropped as hopeless
+ *     instance's KV cache, plus any the policy dropped as hopeless, plus any still queued when no
+ *     event was left (stalled: a policy that never schedules them; the progress line counts them)
  * @param infeasible requests that miss their SLO even alone on an idle instance (too long for the
  *     model included): no policy can meet these
  * @param simulatedSeconds first arrival to last completion

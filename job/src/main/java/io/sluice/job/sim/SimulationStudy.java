@@ -179,11 +179,7 @@ public final class SimulationStudy {
                 PolicyReport atRef = atReference.get(i) == null ? null : get(atReference.get(i));
                 List<Sweep.Point> points = e.points();
                 if (atRef != null) {
-                    TreeMap<Double, Sweep.Point> byScale = new TreeMap<>();
-                    points.forEach(p -> byScale.put(p.rateScale(), p));
-                    byScale.putIfAbsent(referenceScale,
-                            new Sweep.Point(referenceScale, atRef, atRef.attainment(), false));
-                    points = List.copyOf(byScale.values());
+                    points = withPoint(points, new Sweep.Point(referenceScale, atRef, atRef.attainment(), false));
                 }
                 entries.add(new Entry(e.report(), e.capacity(), atRef, points, e.ttftByClass()));
             }
@@ -216,11 +212,26 @@ public final class SimulationStudy {
         if (sweep) {
             Sweep.Result r = search(policy, target);
             capacity = r.capacity();
-            r.points().forEach(p -> points.putIfAbsent(p.rateScale(), p));
+            r.points().forEach(p -> add(points, p));
             progress.printf(Locale.ROOT, "%s: capacity %s (attainment >= %.0f %%)%n", policy, fmt(capacity), 100 * target);
         }
         PolicyReport report = capacity == null ? base.report() : base.report().withCapacity(capacity);
         return new Entry(report, capacity, null, List.copyOf(points.values()), ttft);
+    }
+
+    /**
+     * {@code points} (sorted by scale) with {@code p} added: where a point has its scale already, a
+     * complete run replaces one stopped early (a measurement beats a bound), never the other way.
+     */
+    static List<Sweep.Point> withPoint(List<Sweep.Point> points, Sweep.Point p) {
+        TreeMap<Double, Sweep.Point> byScale = new TreeMap<>();
+        points.forEach(q -> add(byScale, q));
+        add(byScale, p);
+        return List.copyOf(byScale.values());
+    }
+
+    private static void add(TreeMap<Double, Sweep.Point> byScale, Sweep.Point p) {
+        byScale.merge(p.rateScale(), p, (had, q) -> had.stoppedEarly() && !q.stoppedEarly() ? q : had);
     }
 
     private static <T> T get(Future<T> f) {

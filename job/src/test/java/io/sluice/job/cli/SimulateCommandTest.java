@@ -105,6 +105,47 @@ class SimulateCommandTest {
     }
 
     @Test
+    void theTablesPrintTheNumbersOfTheJson() throws Exception {
+        String[] args = {"simulate", "--trace", lengths(200).toString(), "--policy", "slidebatching,fcfs",
+            "--instances", "1", "--rate", "1", "--sweep"};
+        CliRun table = run(args);
+        String[] withJson = java.util.Arrays.copyOf(args, args.length + 1);
+        withJson[args.length] = "--json";
+        CliRun json = run(withJson);
+        assertThat(table.exit()).as(table.err()).isZero();
+        assertThat(json.exit()).as(json.err()).isZero();
+        JsonNode root = new ObjectMapper().readTree(json.out());
+        for (JsonNode p : root.get("policies")) {
+            String policy = p.get("policy").asText();
+            assertThat(table.out()).as(policy).contains(summary(p) + String.format(java.util.Locale.ROOT, " %9.4g",
+                    p.get("capacity").asDouble()));
+            assertThat(table.out()).as("%s at the reference load", policy).contains(summary(p.get("at_reference")));
+            for (JsonNode c : p.get("classes")) {
+                assertThat(table.out()).as("%s %s latency", policy, c.get("name").asText()).contains(
+                        String.format(java.util.Locale.ROOT, "%-14s %-12s %9.1f %9.1f %9.1f | %7.1f %7.1f %7.1f", policy,
+                                c.get("name").asText(), c.get("ttftP50").asDouble(), c.get("ttftP90").asDouble(),
+                                c.get("ttftP99").asDouble(), c.get("tpotP50").asDouble(), c.get("tpotP90").asDouble(),
+                                c.get("tpotP99").asDouble()));
+            }
+        }
+        assertThat(table.out()).contains(String.format(java.util.Locale.ROOT, "at the reference load x%.4g",
+                root.get("reference").get("rate_scale").asDouble()));
+    }
+
+    /** A summary row as the table prints it, from a policy's JSON (every class has requests here). */
+    private static String summary(JsonNode p) {
+        StringBuilder row = new StringBuilder(String.format(java.util.Locale.ROOT, "%-14s %6.1f%%",
+                p.get("policy").asText(), 100 * p.get("attainment").asDouble()));
+        for (JsonNode c : p.get("classes")) {
+            row.append(String.format(java.util.Locale.ROOT, " %11.1f%%", 100 * c.get("attainment").asDouble()));
+        }
+        return row.append(String.format(java.util.Locale.ROOT, " %9.2f %9.1f %5.1f%% %9.0f %8d %8d %10d",
+                p.get("goodput").asDouble(), p.get("gain").asDouble(), 100 * p.get("gainShare").asDouble(),
+                p.get("tokensPerSecond").asDouble(), p.get("preemptions").asLong(), p.get("rejections").asLong(),
+                p.get("infeasible").asLong())).toString();
+    }
+
+    @Test
     void tablesByDefault() throws Exception {
         CliRun r = run("simulate", "--trace", lengths(100).toString(), "--policy", "edf", "--instances", "1:1");
         assertThat(r.exit()).as(r.err()).isZero();

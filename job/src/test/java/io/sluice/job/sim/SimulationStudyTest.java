@@ -34,6 +34,27 @@ class SimulationStudyTest {
     }
 
     @Test
+    void aCompleteRunAtAScaleReplacesAStoppedOneThere() {
+        // A policy's capacity search may probe the reference scale (both bisect the same grid from 1) and stop
+        // early there; the run at the reference load then measured the attainment that the stopped run only
+        // bounds. The sweep kept the bound: --json showed attainment_at_most and no gain, the plot lost the point.
+        PolicyReport full = new PolicyReport("edf", 1.0703125, 100, 100, 81, 0.81, 1, 81, 0.81, 10, 0, 0, 0, 100,
+                List.of(), null);
+        PolicyReport cut = new PolicyReport("edf", 1.0703125, 20, 20, 9, 0.45, 1, 9, 0.45, 10, 0, 0, 0, 10,
+                List.of(), null);
+        Sweep.Point stopped = new Sweep.Point(1.0703125, cut, 0.89, true);
+        Sweep.Point complete = new Sweep.Point(1.0703125, full, 0.81, false);
+        Sweep.Point other = new Sweep.Point(1.0, full, 0.9, false);
+
+        List<Sweep.Point> merged = SimulationStudy.withPoint(List.of(other, stopped), complete);
+        assertThat(merged).as("the measurement replaces the bound").containsExactly(other, complete);
+        assertThat(SimulationStudy.withPoint(List.of(complete), stopped)).as("a bound never replaces a measurement")
+                .containsExactly(complete);
+        assertThat(SimulationStudy.withPoint(List.of(stopped), new Sweep.Point(0.5, full, 0.95, false)))
+                .as("sorted by scale").extracting(Sweep.Point::rateScale).containsExactly(0.5, 1.0703125);
+    }
+
+    @Test
     void theOutcomeDoesNotDependOnTheThreadCount() {
         CostModel a100 = CostModels.parse("a100-llama2-7b");
         Mix mix = Mix.parse(Mix.DEFAULT);

@@ -86,6 +86,38 @@ class SimulatorTest {
     }
 
     @Test
+    void latencyRunsFromArrivalQueueingIncludedAndADeadlineIsCheckedAtTheEnd() {
+        // r1 arrives 1 ms into r0's long prefill on the one instance and waits for it: its TTFT counts the wait.
+        List<TraceRecord> trace = List.of(new TraceRecord(0, 3000, 4), new TraceRecord(1, 100, 3));
+        SimulationRecorder rec = new SimulationRecorder();
+        simulator(A100, ONE_CLASS, "1").run("fcfs", trace, new int[2], 1.0, false, rec);
+        Request r1 = rec.requests.get("r1");
+        double alone = A100.stepMs(new BatchShape().addChunk(100, 0, true));
+        assertThat(r1.arrivalMs()).isEqualTo(1.0);
+        assertThat(r1.ttftMs()).as("from arrival, not from admission").isEqualTo(r1.firstTokenMs() - 1.0)
+                .isGreaterThan(alone + 100);
+        // Twice the load halves the arrival times, and TTFT still runs from the (scaled) arrival.
+        SimulationRecorder fast = new SimulationRecorder();
+        simulator(A100, ONE_CLASS, "1").run("fcfs", trace, new int[2], 2.0, false, fast);
+        assertThat(fast.requests.get("r1").arrivalMs()).isEqualTo(0.5);
+        assertThat(fast.requests.get("r1").ttftMs()).isEqualTo(fast.requests.get("r1").firstTokenMs() - 0.5);
+
+        // A deadline class: met when the whole answer is out by arrival + deadline, whatever its TTFT and TPOT.
+        double latency = r1.finishMs() - r1.arrivalMs();
+        for (double deadline : new double[] {latency, Math.nextDown(latency)}) {
+            Mix batch = new Mix(List.of(new ServiceClass("batch", 1, 1, Double.POSITIVE_INFINITY,
+                    Double.POSITIVE_INFINITY, deadline)));
+            SimulationRecorder b = new SimulationRecorder();
+            PolicyReport r = simulator(A100, batch, "1").run("fcfs", trace, new int[2], 1.0, false, b).report();
+            assertThat(b.requests.get("r1").finishMs()).as("the same schedule").isEqualTo(r1.finishMs());
+            assertThat(b.requests.get("r1").sloMet()).as("deadline %s ms, latency %s ms", deadline, latency)
+                    .isEqualTo(deadline >= latency);
+            long within = b.requests.values().stream().filter(q -> q.finishMs() - q.arrivalMs() <= deadline).count();
+            assertThat(r.met()).as("the report counts exactly those").isEqualTo(within);
+        }
+    }
+
+    @Test
     void countsRequestsNoScheduleCouldServe() {
         // 3,000 prompt tokens take ~200 ms on an A100: over a 100 ms TTFT whatever the policy does.
         Mix tight = Mix.parse("tight:1:ttft=100:tpot=100");
