@@ -7,8 +7,8 @@ import java.util.List;
  * {@code sliceTokens}; a batch is formed once per slice and runs, without admissions, until each of
  * its requests has generated a slice (or finished), so its memory is known in advance. Each new
  * slice picks its batch by a 0/1 knapsack DP: value = tokens the request would generate in the
- * slice (aged by time waited, so long requests are not skipped forever), memory = KV blocks for its
- * known tokens plus the slice, under the instance's block capacity and max sequences. Running
+ * slice plus a slice's worth per second waited (so no request is skipped forever), memory = KV
+ * blocks for its known tokens plus the slice, under the instance's block capacity and max sequences. Running
  * requests not picked are preempted (to the host tier when there is room). The cross-instance half,
  * max-min offload, is {@link Router#leastLoaded()}.
  */
@@ -161,8 +161,11 @@ final class SclsPolicy implements BatchPolicy {
                 continue;
             }
             double waited = Math.max(0, nowMs - r.arrivalMs());
-            // Aging: a second of waiting doubles the value, so the DP cannot skip a long request forever.
-            double value = slice * (1 + waited / 1000.0);
+            // Aging: a second of waiting is worth a whole slice of tokens, whatever the request has left,
+            // so a request that waited a second longer beats one of its size. Aging by multiplying the
+            // tokens kept their ratio: one with 1 token left had to have waited about sliceTokens times
+            // as long as one with a full slice left (243 s in a simulated run).
+            double value = slice + options.sliceTokens() * waited / 1000.0;
             for (int u = cap; u >= mem[i]; u--) {
                 double v = best[u - mem[i]] + value;
                 if (v > best[u]) {

@@ -120,4 +120,28 @@ class BaselinePoliciesTest {
         assertThat(next.decode()).containsExactly(a);
         assertThat(admitted(next)).as("the new slice takes the newcomer").containsExactly("late");
     }
+
+    @Test
+    void sclsAgingLetsANearlyFinishedRequestBackInOnceItHasWaitedLonger() {
+        // Room for one of two equally sized sequences. "nearly" has 1 token left and has waited since
+        // 0, "fresh" has 32 left and has waited since 1,000: the value of tokens left in the slice
+        // must not outweigh a second more of waiting, or a nearly finished request waits for as many
+        // slices as the ratio of the tokens (up to the slice length: minutes in a simulated run).
+        InstanceState s = instance(4);
+        BatchPolicy p = Policies.create("scls", PolicyOptions.defaults().withSliceTokens(4));
+        Request nearly = request("nearly", 1, SLO, 32, 5, 0);
+        s.enqueue(nearly, 0);
+        for (int t = 0; t < 4; t++) {
+            step(s, p, 10 * t, 10 * t + 10);
+        }
+        assertThat(nearly.remainingTokens()).isEqualTo(1);
+        Request fresh = request("fresh", 1, SLO, 32, 32, 1000);
+        s.enqueue(fresh, 1000);
+
+        BatchPlan plan = p.plan(s, 2000);
+
+        assertThat(plan.decode()).as("the request that waited a second longer").containsExactly(nearly);
+        assertThat(plan.preempted()).isEmpty();
+        assertThat(admitted(plan)).isEmpty();
+    }
 }
