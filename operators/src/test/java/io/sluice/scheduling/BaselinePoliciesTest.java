@@ -144,4 +144,29 @@ class BaselinePoliciesTest {
         assertThat(plan.preempted()).isEmpty();
         assertThat(admitted(plan)).isEmpty();
     }
+
+    @Test
+    void sclsNeitherLeavesOutNorPreemptsARunningRequestThatFitsBesideTheNewSlice() {
+        // 512 blocks: the knapsack counts memory in units of 2 blocks. "r" (1 token left) needs 3
+        // blocks for its slice, the big prompt "w" 509: both fit (512), but rounded up to units
+        // (2 + 255 > 256) they do not, and the DP keeps the more valuable "w". Evicting "r" for
+        // room the slice does not need throws its KV away (recompute here; to the host tier and
+        // straight back within the same apply when there is one).
+        InstanceState s = instance(512);
+        BatchPolicy p = Policies.create("scls", PolicyOptions.defaults().withSliceTokens(4));
+        Request r = request("r", 1, SLO, 32, 5, 0);
+        s.enqueue(r, 0);
+        for (int t = 0; t < 4; t++) {
+            step(s, p, 10 * t, 10 * t + 10);
+        }
+        Request w = request("w", 1, SLO, 8130, 8, 0);
+        s.enqueue(w, 1000);
+
+        BatchPlan plan = p.plan(s, 2000);
+
+        assertThat(plan.preempted()).isEmpty();
+        assertThat(plan.decode()).containsExactly(r);
+        assertThat(admitted(plan)).containsExactly("w");
+        s.apply(plan, 2000);
+    }
 }
