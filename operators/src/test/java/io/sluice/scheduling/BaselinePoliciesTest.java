@@ -169,4 +169,27 @@ class BaselinePoliciesTest {
         assertThat(admitted(plan)).containsExactly("w");
         s.apply(plan, 2000);
     }
+
+    @Test
+    void slidingServeEvictsNothingForANewRequestThatStillDoesNotFit() {
+        // 40 blocks, a host tier of 12: two decodes of 10 blocks each; the at-risk newcomer needs 32
+        // with 20 free. Swapping out one decode (the host has room for one) still leaves it short,
+        // so it is skipped, and a skipped request must not have evicted anyone: the victim's blocks
+        // would stay free for nothing (the instance swaps it straight back within the same apply).
+        InstanceState s = new InstanceState(0, Role.MIXED, new KvBlockAccounting(16, 40, 12, 0.1, 0.01),
+                TestRequests.model());
+        BatchPolicy p = Policies.create("slidingserve");
+        Request d1 = request("d1", 1, Slo.interactive(1000, 500), 160, 10, 0);
+        Request d2 = request("d2", 1, Slo.interactive(1000, 500), 160, 10, 0);
+        s.enqueue(d1, 0);
+        s.enqueue(d2, 0);
+        step(s, p, 0, 26);
+        s.enqueue(request("big", 1, Slo.interactive(80, 50), 500, 10, 26), 26);
+
+        BatchPlan plan = p.plan(s, 26);
+
+        assertThat(plan.preempted()).isEmpty();
+        assertThat(plan.prefill()).isEmpty();
+        assertThat(plan.decode()).containsExactly(d1, d2);
+    }
 }

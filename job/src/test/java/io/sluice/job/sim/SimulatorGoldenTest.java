@@ -107,9 +107,9 @@ class SimulatorGoldenTest {
             fcfs          | 1:1 | 0 | false | 71c8c0700d464b7c met=122 rejected=0 preempted=0 batches=2508 seconds=93.518589
             slidingserve  | 1:1 | 0 | false | 6a8082de055233a5 met=258 rejected=0 preempted=0 batches=2542 seconds=93.188543
             slidebatching | 1   | 4 | true  | 569b11b2da387459 met=320 rejected=156 preempted=0 batches=1681 seconds=65.961309
-            edf           | 1   | 4 | true  | 16c2b68239789a62 met=146 rejected=0 preempted=14 batches=1977 seconds=133.308396
+            edf           | 1   | 4 | true  | a1799db399f07d8 met=148 rejected=0 preempted=16 batches=1972 seconds=133.598176
             fcfs          | 1   | 4 | false | 68cdc20139582c74 met=117 rejected=0 preempted=36 batches=1994 seconds=136.935585
-            slidingserve  | 1   | 4 | true  | cb1317e091428ba3 met=298 rejected=172 preempted=268 batches=1502 seconds=64.620807
+            slidingserve  | 1   | 4 | true  | c67414c41092dd41 met=320 rejected=167 preempted=175 batches=1503 seconds=64.587475
             scls          | 1   | 4 | false | 3c259285618fa0e8 met=105 rejected=0 preempted=0 batches=12493 seconds=245.362181
             """)
     void decisionsArePinned(String policy, String topology, double hostKvGib, boolean dropLate, String expected) {
