@@ -13,8 +13,9 @@ import java.util.List;
  * started): a new prefill is admitted only when its whole prompt fits beside the blocks the started
  * prefills still need and a 1 % watermark; a new request may evict a running one only to the host
  * tier, never by recompute (on the arXiv workload recompute eviction made EDF thrash: 36k
- * preemptions for 3k requests); a new request that does not fit is skipped, and a starved one that
- * does not fit holds the door (nothing new is admitted behind it) until it does.
+ * preemptions for 3k requests); a new request that does not fit, even after those evictions, is
+ * skipped without evicting anyone, and a starved one that does not fit holds the door (nothing new
+ * is admitted behind it) until it does.
  */
 abstract class OrderedFillPolicy implements BatchPolicy {
 
@@ -32,6 +33,8 @@ abstract class OrderedFillPolicy implements BatchPolicy {
     private int hostReserved;
     /** Tail cursor for victims of new requests, which may only evict to the host tier. */
     private int swapTail;
+    /** Most blocks swap victims below {@code swapTail} can still free this round, once a scan came up short. */
+    private int swapBound;
     /** Set once a starved request could not get in: no later new request may take its blocks. */
     private boolean holdAdmissions;
     /** Blocks the started prefills still need to finish: not free for new admissions. */
@@ -94,6 +97,7 @@ abstract class OrderedFillPolicy implements BatchPolicy {
     protected void fill(InstanceState s, double budgetMs) {
         tail = -2;
         hostReserved = 0;
+        swapBound = Integer.MAX_VALUE;
         holdAdmissions = false;
         int admissions = options.maxSequences() - s.running().size();
         for (int rank = 0; ; rank++) {
@@ -258,6 +262,12 @@ abstract class OrderedFillPolicy implements BatchPolicy {
         // KV can move to the host tier: evicting by recompute to admit a new request throws away the
         // victim's work, and under overload that churn collapses throughput.
         boolean evictAny = r.state() != RequestState.WAITING && r.state() != RequestState.TRANSFERRING;
+        if (!evictAny && !swapVictimsSuffice(rank, need)) {
+            // A new request that will be skipped must not evict anyone on the way: nobody would take
+            // the blocks, and the instance would swap the victims straight back within the apply.
+            memoryShort = true;
+            return false;
+        }
         while (need > b.freeBlocks) {
             Request v = null;
             if (evictAny) {
@@ -285,6 +295,35 @@ abstract class OrderedFillPolicy implements BatchPolicy {
             if (swappable(v)) {
                 hostReserved += v.kvBlocks;
             }
+        }
+        return true;
+    }
+
+    /**
+     * Whether swapping out victims from {@code swapTail} down (not past {@code rank}), as the loop in
+     * {@link #ensureFree} would pick them, frees {@code need} blocks. Changes nothing. Within a round
+     * what a scan can find only shrinks (later requests have a shorter window, host room shrinks,
+     * victims get marked), so a shortfall is kept as a bound: a later request short by more is
+     * refused without another scan, which keeps a round linear in the queue under overload.
+     */
+    private boolean swapVictimsSuffice(int rank, int need) {
+        if (need - b.freeBlocks > swapBound) {
+            return false;
+        }
+        int free = b.freeBlocks;
+        int reserved = hostReserved;
+        int found = 0;
+        for (int t = swapTail; t > rank && free < need; t--) {
+            Request c = cand[ranking.at(t)];
+            if (evictable(c) && b.kv.hasHostTier() && c.isDecodePhase() && c.kvBlocks <= b.kv.hostFreeBlocks() - reserved) {
+                free += c.kvBlocks;
+                reserved += c.kvBlocks;
+                found += c.kvBlocks;
+            }
+        }
+        if (free < need) {
+            swapBound = found;
+            return false;
         }
         return true;
     }

@@ -7,8 +7,8 @@ import java.util.List;
  * {@code sliceTokens}; a batch is formed once per slice and runs, without admissions, until each of
  * its requests has generated a slice (or finished), so its memory is known in advance. Each new
  * slice picks its batch by a 0/1 knapsack DP: value = tokens the request would generate in the
- * slice (aged by time waited, so long requests are not skipped forever), memory = KV blocks for its
- * known tokens plus the slice, under the instance's block capacity and max sequences. Running
+ * slice plus a slice's worth per second waited (so no request is skipped forever), memory = KV
+ * blocks for its known tokens plus the slice, under the instance's block capacity and max sequences. Running
  * requests not picked are preempted (to the host tier when there is room). The cross-instance half,
  * max-min offload, is {@link Router#leastLoaded()}.
  */
@@ -21,6 +21,7 @@ final class SclsPolicy implements BatchPolicy {
     private final PlanBuilder b = new PlanBuilder();
     private Request[] cand = new Request[64];
     private final int[] mem = new int[MAX_ITEMS];
+    private final int[] peak = new int[MAX_ITEMS];
     private final double[] best = new double[UNITS + 1];
     private final boolean[][] take = new boolean[MAX_ITEMS][UNITS + 1];
 
@@ -77,14 +78,30 @@ final class SclsPolicy implements BatchPolicy {
                 capacity += cand[i].kvBlocks;
             }
         }
-        pick(s, items, capacity, nowMs);
+        int chosen = pick(s, items, capacity, nowMs);
+        int need = 0;
+        int resident = 0;
         for (int i = 0; i < n; i++) {
             Request r = cand[i];
-            boolean chosen = i < items && r.sortKey > 0;
-            if (chosen) {
+            if (i < items && r.sortKey > 0) {
                 r.sliceStart = r.generatedTokens();
-            } else if (r.kvBlocks > 0 && (r.state() == RequestState.PREFILLING || r.state() == RequestState.DECODING)) {
+                need += Math.max(0, slicePeakBlocks(s, r) - r.kvBlocks);
+            } else if (holdsDevice(r)) {
+                resident++;
+            }
+        }
+        // A running request left out keeps its blocks unless the slice needs them or max sequences is
+        // reached: preempted newest first (the right end), only that far. Preempting the rest would
+        // free blocks nobody takes, and the instance brings a sequence swapped out for nothing
+        // straight back within the same apply.
+        for (int i = n - 1; i >= 0; i--) {
+            Request r = cand[i];
+            if ((i < items && r.sortKey > 0) || !holdsDevice(r)) {
+                continue;
+            }
+            if (need > b.freeBlocks || chosen + resident > options.maxSequences()) {
                 b.preempt(r);
+                resident--;
             }
         }
         int tokens = options.maxBatchTokens();
@@ -144,9 +161,22 @@ final class SclsPolicy implements BatchPolicy {
         return chunk;
     }
 
-    /** Knapsack over the first {@code items} candidates; marks the chosen with sortKey 1, others 0. */
-    private void pick(InstanceState s, int items, int capacity, double nowMs) {
-        KvBlockAccounting kv = s.blocks();
+    private static boolean holdsDevice(Request r) {
+        return r.kvBlocks > 0 && (r.state() == RequestState.PREFILLING || r.state() == RequestState.DECODING);
+    }
+
+    /** Device blocks {@code r} holds at the end of a slice: its known tokens plus the slice. */
+    private int slicePeakBlocks(InstanceState s, Request r) {
+        return s.blocks().blocksFor((long) r.knownTokens() + Math.min(options.sliceTokens(), r.remainingTokens()));
+    }
+
+    /**
+     * Knapsack over the first {@code items} candidates; marks the chosen with sortKey 1, others 0,
+     * and returns how many it chose. Memory is counted in whole units of a 256th of the capacity,
+     * each item's rounded up, so the DP can leave out requests that do fit: those that fit in the
+     * blocks left over, in candidate order (running first), join afterwards.
+     */
+    private int pick(InstanceState s, int items, int capacity, double nowMs) {
         int unit = Math.max(1, (capacity + UNITS - 1) / UNITS);
         int cap = capacity / unit;
         java.util.Arrays.fill(best, 0);
@@ -155,14 +185,18 @@ final class SclsPolicy implements BatchPolicy {
             r.sortKey = 0;
             java.util.Arrays.fill(take[i], false);
             int slice = Math.min(options.sliceTokens(), r.remainingTokens());
-            int blocks = kv.blocksFor((long) r.knownTokens() + slice);
+            int blocks = slicePeakBlocks(s, r);
+            peak[i] = blocks;
             mem[i] = (blocks + unit - 1) / unit;
             if (mem[i] > cap) {
                 continue;
             }
             double waited = Math.max(0, nowMs - r.arrivalMs());
-            // Aging: a second of waiting doubles the value, so the DP cannot skip a long request forever.
-            double value = slice * (1 + waited / 1000.0);
+            // Aging: a second of waiting is worth a whole slice of tokens, whatever the request has left,
+            // so a request that waited a second longer beats one of its size. Aging by multiplying the
+            // tokens kept their ratio: one with 1 token left had to have waited about sliceTokens times
+            // as long as one with a full slice left (243 s in a simulated run).
+            double value = slice + options.sliceTokens() * waited / 1000.0;
             for (int u = cap; u >= mem[i]; u--) {
                 double v = best[u - mem[i]] + value;
                 if (v > best[u]) {
@@ -188,6 +222,21 @@ final class SclsPolicy implements BatchPolicy {
                     cand[i].sortKey = 0;
                 }
             }
+            return options.maxSequences();
         }
+        long left = capacity;
+        for (int i = 0; i < items; i++) {
+            if (cand[i].sortKey > 0) {
+                left -= peak[i];
+            }
+        }
+        for (int i = 0; i < items && chosen < options.maxSequences(); i++) {
+            if (cand[i].sortKey == 0 && peak[i] <= left) {
+                cand[i].sortKey = 1;
+                left -= peak[i];
+                chosen++;
+            }
+        }
+        return chosen;
     }
 }

@@ -120,4 +120,76 @@ class BaselinePoliciesTest {
         assertThat(next.decode()).containsExactly(a);
         assertThat(admitted(next)).as("the new slice takes the newcomer").containsExactly("late");
     }
+
+    @Test
+    void sclsAgingLetsANearlyFinishedRequestBackInOnceItHasWaitedLonger() {
+        // Room for one of two equally sized sequences. "nearly" has 1 token left and has waited since
+        // 0, "fresh" has 32 left and has waited since 1,000: the value of tokens left in the slice
+        // must not outweigh a second more of waiting, or a nearly finished request waits for as many
+        // slices as the ratio of the tokens (up to the slice length: minutes in a simulated run).
+        InstanceState s = instance(4);
+        BatchPolicy p = Policies.create("scls", PolicyOptions.defaults().withSliceTokens(4));
+        Request nearly = request("nearly", 1, SLO, 32, 5, 0);
+        s.enqueue(nearly, 0);
+        for (int t = 0; t < 4; t++) {
+            step(s, p, 10 * t, 10 * t + 10);
+        }
+        assertThat(nearly.remainingTokens()).isEqualTo(1);
+        Request fresh = request("fresh", 1, SLO, 32, 32, 1000);
+        s.enqueue(fresh, 1000);
+
+        BatchPlan plan = p.plan(s, 2000);
+
+        assertThat(plan.decode()).as("the request that waited a second longer").containsExactly(nearly);
+        assertThat(plan.preempted()).isEmpty();
+        assertThat(admitted(plan)).isEmpty();
+    }
+
+    @Test
+    void sclsNeitherLeavesOutNorPreemptsARunningRequestThatFitsBesideTheNewSlice() {
+        // 512 blocks: the knapsack counts memory in units of 2 blocks. "r" (1 token left) needs 3
+        // blocks for its slice, the big prompt "w" 509: both fit (512), but rounded up to units
+        // (2 + 255 > 256) they do not, and the DP keeps the more valuable "w". Evicting "r" for
+        // room the slice does not need throws its KV away (recompute here; to the host tier and
+        // straight back within the same apply when there is one).
+        InstanceState s = instance(512);
+        BatchPolicy p = Policies.create("scls", PolicyOptions.defaults().withSliceTokens(4));
+        Request r = request("r", 1, SLO, 32, 5, 0);
+        s.enqueue(r, 0);
+        for (int t = 0; t < 4; t++) {
+            step(s, p, 10 * t, 10 * t + 10);
+        }
+        Request w = request("w", 1, SLO, 8130, 8, 0);
+        s.enqueue(w, 1000);
+
+        BatchPlan plan = p.plan(s, 2000);
+
+        assertThat(plan.preempted()).isEmpty();
+        assertThat(plan.decode()).containsExactly(r);
+        assertThat(admitted(plan)).containsExactly("w");
+        s.apply(plan, 2000);
+    }
+
+    @Test
+    void slidingServeEvictsNothingForANewRequestThatStillDoesNotFit() {
+        // 40 blocks, a host tier of 12: two decodes of 10 blocks each; the at-risk newcomer needs 32
+        // with 20 free. Swapping out one decode (the host has room for one) still leaves it short,
+        // so it is skipped, and a skipped request must not have evicted anyone: the victim's blocks
+        // would stay free for nothing (the instance swaps it straight back within the same apply).
+        InstanceState s = new InstanceState(0, Role.MIXED, new KvBlockAccounting(16, 40, 12, 0.1, 0.01),
+                TestRequests.model());
+        BatchPolicy p = Policies.create("slidingserve");
+        Request d1 = request("d1", 1, Slo.interactive(1000, 500), 160, 10, 0);
+        Request d2 = request("d2", 1, Slo.interactive(1000, 500), 160, 10, 0);
+        s.enqueue(d1, 0);
+        s.enqueue(d2, 0);
+        step(s, p, 0, 26);
+        s.enqueue(request("big", 1, Slo.interactive(80, 50), 500, 10, 26), 26);
+
+        BatchPlan plan = p.plan(s, 26);
+
+        assertThat(plan.preempted()).isEmpty();
+        assertThat(plan.prefill()).isEmpty();
+        assertThat(plan.decode()).containsExactly(d1, d2);
+    }
 }
