@@ -101,14 +101,14 @@ public final class BenchEngineCommand implements Callable<Integer> {
     /** The checks that need no model: each names its option and the value given. */
     private void checkOptions() {
         require((model == null) != (shape == null), "give exactly one of --model and --shape");
-        require(repeat >= 1, "--repeat must be at least 1, got " + repeat);
+        OptionChecks.atLeast("--repeat", repeat, 1);
         for (int b : batches) {
-            require(b >= 1, "every --batch must be at least 1, got " + b);
+            OptionChecks.atLeast("every --batch", b, 1);
         }
-        require(promptLength >= 1, "--prompt-len must be at least 1, got " + promptLength);
+        OptionChecks.atLeast("--prompt-len", promptLength, 1);
         require(generate >= 0, "--gen must be >= 0 (0 measures prefill only), got " + generate);
-        require(threads == null || threads >= 1, "--threads must be at least 1, got " + threads);
-        require(maxBatchTokens >= 1, "--max-batch-tokens must be at least 1, got " + maxBatchTokens);
+        OptionChecks.atLeastIfGiven("--threads", threads, 1);
+        OptionChecks.atLeast("--max-batch-tokens", maxBatchTokens, 1);
         // NaN would skip the warm-up silently, infinity would never end it.
         require(warmupSeconds >= 0 && Double.isFinite(warmupSeconds),
                 "--warmup must be a number of seconds >= 0, got " + warmupSeconds);

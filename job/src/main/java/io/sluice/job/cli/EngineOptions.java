@@ -147,9 +147,7 @@ public final class EngineOptions {
         admissionThresholds();
         // Also checked where the job's settings are built, but only after the model is loaded (and, for local
         // without --model, the demo model written): a typo must fail before any of that.
-        if (threads != null && threads < 1) {
-            throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
-        }
+        OptionChecks.atLeastIfGiven("--threads", threads, 1);
         if (kvBlocks < 0) {
             throw new IllegalArgumentException("--kv-blocks must be >= 0 (0 = about 512 MB), got " + kvBlocks);
         }

@@ -42,9 +42,7 @@ public final class GenModelCommand implements Callable<Integer> {
         // line, not an UncheckedIOException stack trace after writing the whole checkpoint (the writer creates
         // missing folders, so only the nearest existing one has to be writable).
         OutputFile.check("--out", out, true);
-        if (!(scale > 0) || Double.isInfinite(scale)) {
-            throw new IllegalArgumentException("--scale must be a positive number, got " + scale);
-        }
+        OptionChecks.positive("--scale", scale);
         long start = System.nanoTime();
         int[] lastPercent = {-1};
         SyntheticCheckpoint.write(config, seed, scale, out, fraction -> {

@@ -67,9 +67,7 @@ public final class GenerateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     "--tokenizer is required unless --print-ids is given without --prompt");
         }
-        if (threads != null && threads < 1) {
-            throw new ParameterException(spec.commandLine(), "--threads must be at least 1, got " + threads);
-        }
+        OptionChecks.atLeastIfGiven("--threads", threads, 1);
         if (!(temperature >= 0) || Float.isInfinite(temperature)) {
             throw new ParameterException(spec.commandLine(),
                     "--temperature must be a finite number >= 0 (0 = greedy), got " + temperature);

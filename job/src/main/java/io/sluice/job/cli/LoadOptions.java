@@ -56,25 +56,17 @@ public final class LoadOptions {
      * option and the value given. A trace replay takes --requests as its limit, so 0 would send nothing.
      */
     void validate() {
-        if (requests < 1) {
-            throw new IllegalArgumentException("--requests must be at least 1, got " + requests);
-        }
+        OptionChecks.atLeast("--requests", requests, 1);
         if (!(rate > 0) || Double.isInfinite(rate)) {
             throw new IllegalArgumentException("--rate must be a positive number of requests per second, got " + rate);
         }
-        if (!(rateScale > 0) || Double.isInfinite(rateScale)) {
-            throw new IllegalArgumentException("--rate-scale must be a positive number, got " + rateScale);
-        }
-        if (minNewTokens < 1) {
-            throw new IllegalArgumentException("--min-new-tokens must be at least 1, got " + minNewTokens);
-        }
+        OptionChecks.positive("--rate-scale", rateScale);
+        OptionChecks.atLeast("--min-new-tokens", minNewTokens, 1);
         if (maxNewTokens < minNewTokens) {
             throw new IllegalArgumentException("--max-new-tokens must be at least --min-new-tokens (" + minNewTokens
                     + "), got " + maxNewTokens);
         }
-        if (drainTimeoutS < 0) {
-            throw new IllegalArgumentException("--drain-timeout-s must be >= 0, got " + drainTimeoutS);
-        }
+        OptionChecks.notNegative("--drain-timeout-s", drainTimeoutS);
         mix();
     }
 

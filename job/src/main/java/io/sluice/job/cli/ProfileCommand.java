@@ -54,15 +54,11 @@ public final class ProfileCommand implements Callable<Integer> {
         // usage error, not as a FileNotFoundException stack trace that throws the measurements away.
         OutputFile.check("--out", out, false);
         // The profiler checks these too, but by its own names for them (repeats, holdout fraction, threads).
-        if (repeats < 1) {
-            throw new IllegalArgumentException("--repeats must be at least 1, got " + repeats);
-        }
+        OptionChecks.atLeast("--repeats", repeats, 1);
         if (!(holdout > 0 && holdout < 1)) {
             throw new IllegalArgumentException("--holdout must be a share in (0, 1), got " + holdout);
         }
-        if (threads != null && threads < 1) {
-            throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
-        }
+        OptionChecks.atLeastIfGiven("--threads", threads, 1);
         Weights weights = CheckpointLoader.load(model);
         ModelConfig config = weights.config();
         CpuExecutor.Options options = CpuExecutor.Options.defaults(config);

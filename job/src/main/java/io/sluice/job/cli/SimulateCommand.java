@@ -173,9 +173,7 @@ public final class SimulateCommand implements Callable<Integer> {
             Policies.create(p, PolicyOptions.defaults());
         }
         int threadCount = threads != null ? threads : Runtime.getRuntime().availableProcessors();
-        if (threadCount < 1) {
-            throw new IllegalArgumentException("--threads must be at least 1, got " + threadCount);
-        }
+        OptionChecks.atLeast("--threads", threadCount, 1);
         CostModel cost = CostModels.parse(costModel);
         Mix classes = Mix.parse(mix);
         Topology topology = Topology.parse(instances);
@@ -236,11 +234,11 @@ public final class SimulateCommand implements Callable<Integer> {
      * and an infinite --link-gbytes used to run), each message naming its option and the value given.
      */
     private void checkNumbers() {
-        positive("--rate-scale", rateScale);
-        positive("--rate", rate);
-        positive("--arrival-cv", arrivalCv);
-        positive("--link-gbytes", linkGBytes);
-        positive("--host-link-gbytes", hostLinkGBytes);
+        OptionChecks.positive("--rate-scale", rateScale);
+        OptionChecks.positive("--rate", rate);
+        OptionChecks.positive("--arrival-cv", arrivalCv);
+        OptionChecks.positive("--link-gbytes", linkGBytes);
+        OptionChecks.positive("--host-link-gbytes", hostLinkGBytes);
         if (!(hostKvGib >= 0) || Double.isInfinite(hostKvGib)) {
             throw new IllegalArgumentException("--host-kv-gib must be a number >= 0 (0 = no host tier), got " + hostKvGib);
         }
@@ -254,21 +252,9 @@ public final class SimulateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--max-new-tokens must be >= 1, or 0 for the trace's true lengths, got "
                     + maxNewTokens);
         }
-        if (maxBatchTokens != null && maxBatchTokens < 1) {
-            throw new IllegalArgumentException("--max-batch-tokens must be at least 1, got " + maxBatchTokens);
-        }
-        if (maxSeqs != null && maxSeqs < 1) {
-            throw new IllegalArgumentException("--max-seqs must be at least 1, got " + maxSeqs);
-        }
-        if (limit != null && limit < 1) {
-            throw new IllegalArgumentException("--limit must be at least 1, got " + limit);
-        }
-    }
-
-    private static void positive(String option, double value) {
-        if (!(value > 0) || Double.isInfinite(value)) {
-            throw new IllegalArgumentException(option + " must be a positive number, got " + value);
-        }
+        OptionChecks.atLeastIfGiven("--max-batch-tokens", maxBatchTokens, 1);
+        OptionChecks.atLeastIfGiven("--max-seqs", maxSeqs, 1);
+        OptionChecks.atLeastIfGiven("--limit", limit, 1);
     }
 
     private PolicyOptions policyOptions(CostModel cost) {
