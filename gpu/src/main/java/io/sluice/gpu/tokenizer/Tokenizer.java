@@ -300,7 +300,7 @@ public final class Tokenizer {
             System.arraycopy(piece, piece.length - n, tail, start - n, n);
             start -= n;
         }
-        if (isAscii(own, 0, own.length) && (start == tail.length || tail[tail.length - 1] >= 0)) {
+        if (isAscii(own) && (start == tail.length || tail[tail.length - 1] >= 0)) {
             return new String(own, StandardCharsets.US_ASCII); // nothing held back before, nothing to hold back
         }
         TextStream stream = new TextStream();
@@ -316,9 +316,9 @@ public final class Tokenizer {
         return decodePiece(i > 0 ? tokens.applyAsInt(i - 1) : -1, token);
     }
 
-    private static boolean isAscii(byte[] b, int from, int to) {
-        for (int i = from; i < to; i++) {
-            if (b[i] < 0) {
+    private static boolean isAscii(byte[] b) {
+        for (byte c : b) {
+            if (c < 0) {
                 return false;
             }
         }

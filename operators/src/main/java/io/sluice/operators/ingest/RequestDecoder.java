@@ -39,11 +39,11 @@ public final class RequestDecoder {
             return format == RequestFormat.AVRO ? decodeAvro(value) : decodeJson(value, receivedAt);
         } catch (MalformedRecordException e) {
             // The commonest cause is a producer and a job with different --format: say so where it shows.
-            if (format == RequestFormat.AVRO && firstNonBlank(value) == '{') {
+            int first = firstNonBlank(value);
+            if (format == RequestFormat.AVRO && first == '{') {
                 throw new MalformedRecordException(e.getMessage() + "; it looks like JSON, and this job reads "
                         + "Avro: send Avro, or start the job with --format json");
             }
-            int first = firstNonBlank(value);
             if (format == RequestFormat.JSON && first >= 0 && first < 0x20) {
                 throw new MalformedRecordException(e.getMessage() + "; it looks binary (Avro?), and this job reads "
                         + "JSON: send JSON, or start the job with --format avro");
