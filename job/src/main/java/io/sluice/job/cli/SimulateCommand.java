@@ -146,6 +146,12 @@ public final class SimulateCommand implements Callable<Integer> {
             + " are independent runs; the report is the same for any count (default: the processor count).")
     Integer threads;
 
+    @Option(names = "--repeat", defaultValue = "1", description = "Run the whole study this many times in one JVM and"
+            + " print each pass's speed: the first pass also pays for the JIT compiling the simulator, later ones"
+            + " show its steady speed. Every pass must give the same results (the report is the last one's)"
+            + " (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
     @Option(names = "--json", description = "Print one JSON object instead of tables.")
     boolean json;
 
@@ -207,13 +213,35 @@ public final class SimulateCommand implements Callable<Integer> {
         if (ref != null) {
             Policies.create(ref, options);
         }
-        SimulationStudy.Outcome outcome = new SimulationStudy(simulator, records, assigned, progress, threadCount)
-                .run(policies, rateScale, sweep, target, ref, referenceAttainment, plot != null);
-        progress.printf(Locale.ROOT, "simulated %d requests (%d batches) in %.1f s wall, %.1f s CPU: %.0f requests/s wall,"
-                        + " %.0f requests/s and %.0f batches/s of CPU%n",
-                outcome.simulatedRequests(), outcome.simulatedBatches(), outcome.wallSeconds(), outcome.cpuSeconds(),
-                outcome.simulatedRequests() / outcome.wallSeconds(), outcome.simulatedRequests() / outcome.cpuSeconds(),
-                outcome.simulatedBatches() / outcome.cpuSeconds());
+        List<SimulationStudy.Outcome> passes = new ArrayList<>();
+        for (int pass = 1; pass <= repeat; pass++) {
+            if (repeat > 1) {
+                progress.printf(Locale.ROOT, "pass %d of %d%s%n", pass, repeat,
+                        pass == 1 ? " (the JIT compiles the simulator while it runs)" : "");
+            }
+            SimulationStudy.Outcome o = new SimulationStudy(simulator, records, assigned, progress, threadCount)
+                    .run(policies, rateScale, sweep, target, ref, referenceAttainment, plot != null);
+            progress.printf(Locale.ROOT, "%ssimulated %d requests (%d batches) in %.1f s wall, %.1f s CPU: %.0f requests/s"
+                            + " wall, %.0f requests/s and %.0f batches/s of CPU%n", repeat > 1 ? "pass " + pass + ": " : "",
+                    o.simulatedRequests(), o.simulatedBatches(), o.wallSeconds(), o.cpuSeconds(), o.requestsPerSecond(),
+                    o.simulatedRequests() / o.cpuSeconds(), o.simulatedBatches() / o.cpuSeconds());
+            if (!passes.isEmpty() && !passes.get(0).sameResults(o)) {
+                // Each run is deterministic by design; a difference is a bug, not noise.
+                spec.commandLine().getErr().printf(Locale.ROOT, "sluice simulate: pass %d's results differ from pass 1's:"
+                        + " the simulator is not deterministic%n", pass);
+                spec.commandLine().getErr().flush();
+                return 1;
+            }
+            passes.add(o);
+        }
+        SimulationStudy.Outcome outcome = passes.get(passes.size() - 1);
+        if (repeat > 1) {
+            double[] warm = passes.subList(1, passes.size()).stream()
+                    .mapToDouble(SimulationStudy.Outcome::requestsPerSecond).sorted().toArray();
+            progress.printf(Locale.ROOT, "requests/s wall: pass 1 %.0f (cold); passes 2-%d median %.0f (min %.0f, max %.0f);"
+                            + " every pass gave the same results%n", passes.get(0).requestsPerSecond(), repeat,
+                    median(warm), warm[0], warm[warm.length - 1]);
+        }
 
         if (plot != null) {
             writePlot(outcome, classes, cost, topology);
@@ -221,7 +249,7 @@ public final class SimulateCommand implements Callable<Integer> {
             progress.flush();
         }
         if (json) {
-            out.println(toJson(outcome, cost, topology, records.size(), fit, ref, threadCount));
+            out.println(toJson(outcome, passes, cost, topology, records.size(), fit, ref, threadCount));
         } else {
             printTables(out, outcome, classes, ref);
         }
@@ -255,6 +283,12 @@ public final class SimulateCommand implements Callable<Integer> {
         OptionChecks.atLeastIfGiven("--max-batch-tokens", maxBatchTokens, 1);
         OptionChecks.atLeastIfGiven("--max-seqs", maxSeqs, 1);
         OptionChecks.atLeastIfGiven("--limit", limit, 1);
+        OptionChecks.atLeast("--repeat", repeat, 1);
+    }
+
+    private static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
     }
 
     private PolicyOptions policyOptions(CostModel cost) {
@@ -312,7 +346,8 @@ public final class SimulateCommand implements Callable<Integer> {
                 + cost.name() + ", " + topology + " instances");
     }
 
-    private String toJson(SimulationStudy.Outcome outcome, CostModel cost, Topology topology, int requests,
+    private String toJson(SimulationStudy.Outcome outcome, List<SimulationStudy.Outcome> passes, CostModel cost,
+            Topology topology, int requests,
             LatencyModel.FitReport fit, String ref, int threadCount) throws IOException {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = mapper.createObjectNode();
@@ -343,8 +378,16 @@ public final class SimulateCommand implements Callable<Integer> {
         root.put("wall_seconds", outcome.wallSeconds());
         root.put("simulated_batches", outcome.simulatedBatches());
         root.put("cpu_seconds", outcome.cpuSeconds());
-        root.put("requests_per_second", outcome.simulatedRequests() / outcome.wallSeconds());
+        root.put("requests_per_second", outcome.requestsPerSecond());
         root.put("requests_per_cpu_second", outcome.simulatedRequests() / outcome.cpuSeconds());
+        if (passes.size() > 1) {
+            // The top-level speed is the last pass's; each pass's is here, the first one cold.
+            ArrayNode speeds = root.putArray("passes");
+            for (SimulationStudy.Outcome o : passes) {
+                speeds.addObject().put("wall_seconds", o.wallSeconds()).put("cpu_seconds", o.cpuSeconds())
+                        .put("requests_per_second", o.requestsPerSecond());
+            }
+        }
         ArrayNode arr = root.putArray("policies");
         for (SimulationStudy.Entry e : outcome.entries()) {
             ObjectNode p = mapper.valueToTree(e.report());

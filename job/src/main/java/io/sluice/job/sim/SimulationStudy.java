@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CancellationException;
@@ -47,7 +48,32 @@ public final class SimulationStudy {
 
     /** The whole study; {@code referenceScale} is null when no reference load was searched. */
     public record Outcome(List<Entry> entries, Double referenceScale, long simulatedRequests, long simulatedBatches,
-            double wallSeconds, double cpuSeconds) {}
+            double wallSeconds, double cpuSeconds) {
+
+        /** Simulated requests per second of wall time. */
+        public double requestsPerSecond() {
+            return simulatedRequests / wallSeconds;
+        }
+
+        /**
+         * Whether {@code o} reports the same results: every policy's reports, capacity and sweep points, and the
+         * reference load: what a report shows. Not the timings, nor the TTFT samples kept for plots.
+         */
+        public boolean sameResults(Outcome o) {
+            if (!Objects.equals(referenceScale, o.referenceScale) || entries.size() != o.entries.size()) {
+                return false;
+            }
+            for (int i = 0; i < entries.size(); i++) {
+                Entry a = entries.get(i);
+                Entry b = o.entries.get(i);
+                if (!a.report().equals(b.report()) || !Objects.equals(a.capacity(), b.capacity())
+                        || !Objects.equals(a.atReference(), b.atReference()) || !a.points().equals(b.points())) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
 
     private final Simulator simulator;
     private final List<TraceRecord> trace;

@@ -146,6 +146,27 @@ class SimulateCommandTest {
     }
 
     @Test
+    void repeatedPassesGiveTheSameResultsAndEachPassItsSpeed() throws Exception {
+        CliRun r = run("simulate", "--trace", lengths(200).toString(), "--policy", "slidebatching,fcfs", "--instances",
+                "1", "--rate", "1", "--sweep", "--repeat", "3", "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("pass 1: simulated").contains("pass 3: simulated")
+                .contains("every pass gave the same results");
+        JsonNode root = new ObjectMapper().readTree(r.out());
+        assertThat(root.get("passes")).hasSize(3);
+        for (JsonNode pass : root.get("passes")) {
+            assertThat(pass.get("requests_per_second").asDouble()).isPositive();
+        }
+        assertThat(root.get("requests_per_second").asDouble())
+                .isEqualTo(root.get("passes").get(2).get("requests_per_second").asDouble());
+        CliRun once = run("simulate", "--trace", lengths(200).toString(), "--policy", "slidebatching,fcfs",
+                "--instances", "1", "--rate", "1", "--sweep", "--json");
+        JsonNode single = new ObjectMapper().readTree(once.out());
+        assertThat(single.has("passes")).isFalse();
+        assertThat(single.get("policies")).as("the report is a pass's, whichever").isEqualTo(root.get("policies"));
+    }
+
+    @Test
     void tablesByDefault() throws Exception {
         CliRun r = run("simulate", "--trace", lengths(100).toString(), "--policy", "edf", "--instances", "1:1");
         assertThat(r.exit()).as(r.err()).isZero();
@@ -164,7 +185,8 @@ class SimulateCommandTest {
                 java.util.List.of("--max-batch-tokens", "0", "--max-batch-tokens must be at least 1, got 0"),
                 java.util.List.of("--max-seqs", "0", "--max-seqs must be at least 1, got 0"),
                 java.util.List.of("--target", "1.5", "--target must be in (0, 1], got 1.5"),
-                java.util.List.of("--limit", "0", "--limit must be at least 1, got 0"));
+                java.util.List.of("--limit", "0", "--limit must be at least 1, got 0"),
+                java.util.List.of("--repeat", "0", "--repeat must be at least 1, got 0"));
         for (java.util.List<String> flag : bad) {
             CliRun r = run("simulate", "--trace", trace, "--policy", "fcfs", flag.get(0), flag.get(1));
             assertThat(r.exit()).as("%s: %s", flag, r.err()).isEqualTo(2);

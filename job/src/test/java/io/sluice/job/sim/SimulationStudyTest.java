@@ -91,5 +91,17 @@ class SimulationStudyTest {
             assertThat(b.atReference()).isEqualTo(a.atReference());
             assertThat(b.points()).isEqualTo(a.points());
         }
+        assertThat(three.sameResults(one)).isTrue();
+        // Any difference in what the report shows is a different result; the time taken is not.
+        SimulationStudy.Entry e = one.entries().get(0);
+        List<SimulationStudy.Entry> otherCapacity = new ArrayList<>(one.entries());
+        otherCapacity.set(0, new SimulationStudy.Entry(e.report(), e.capacity() * 2, e.atReference(), e.points(),
+                e.ttftByClass()));
+        assertThat(new SimulationStudy.Outcome(otherCapacity, one.referenceScale(), one.simulatedRequests(),
+                one.simulatedBatches(), 1, 1).sameResults(one)).isFalse();
+        assertThat(new SimulationStudy.Outcome(one.entries(), one.referenceScale() * 2, one.simulatedRequests(),
+                one.simulatedBatches(), 1, 1).sameResults(one)).isFalse();
+        assertThat(new SimulationStudy.Outcome(one.entries(), one.referenceScale(), one.simulatedRequests(),
+                one.simulatedBatches(), 99, 99).sameResults(one)).isTrue();
     }
 }
