@@ -27,7 +27,8 @@ package io.sluice.scheduling;
  * request late too (attainment 0.52 against 0.72 with the cap at 2.5x the load fcfs holds); and
  * admission and eviction follow {@link OrderedFillPolicy} (no recompute eviction to admit). The
  * budget is capped by the tightest decode pace, late decodes included (without it, excluding late
- * requests from the budget let batches grow past overload and made every decode later), and
+ * requests from the budget let batches grow past overload and made every decode later; a batch-class
+ * request that can no longer make its deadline has no pace left, and counts for none), and
  * shrunk by {@link LatencyModel#overrunMargin()} (with a fit of a nonlinear device within a few
  * percent, budgets sized exactly to a 50 ms TPOT put interactive decodes just over it); and every
  * decode, urgent or not, goes ahead of the prefills (stall-free batching: decodes ranked among
@@ -174,7 +175,10 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
             if (!isLost && remaining >= est && (!prefillOnly || !decode)) {
                 minRemaining = Math.min(minRemaining, remaining);
             }
-            double pace = Deadlines.pace(r, options);
+            // A batch-class pace is what is left to its deadline spread over its tokens: once the
+            // deadline is lost that shrinks to nothing (0 with the first token past it) and would cut
+            // every batch to one decode. A TPOT target stays a pace however late the request is.
+            double pace = isLost && !r.slo().hasTpot() ? Double.POSITIVE_INFINITY : Deadlines.pace(r, options);
             minPace = Math.min(minPace, pace);
             if (decode && !prefillOnly) {
                 minDecodePace = Math.min(minDecodePace, pace);

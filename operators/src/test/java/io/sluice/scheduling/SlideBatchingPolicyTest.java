@@ -290,6 +290,22 @@ class SlideBatchingPolicyTest {
         assertThat(calmPlan.prefill()).isEmpty();
     }
 
+    @Test
+    void aBatchDecodePastItsDeadlineDoesNotShrinkTheBudgetToNothing() {
+        // Five on-pace interactive decodes (next tokens due at 1050) and a batch-class decode whose
+        // first token came at 1000, at its 1000 ms deadline: no pace is left to it, and as the
+        // tightest decode pace it made the budget 0, so each batch ran one decode and the rest waited.
+        InstanceState s = fullOfDecodes(100);
+        Request late = TestRequests.handedOver("late", Slo.deadline(1000), 100, 50, 0, 1000);
+        assertThat(s.enqueue(late, 1000)).isTrue();
+        SlideBatchingPolicy sb = (SlideBatchingPolicy) Policies.create("slidebatching");
+        BatchPlan plan = sb.plan(s, 1000);
+        assertThat(Deadlines.pace(late, PolicyOptions.defaults())).isZero();
+        // 50 ms of the interactive pace: the six decodes take 10 + 6 x (0.5 + 0.1) = 13.6 ms.
+        assertThat(sb.lastBudgetMs).isEqualTo(50.0);
+        assertThat(plan.decode()).hasSize(6);
+    }
+
     /** Feeds heavy interactive traffic well past capacity with one low-weight batch request in it. */
     private static Request lowClassUnderOverload(String policy) {
         InstanceState s = instance(100_000);
