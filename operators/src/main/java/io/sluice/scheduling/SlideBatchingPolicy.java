@@ -61,6 +61,8 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
     static final double STARVED_SHARE = 0.1;
 
     private double starvedMs;
+    /** Set once a starved prefill joined this round's batch. */
+    private boolean starvedAdded;
     /** Set once a decode did not fit this round's budget: the decodes after it wait, the prefills do not. */
     private boolean decodesFull;
     /** Set once a prefill got its minimum chunk past a budget the decodes had filled. */
@@ -126,8 +128,14 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
             return super.tryAdd(rank, r, budgetMs);
         }
         // A starved prefill gets at most its share of the budget (at least one minimum chunk).
-        double cap = Math.min(budgetMs, b.timeMs() + Math.max(STARVED_SHARE * budgetMs - starvedMs, 0));
-        return super.tryAdd(rank, r, cap);
+        double cap = b.timeMs() + Math.max(STARVED_SHARE * budgetMs - starvedMs, 0);
+        if (!starvedAdded) {
+            // The first to get in this round gets one minimum chunk within the budget, over its share if
+            // need be: a chunk over a long cached context can cost more than the share, and passed over
+            // in every batch with a decode in it the starved prompt would never move again.
+            cap = Math.max(cap, b.timeWithChunk(r, Math.min(r.remainingPrefill(), options.minChunkTokens())));
+        }
+        return super.tryAdd(rank, r, Math.min(budgetMs, cap));
     }
 
     @Override
@@ -145,6 +153,7 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
     protected void added(Request r, double addedMs) {
         if ((r.flags & STARVED) != 0) {
             starvedMs += addedMs;
+            starvedAdded = true;
         }
     }
 
@@ -253,6 +262,7 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
             }
         }
         starvedMs = 0;
+        starvedAdded = false;
         decodesFull = false;
         prefillGuaranteed = false;
         lastBudgetMs = budget;

@@ -306,6 +306,30 @@ class SlideBatchingPolicyTest {
         assertThat(plan.decode()).hasSize(6);
     }
 
+    @Test
+    void aStarvedPrefillGetsOneMinimumChunkBesideDecodesThoughItIsOverItsShare() {
+        // A chunk over 10,000 cached tokens costs 0.05 + 0.1 ms a token: its 50-token minimum, 7.5 ms,
+        // is more than the starved share (10 % of 40 ms). Starved, the prompt was passed over in every
+        // batch with a decode in it, while a prompt that was not starved would have had its chunk.
+        LatencyModel m = new LatencyModel(10, 0.05, 0, 1e-5, 0, 10, 0.5, 0.001);
+        InstanceState s = new InstanceState(0, Role.MIXED, new KvBlockAccounting(16, 100_000), m);
+        SlideBatchingPolicy p = (SlideBatchingPolicy) Policies.create("slidebatching");
+        Request old = request("old", 1, Slo.interactive(500, 50), 20_000, 10, 0);
+        s.enqueue(old, 0);
+        for (double now = 0; old.prefilledTokens() < 10_000; now++) {
+            step(s, p, now, now + 1);
+        }
+        // At 1200 it is 700 ms late on a 500 ms TTFT: starved. The decode's next token is due at 1240.
+        Request dec = TestRequests.handedOver("dec", Slo.interactive(1000, 50), 1000, 100, 500, 1190);
+        assertThat(s.enqueue(dec, 1200)).isTrue();
+        BatchPlan plan = p.plan(s, 1200);
+        assertThat(p.lastBudgetMs).isEqualTo(40.0);
+        assertThat(plan.decode()).containsExactly(dec);
+        assertThat(prefillOrder(plan)).as("the starved prompt moves").containsExactly(old);
+        assertThat(plan.prefill().get(0).tokens()).isEqualTo(50);
+        assertThat(plan.estimatedMs()).isLessThanOrEqualTo(40.0);
+    }
+
     /** Feeds heavy interactive traffic well past capacity with one low-weight batch request in it. */
     private static Request lowClassUnderOverload(String policy) {
         InstanceState s = instance(100_000);
