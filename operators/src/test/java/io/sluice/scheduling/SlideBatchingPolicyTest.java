@@ -330,6 +330,21 @@ class SlideBatchingPolicyTest {
         assertThat(plan.estimatedMs()).isLessThanOrEqualTo(40.0);
     }
 
+    @Test
+    void aPromptThatFitsTheWholeCacheIsServedOnceTheInstanceIsEmpty() {
+        // 100 blocks of 16 tokens; 1,590 + 5 tokens need all 100, so the instance accepts it. Admission
+        // also kept the 1 % watermark (1 block) free for running sequences that were not there: the
+        // prompt waited forever, and starved it held the door against every later request too.
+        InstanceState s = instance(100);
+        Request whole = request("whole", 1, Slo.interactive(1000, 50), 1590, 5, 0);
+        assertThat(s.enqueue(whole, 0)).isTrue();
+        Request next = request("next", 1, Slo.interactive(1000, 50), 16, 5, 0);
+        s.enqueue(next, 0);
+        List<Request> ended = TestRequests.drain(s, Policies.create("slidebatching"), 0, 500);
+        assertThat(ended).containsExactlyInAnyOrder(whole, next);
+        assertThat(whole.state()).isEqualTo(RequestState.FINISHED_OK);
+    }
+
     /** Feeds heavy interactive traffic well past capacity with one low-weight batch request in it. */
     private static Request lowClassUnderOverload(String policy) {
         InstanceState s = instance(100_000);
