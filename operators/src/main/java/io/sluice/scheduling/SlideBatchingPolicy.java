@@ -19,7 +19,8 @@ package io.sluice.scheduling;
  * </ol>
  * At low load nothing is urgent and the prefill order is pure EDF; as load rises more requests turn
  * urgent and density takes over. On a PREFILL instance (PD separation) the budget is the smallest remaining
- * TTFT among prefills that can still make it: the batch ends just in time for the most urgent one.
+ * TTFT among prefills that can still make it: the batch ends just in time for the most urgent one (or, with
+ * a sequence it decodes itself in hybrid mode, that sequence's pace if tighter).
  *
  * <p>Where this goes beyond the algorithm as stated, measured on a 4-instance A100 model with the
  * arXiv lengths at overload: starved prefills may take at most {@link #STARVED_SHARE} of each
@@ -189,7 +190,7 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
             // every batch to one decode. A TPOT target stays a pace however late the request is.
             double pace = isLost && !r.slo().hasTpot() ? Double.POSITIVE_INFINITY : Deadlines.pace(r, options);
             minPace = Math.min(minPace, pace);
-            if (decode && !prefillOnly) {
+            if (decode) {
                 minDecodePace = Math.min(minDecodePace, pace);
             }
         }
@@ -201,9 +202,11 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
         double safety = 1 + m.overrunMargin();
         double budget;
         if (prefillOnly) {
+            // A decode here is a sequence the instance keeps (hybrid, every decode instance full): it gets
+            // one token a batch, so its pace bounds the batch as on any instance that decodes.
+            double due = Math.min(minRemaining, minDecodePace);
             double oneChunk = m.prefillChunkMs(options.minChunkTokens(), 0);
-            budget = minRemaining == Double.POSITIVE_INFINITY ? options.maxBudgetMs()
-                    : Math.max(minRemaining / safety, oneChunk);
+            budget = due == Double.POSITIVE_INFINITY ? options.maxBudgetMs() : Math.max(due / safety, oneChunk);
         } else {
             // Every decode in the batch gets one token from it, so a batch longer than the tightest
             // decode pace makes that decode fall behind, whether or not it is already behind.

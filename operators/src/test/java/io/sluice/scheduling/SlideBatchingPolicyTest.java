@@ -151,6 +151,24 @@ class SlideBatchingPolicyTest {
     }
 
     @Test
+    void aPrefillInstanceThatDecodesASequenceItselfKeepsItsBatchesToTheSequencesPace() {
+        // Hybrid: with every decode instance full, a PREFILL instance keeps a sequence and decodes it.
+        // Its budget came from the prefills' TTFT alone (here capped at 1 s): one token a second
+        // against a 50 ms TPOT.
+        InstanceState s = TestRequests.instance(0, Role.PREFILL, 10_000);
+        Request kept = TestRequests.handedOver("kept", Slo.interactive(1000, 50), 100, 100, 0, 1000);
+        assertThat(s.enqueue(kept, 1000)).isTrue();
+        Request big = request("big", 1, Slo.interactive(5000, 50), 20_000, 10, 1000);
+        s.enqueue(big, 1000);
+        SlideBatchingPolicy p = (SlideBatchingPolicy) Policies.create("slidebatching");
+        BatchPlan plan = p.plan(s, 1000);
+        assertThat(plan.decode()).containsExactly(kept);
+        assertThat(prefillOrder(plan)).containsExactly(big);
+        assertThat(p.lastBudgetMs).isEqualTo(50.0);
+        assertThat(plan.estimatedMs()).isLessThanOrEqualTo(50.0);
+    }
+
+    @Test
     void dropLateRejectsHopelessWaitingRequestsOnlyWhenAsked() {
         Request hopeless = request("hopeless", 1, Slo.interactive(100, 50), 4000, 10, 0);
         InstanceState s = instance(10_000);
