@@ -11,7 +11,8 @@ import java.util.List;
  *
  * <p>Memory rules, because the order changes every round (unlike vLLM, which always runs what it
  * started): a new prefill is admitted only when its whole prompt fits beside the blocks the started
- * prefills still need and a 1 % watermark; a new request may evict a running one only to the host
+ * prefills still need and a 1 % watermark (a prompt too big to leave the watermark free waits for an empty
+ * cache); a new request may evict a running one only to the host
  * tier, never by recompute (on the arXiv workload recompute eviction made EDF thrash: 36k
  * preemptions for 3k requests); a new request that does not fit, even after those evictions, is
  * skipped without evicting anyone, and a starved one that does not fit holds the door (nothing new
@@ -184,7 +185,7 @@ abstract class OrderedFillPolicy implements BatchPolicy {
             }
             int need = b.extraBlocks(r, 1);
             // A handed-over sequence being admitted keeps the watermark free for the running ones.
-            int wanted = r.state() == RequestState.TRANSFERRING ? need + committed + watermark : need;
+            int wanted = r.state() == RequestState.TRANSFERRING ? admissionNeed(need) : need;
             if (!ensureFree(rank, r, wanted)) {
                 return false;
             }
@@ -216,7 +217,7 @@ abstract class OrderedFillPolicy implements BatchPolicy {
             // and a watermark): the order changes every round, and a prompt started on blocks that
             // are not there for its end would have to evict, or be evicted, half done.
             int fullNeed = b.extraBlocks(r, rem);
-            if (!ensureFree(rank, r, fullNeed + committed + watermark)) {
+            if (!ensureFree(rank, r, admissionNeed(fullNeed))) {
                 return false;
             }
             committed += fullNeed - b.extraBlocks(r, chunk);
@@ -233,6 +234,15 @@ abstract class OrderedFillPolicy implements BatchPolicy {
         committed = Math.max(0, committed - b.extraBlocks(r, chunk));
         b.addChunk(r, chunk);
         return true;
+    }
+
+    /**
+     * Free blocks a new request needs to be admitted: its own {@code blocks}, those the started prefills
+     * still need and the watermark, but never more than the cache holds. The instance accepted it because
+     * its whole length fits the empty cache; asking for a watermark on top would keep it waiting forever.
+     */
+    private int admissionNeed(int blocks) {
+        return Math.min(blocks + committed + watermark, b.kv.totalBlocks());
     }
 
     /**

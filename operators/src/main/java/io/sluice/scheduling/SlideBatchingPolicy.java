@@ -19,7 +19,8 @@ package io.sluice.scheduling;
  * </ol>
  * At low load nothing is urgent and the prefill order is pure EDF; as load rises more requests turn
  * urgent and density takes over. On a PREFILL instance (PD separation) the budget is the smallest remaining
- * TTFT among prefills that can still make it: the batch ends just in time for the most urgent one.
+ * TTFT among prefills that can still make it: the batch ends just in time for the most urgent one (or, with
+ * a sequence it decodes itself in hybrid mode, that sequence's pace if tighter).
  *
  * <p>Where this goes beyond the algorithm as stated, measured on a 4-instance A100 model with the
  * arXiv lengths at overload: starved prefills may take at most {@link #STARVED_SHARE} of each
@@ -27,7 +28,8 @@ package io.sluice.scheduling;
  * request late too (attainment 0.52 against 0.72 with the cap at 2.5x the load fcfs holds); and
  * admission and eviction follow {@link OrderedFillPolicy} (no recompute eviction to admit). The
  * budget is capped by the tightest decode pace, late decodes included (without it, excluding late
- * requests from the budget let batches grow past overload and made every decode later), and
+ * requests from the budget let batches grow past overload and made every decode later; a batch-class
+ * request that can no longer make its deadline has no pace left, and counts for none), and
  * shrunk by {@link LatencyModel#overrunMargin()} (with a fit of a nonlinear device within a few
  * percent, budgets sized exactly to a 50 ms TPOT put interactive decodes just over it); and every
  * decode, urgent or not, goes ahead of the prefills (stall-free batching: decodes ranked among
@@ -60,6 +62,8 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
     static final double STARVED_SHARE = 0.1;
 
     private double starvedMs;
+    /** Set once a starved prefill joined this round's batch. */
+    private boolean starvedAdded;
     /** Set once a decode did not fit this round's budget: the decodes after it wait, the prefills do not. */
     private boolean decodesFull;
     /** Set once a prefill got its minimum chunk past a budget the decodes had filled. */
@@ -125,8 +129,14 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
             return super.tryAdd(rank, r, budgetMs);
         }
         // A starved prefill gets at most its share of the budget (at least one minimum chunk).
-        double cap = Math.min(budgetMs, b.timeMs() + Math.max(STARVED_SHARE * budgetMs - starvedMs, 0));
-        return super.tryAdd(rank, r, cap);
+        double cap = b.timeMs() + Math.max(STARVED_SHARE * budgetMs - starvedMs, 0);
+        if (!starvedAdded) {
+            // The first to get in this round gets one minimum chunk within the budget, over its share if
+            // need be: a chunk over a long cached context can cost more than the share, and passed over
+            // in every batch with a decode in it the starved prompt would never move again.
+            cap = Math.max(cap, b.timeWithChunk(r, Math.min(r.remainingPrefill(), options.minChunkTokens())));
+        }
+        return super.tryAdd(rank, r, Math.min(budgetMs, cap));
     }
 
     @Override
@@ -144,6 +154,7 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
     protected void added(Request r, double addedMs) {
         if ((r.flags & STARVED) != 0) {
             starvedMs += addedMs;
+            starvedAdded = true;
         }
     }
 
@@ -174,9 +185,12 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
             if (!isLost && remaining >= est && (!prefillOnly || !decode)) {
                 minRemaining = Math.min(minRemaining, remaining);
             }
-            double pace = Deadlines.pace(r, options);
+            // A batch-class pace is what is left to its deadline spread over its tokens: once the
+            // deadline is lost that shrinks to nothing (0 with the first token past it) and would cut
+            // every batch to one decode. A TPOT target stays a pace however late the request is.
+            double pace = isLost && !r.slo().hasTpot() ? Double.POSITIVE_INFINITY : Deadlines.pace(r, options);
             minPace = Math.min(minPace, pace);
-            if (decode && !prefillOnly) {
+            if (decode) {
                 minDecodePace = Math.min(minDecodePace, pace);
             }
         }
@@ -188,9 +202,11 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
         double safety = 1 + m.overrunMargin();
         double budget;
         if (prefillOnly) {
+            // A decode here is a sequence the instance keeps (hybrid, every decode instance full): it gets
+            // one token a batch, so its pace bounds the batch as on any instance that decodes.
+            double due = Math.min(minRemaining, minDecodePace);
             double oneChunk = m.prefillChunkMs(options.minChunkTokens(), 0);
-            budget = minRemaining == Double.POSITIVE_INFINITY ? options.maxBudgetMs()
-                    : Math.max(minRemaining / safety, oneChunk);
+            budget = due == Double.POSITIVE_INFINITY ? options.maxBudgetMs() : Math.max(due / safety, oneChunk);
         } else {
             // Every decode in the batch gets one token from it, so a batch longer than the tightest
             // decode pace makes that decode fall behind, whether or not it is already behind.
@@ -249,6 +265,7 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
             }
         }
         starvedMs = 0;
+        starvedAdded = false;
         decodesFull = false;
         prefillGuaranteed = false;
         lastBudgetMs = budget;

@@ -151,6 +151,24 @@ class SlideBatchingPolicyTest {
     }
 
     @Test
+    void aPrefillInstanceThatDecodesASequenceItselfKeepsItsBatchesToTheSequencesPace() {
+        // Hybrid: with every decode instance full, a PREFILL instance keeps a sequence and decodes it.
+        // Its budget came from the prefills' TTFT alone (here capped at 1 s): one token a second
+        // against a 50 ms TPOT.
+        InstanceState s = TestRequests.instance(0, Role.PREFILL, 10_000);
+        Request kept = TestRequests.handedOver("kept", Slo.interactive(1000, 50), 100, 100, 0, 1000);
+        assertThat(s.enqueue(kept, 1000)).isTrue();
+        Request big = request("big", 1, Slo.interactive(5000, 50), 20_000, 10, 1000);
+        s.enqueue(big, 1000);
+        SlideBatchingPolicy p = (SlideBatchingPolicy) Policies.create("slidebatching");
+        BatchPlan plan = p.plan(s, 1000);
+        assertThat(plan.decode()).containsExactly(kept);
+        assertThat(prefillOrder(plan)).containsExactly(big);
+        assertThat(p.lastBudgetMs).isEqualTo(50.0);
+        assertThat(plan.estimatedMs()).isLessThanOrEqualTo(50.0);
+    }
+
+    @Test
     void dropLateRejectsHopelessWaitingRequestsOnlyWhenAsked() {
         Request hopeless = request("hopeless", 1, Slo.interactive(100, 50), 4000, 10, 0);
         InstanceState s = instance(10_000);
@@ -288,6 +306,61 @@ class SlideBatchingPolicyTest {
         BatchPlan calmPlan = Policies.create("slidebatching").plan(calm, 1000);
         assertThat(calmPlan.decode()).hasSize(4);
         assertThat(calmPlan.prefill()).isEmpty();
+    }
+
+    @Test
+    void aBatchDecodePastItsDeadlineDoesNotShrinkTheBudgetToNothing() {
+        // Five on-pace interactive decodes (next tokens due at 1050) and a batch-class decode whose
+        // first token came at 1000, at its 1000 ms deadline: no pace is left to it, and as the
+        // tightest decode pace it made the budget 0, so each batch ran one decode and the rest waited.
+        InstanceState s = fullOfDecodes(100);
+        Request late = TestRequests.handedOver("late", Slo.deadline(1000), 100, 50, 0, 1000);
+        assertThat(s.enqueue(late, 1000)).isTrue();
+        SlideBatchingPolicy sb = (SlideBatchingPolicy) Policies.create("slidebatching");
+        BatchPlan plan = sb.plan(s, 1000);
+        assertThat(Deadlines.pace(late, PolicyOptions.defaults())).isZero();
+        // 50 ms of the interactive pace: the six decodes take 10 + 6 x (0.5 + 0.1) = 13.6 ms.
+        assertThat(sb.lastBudgetMs).isEqualTo(50.0);
+        assertThat(plan.decode()).hasSize(6);
+    }
+
+    @Test
+    void aStarvedPrefillGetsOneMinimumChunkBesideDecodesThoughItIsOverItsShare() {
+        // A chunk over 10,000 cached tokens costs 0.05 + 0.1 ms a token: its 50-token minimum, 7.5 ms,
+        // is more than the starved share (10 % of 40 ms). Starved, the prompt was passed over in every
+        // batch with a decode in it, while a prompt that was not starved would have had its chunk.
+        LatencyModel m = new LatencyModel(10, 0.05, 0, 1e-5, 0, 10, 0.5, 0.001);
+        InstanceState s = new InstanceState(0, Role.MIXED, new KvBlockAccounting(16, 100_000), m);
+        SlideBatchingPolicy p = (SlideBatchingPolicy) Policies.create("slidebatching");
+        Request old = request("old", 1, Slo.interactive(500, 50), 20_000, 10, 0);
+        s.enqueue(old, 0);
+        for (double now = 0; old.prefilledTokens() < 10_000; now++) {
+            step(s, p, now, now + 1);
+        }
+        // At 1200 it is 700 ms late on a 500 ms TTFT: starved. The decode's next token is due at 1240.
+        Request dec = TestRequests.handedOver("dec", Slo.interactive(1000, 50), 1000, 100, 500, 1190);
+        assertThat(s.enqueue(dec, 1200)).isTrue();
+        BatchPlan plan = p.plan(s, 1200);
+        assertThat(p.lastBudgetMs).isEqualTo(40.0);
+        assertThat(plan.decode()).containsExactly(dec);
+        assertThat(prefillOrder(plan)).as("the starved prompt moves").containsExactly(old);
+        assertThat(plan.prefill().get(0).tokens()).isEqualTo(50);
+        assertThat(plan.estimatedMs()).isLessThanOrEqualTo(40.0);
+    }
+
+    @Test
+    void aPromptThatFitsTheWholeCacheIsServedOnceTheInstanceIsEmpty() {
+        // 100 blocks of 16 tokens; 1,590 + 5 tokens need all 100, so the instance accepts it. Admission
+        // also kept the 1 % watermark (1 block) free for running sequences that were not there: the
+        // prompt waited forever, and starved it held the door against every later request too.
+        InstanceState s = instance(100);
+        Request whole = request("whole", 1, Slo.interactive(1000, 50), 1590, 5, 0);
+        assertThat(s.enqueue(whole, 0)).isTrue();
+        Request next = request("next", 1, Slo.interactive(1000, 50), 16, 5, 0);
+        s.enqueue(next, 0);
+        List<Request> ended = TestRequests.drain(s, Policies.create("slidebatching"), 0, 500);
+        assertThat(ended).containsExactlyInAnyOrder(whole, next);
+        assertThat(whole.state()).isEqualTo(RequestState.FINISHED_OK);
     }
 
     /** Feeds heavy interactive traffic well past capacity with one low-weight batch request in it. */

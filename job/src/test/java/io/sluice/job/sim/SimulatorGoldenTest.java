@@ -95,7 +95,7 @@ class SimulatorGoldenTest {
 
     @ParameterizedTest(name = "{0} on {1}, host {2} GiB, drop late {3}")
     @CsvSource(delimiter = '|', textBlock = """
-            slidebatching | 2   | 0 | false | 784b49c9cbc6904e met=390 rejected=0 preempted=0 batches=2829 seconds=53.890739
+            slidebatching | 2   | 0 | false | 5fba7da2f3257e69 met=370 rejected=0 preempted=0 batches=2838 seconds=55.965460
             fcfs          | 2   | 0 | false | e505fe3e815c76b3 met=166 rejected=0 preempted=38 batches=2229 seconds=72.777441
             sarathi       | 2   | 0 | false | 13bf73a9b772c622 met=263 rejected=0 preempted=4 batches=2677 seconds=56.159705
             priority      | 2   | 0 | false | 19b322e63e85ce5f met=166 rejected=0 preempted=34 batches=2251 seconds=71.094411
