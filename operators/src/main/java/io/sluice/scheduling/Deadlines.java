@@ -4,14 +4,16 @@ package io.sluice.scheduling;
  * Per-request deadlines as the deadline-aware policies see them. Interactive: the first token is due
  * at arrival + TTFT SLO, token k after it at first-token time + k x TPOT SLO. Batch class (completion
  * deadline D only): the decode is paced evenly from the first token to D, and the first token is due
- * early enough to leave that pacing at least {@code defaultTpotMs} per token.
+ * early enough to leave that pacing at least {@code defaultTpotMs} per token. A request without a target is
+ * ordered by the defaults: its first token due {@code defaultTtftMs} after arrival, the next ones
+ * {@code defaultTpotMs} apart.
  */
 final class Deadlines {
 
     private Deadlines() {
     }
 
-    /** When the first token is due; +infinity without a target. */
+    /** When the first token is due: by the TTFT SLO, the completion deadline, else {@link PolicyOptions#defaultTtftMs}. */
     static double firstToken(Request r, PolicyOptions o) {
         Slo s = r.slo();
         if (s.hasTtft()) {
@@ -22,7 +24,10 @@ final class Deadlines {
             // Keep at least a tenth of the deadline for the prefill, however long the output.
             return r.arrivalMs() + Math.max(0.1 * s.deadlineMs(), s.deadlineMs() - decodeShare);
         }
-        return Double.POSITIVE_INFINITY;
+        // No first-token target (no SLO, or a TPOT only): ordered as if it had the default one. At +infinity it
+        // ranked after every request with a target, and under overload never ran. lost() reads the SLO itself,
+        // so such a request is never late.
+        return r.arrivalMs() + o.defaultTtftMs();
     }
 
     /** Per-token pace after the first token (TPOT SLO, or the even pace to the deadline); +infinity without. */
@@ -46,8 +51,10 @@ final class Deadlines {
         if (r.generatedTokens() == 0) {
             return firstToken(r, o);
         }
+        // Without a pace (no TPOT, no deadline) the default one orders the decode: at +infinity an edf decode
+        // ranked after every other request for good.
         double p = pace(r, o);
-        return p == Double.POSITIVE_INFINITY ? p : r.firstTokenMs() + r.generatedTokens() * p;
+        return r.firstTokenMs() + r.generatedTokens() * (p == Double.POSITIVE_INFINITY ? o.defaultTpotMs() : p);
     }
 
     /**

@@ -11,12 +11,16 @@ package io.sluice.scheduling;
  * @param budgetFloor      slidebatching: the time budget is at least this fraction of the smallest TPOT SLO
  * @param maxBudgetMs      upper bound on a batch's time budget (responsiveness to new arrivals)
  * @param defaultTpotMs    TPOT assumed where no request states one (sarathi's budget; batch-class pacing)
+ * @param defaultTtftMs    first-token target the deadline-aware policies order by where a request has none (no SLO,
+ *                         or a TPOT only): without one it ranked after every request that has one, and under
+ *                         overload never ran; it orders, it is no SLO (such a request is never late). The router's
+ *                         default (RouterOptions#defaultTtftMs), so it is routed and ordered alike
  * @param dropLate         reject requests that can no longer meet their SLO instead of serving them late
  * @param sliceTokens      scls: tokens generated per slice before a request goes back to the queue
  */
 public record PolicyOptions(int maxBatchTokens, int maxSequences, int minChunkTokens, double lambda, double theta,
-                            double budgetFloor, double maxBudgetMs, double defaultTpotMs, boolean dropLate,
-                            int sliceTokens) implements java.io.Serializable {
+                            double budgetFloor, double maxBudgetMs, double defaultTpotMs, double defaultTtftMs,
+                            boolean dropLate, int sliceTokens) implements java.io.Serializable {
 
     public PolicyOptions {
         if (maxBatchTokens < 1) {
@@ -34,9 +38,9 @@ public record PolicyOptions(int maxBatchTokens, int maxSequences, int minChunkTo
         if (!(budgetFloor > 0 && budgetFloor <= 1)) {
             throw new IllegalArgumentException("budgetFloor must be in (0, 1], got " + budgetFloor);
         }
-        if (!(maxBudgetMs > 0) || !(defaultTpotMs > 0)) {
-            throw new IllegalArgumentException("maxBudgetMs and defaultTpotMs must be > 0, got " + maxBudgetMs + ", "
-                    + defaultTpotMs);
+        if (!(maxBudgetMs > 0) || !(defaultTpotMs > 0) || !(defaultTtftMs > 0) || Double.isInfinite(defaultTtftMs)) {
+            throw new IllegalArgumentException("maxBudgetMs, defaultTpotMs and defaultTtftMs must be > 0, got "
+                    + maxBudgetMs + ", " + defaultTpotMs + ", " + defaultTtftMs);
         }
         if (sliceTokens < 1) {
             throw new IllegalArgumentException("sliceTokens must be >= 1, got " + sliceTokens);
@@ -45,7 +49,7 @@ public record PolicyOptions(int maxBatchTokens, int maxSequences, int minChunkTo
 
     /** vLLM v1's defaults for a large (>= 70 GiB) accelerator: 8192 batched tokens, 1024 sequences. */
     public static PolicyOptions defaults() {
-        return new PolicyOptions(8192, 1024, 50, 1.0, 1.0, 0.65, 1000.0, 100.0, false, 128);
+        return new PolicyOptions(8192, 1024, 50, 1.0, 1.0, 0.65, 1000.0, 100.0, 1000.0, false, 128);
     }
 
     /**
@@ -59,31 +63,36 @@ public record PolicyOptions(int maxBatchTokens, int maxSequences, int minChunkTo
 
     public PolicyOptions withBatchLimits(int tokens, int sequences) {
         return new PolicyOptions(tokens, sequences, Math.min(minChunkTokens, tokens), lambda, theta, budgetFloor,
-                maxBudgetMs, defaultTpotMs, dropLate, sliceTokens);
+                maxBudgetMs, defaultTpotMs, defaultTtftMs, dropLate, sliceTokens);
     }
 
     public PolicyOptions withDropLate(boolean drop) {
         return new PolicyOptions(maxBatchTokens, maxSequences, minChunkTokens, lambda, theta, budgetFloor, maxBudgetMs,
-                defaultTpotMs, drop, sliceTokens);
+                defaultTpotMs, defaultTtftMs, drop, sliceTokens);
     }
 
     public PolicyOptions withLambdaTheta(double newLambda, double newTheta) {
         return new PolicyOptions(maxBatchTokens, maxSequences, minChunkTokens, newLambda, newTheta, budgetFloor,
-                maxBudgetMs, defaultTpotMs, dropLate, sliceTokens);
+                maxBudgetMs, defaultTpotMs, defaultTtftMs, dropLate, sliceTokens);
     }
 
     public PolicyOptions withMaxBudgetMs(double ms) {
         return new PolicyOptions(maxBatchTokens, maxSequences, minChunkTokens, lambda, theta, budgetFloor, ms,
-                defaultTpotMs, dropLate, sliceTokens);
+                defaultTpotMs, defaultTtftMs, dropLate, sliceTokens);
     }
 
     public PolicyOptions withDefaultTpotMs(double ms) {
         return new PolicyOptions(maxBatchTokens, maxSequences, minChunkTokens, lambda, theta, budgetFloor, maxBudgetMs,
-                ms, dropLate, sliceTokens);
+                ms, defaultTtftMs, dropLate, sliceTokens);
+    }
+
+    public PolicyOptions withDefaultTtftMs(double ms) {
+        return new PolicyOptions(maxBatchTokens, maxSequences, minChunkTokens, lambda, theta, budgetFloor, maxBudgetMs,
+                defaultTpotMs, ms, dropLate, sliceTokens);
     }
 
     public PolicyOptions withSliceTokens(int tokens) {
         return new PolicyOptions(maxBatchTokens, maxSequences, minChunkTokens, lambda, theta, budgetFloor, maxBudgetMs,
-                defaultTpotMs, dropLate, tokens);
+                defaultTpotMs, defaultTtftMs, dropLate, tokens);
     }
 }

@@ -66,7 +66,7 @@ public final class Router {
 
     /** TTFT target the router plans for: the SLO, the derived batch-class one, or the default. */
     double ttftTarget(Request r) {
-        return RoutingRules.ttftTargetMs(r, deadlines, options);
+        return RoutingRules.ttftTargetMs(r, deadlines);
     }
 
     /** TPOT target: the SLO, the batch-class pace, or the default. */

@@ -22,18 +22,17 @@ public final class RoutingRules {
 
     // ---- targets ----
 
-    /** The deadline options the router derives targets with: the defaults, paced at the router's default TPOT. */
+    /** The deadline options the router derives targets with: the defaults, with the router's default TTFT and TPOT. */
     public static PolicyOptions deadlineOptions(RouterOptions o) {
-        return PolicyOptions.defaults().withDefaultTpotMs(o.defaultTpotMs());
+        return PolicyOptions.defaults().withDefaultTpotMs(o.defaultTpotMs()).withDefaultTtftMs(o.defaultTtftMs());
     }
 
     /**
      * TTFT target the router plans for: the SLO, the one a completion deadline implies, else the router's default,
      * so that a request without an SLO is still routed (and may go hybrid) like one with a loose SLO.
      */
-    public static double ttftTargetMs(Request r, PolicyOptions deadlines, RouterOptions o) {
-        double due = Deadlines.firstToken(r, deadlines);
-        return due == Double.POSITIVE_INFINITY ? o.defaultTtftMs() : due - r.arrivalMs();
+    public static double ttftTargetMs(Request r, PolicyOptions deadlines) {
+        return Deadlines.firstToken(r, deadlines) - r.arrivalMs();
     }
 
     /** TPOT target the router plans for: the SLO, the pace a completion deadline implies, else the default. */

@@ -44,12 +44,17 @@ final class SlidingServePolicy extends OrderedFillPolicy {
             boolean decode = r.isDecodePhase();
             r.estMs = decode ? m.decodeMs(1, r.contextTokens()) : m.prefillChunkMs(r.remainingPrefill(), r.prefilledTokens());
             r.deadlineMs = Deadlines.next(r, options);
-            minPace = Math.min(minPace, Deadlines.pace(r, options));
             if (decode) {
                 nextDecodeWork += m.decodeWorkMs(r.contextTokens() + 1);
             }
             double step = m.decodeMs(1, decode ? r.contextTokens() : r.knownTokens());
-            if (Deadlines.lost(r, nowMs, r.estMs, step, options)) {
+            boolean lost = Deadlines.lost(r, nowMs, r.estMs, step, options);
+            // As in slidebatching: a batch-class request that has lost its deadline has no pace left (0 once
+            // its first token came after it), and would cut every batch to one decode.
+            if (!lost || r.slo().hasTpot()) {
+                minPace = Math.min(minPace, Deadlines.pace(r, options));
+            }
+            if (lost) {
                 r.flags = LOST;
             } else {
                 r.flags = 0;

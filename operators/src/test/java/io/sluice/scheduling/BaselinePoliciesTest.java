@@ -18,6 +18,22 @@ class BaselinePoliciesTest {
     }
 
     @Test
+    void slidingserveKeepsDecodingEveryoneBesideABatchDecodePastItsDeadline() {
+        // Five on-pace interactive decodes and a batch-class decode whose first token came at its 1000 ms
+        // deadline: no pace is left to it (0), and as the tightest pace it made the budget 0, so each batch ran
+        // one decode and the rest waited.
+        InstanceState s = instance(100_000);
+        for (int i = 0; i < 5; i++) {
+            assertThat(s.enqueue(TestRequests.handedOver("d" + i, SLO, 100, 100, 0, 1000), 1000)).isTrue();
+        }
+        Request late = TestRequests.handedOver("late", Slo.deadline(1000), 100, 50, 0, 1000);
+        assertThat(s.enqueue(late, 1000)).isTrue();
+        assertThat(Deadlines.pace(late, PolicyOptions.defaults())).isZero();
+        BatchPlan plan = Policies.create("slidingserve").plan(s, 1000);
+        assertThat(plan.decode()).hasSize(6);
+    }
+
+    @Test
     void priorityAdmitsByWeightThenArrivalAndPreemptsTheLowest() {
         InstanceState s = instance(1000);
         s.enqueue(request("low-early", 1, SLO, 100, 5, 0), 0);

@@ -86,10 +86,10 @@ class RoutingRulesTest {
     void targetsFallBackToTheRoutersDefaultsWithoutAnSlo() {
         PolicyOptions deadlines = RoutingRules.deadlineOptions(OPTIONS);
         Request none = request("none", 1, Slo.NONE, 10, 10, 0);
-        assertThat(RoutingRules.ttftTargetMs(none, deadlines, OPTIONS)).isEqualTo(OPTIONS.defaultTtftMs());
+        assertThat(RoutingRules.ttftTargetMs(none, deadlines)).isEqualTo(OPTIONS.defaultTtftMs());
         assertThat(RoutingRules.tpotTargetMs(none, deadlines, OPTIONS)).isEqualTo(OPTIONS.defaultTpotMs());
         Request slo = request("slo", 1, Slo.interactive(400, 30), 10, 10, 0);
-        assertThat(RoutingRules.ttftTargetMs(slo, deadlines, OPTIONS)).isEqualTo(400);
+        assertThat(RoutingRules.ttftTargetMs(slo, deadlines)).isEqualTo(400);
         assertThat(RoutingRules.tpotTargetMs(slo, deadlines, OPTIONS)).isEqualTo(30);
     }
 }

@@ -365,10 +365,14 @@ class SlideBatchingPolicyTest {
 
     /** Feeds heavy interactive traffic well past capacity with one low-weight batch request in it. */
     private static Request lowClassUnderOverload(String policy) {
+        return underOverload(policy, request("low", 0.25, Slo.deadline(5_000), 3000, 20, 2_000));
+    }
+
+    /** Feeds heavy interactive traffic well past capacity with {@code low} in it, from 2 s on. */
+    private static Request underOverload(String policy, Request low) {
         InstanceState s = instance(100_000);
         BatchPolicy p = Policies.create(policy);
         // It arrives once a backlog of higher-weight work has built up.
-        Request low = request("low", 0.25, Slo.deadline(5_000), 3000, 20, 2_000);
         double now = 0;
         int next = 0;
         // One 2,000-token interactive request every 90 ms is ~110 % of what this instance can prefill.
@@ -398,5 +402,19 @@ class SlideBatchingPolicyTest {
         assertThat(underSlide.state()).isEqualTo(RequestState.FINISHED_OK);
         // Starved at 8.2 s, then first come first served among the starved, at a bounded share of each batch.
         assertThat(underSlide.finishMs()).isLessThan(90_000);
+    }
+
+    @Test
+    void aRequestWithoutAFirstTokenTargetIsServedUnderOverload() {
+        // No SLO at all, or a TPOT only: with no first-token deadline such a request ranked after every request
+        // that has one, and an edf decode with no pace after every other request, so under overload it never
+        // finished (fcfs finishes it in 14 s). Ordered by the default targets, it is served, and never late.
+        for (String policy : List.of("slidebatching", "edf")) {
+            for (Slo slo : List.of(Slo.NONE, new Slo(Double.NaN, 50, Double.NaN))) {
+                Request r = underOverload(policy, request("no-ttft", 1, slo, 2000, 20, 2_000));
+                assertThat(r.state()).as("%s, %s", policy, slo).isEqualTo(RequestState.FINISHED_OK);
+                assertThat(r.finishMs()).as("%s, %s", policy, slo).isLessThan(30_000);
+            }
+        }
     }
 }

@@ -71,7 +71,7 @@ public final class NewRequestRouter {
         Request planned = planned(request, nowMs);
         double waited = Math.max(0, nowMs - planned.arrivalMs());
         OptionalInt within = tracker.routeWithin(waited, estimateMs,
-                RoutingRules.ttftTargetMs(planned, deadlines, options), nowMs);
+                RoutingRules.ttftTargetMs(planned, deadlines), nowMs);
         if (within.isPresent()) {
             return within.getAsInt();
         }
