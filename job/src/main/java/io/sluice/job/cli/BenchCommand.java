@@ -7,7 +7,7 @@ import picocli.CommandLine.Spec;
 /** {@code sluice bench}: benchmarks that print numbers; one subcommand per component. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks that print numbers.",
-        subcommands = {BenchEngineCommand.class, BenchOperatorCommand.class})
+        subcommands = {BenchEngineCommand.class, BenchOperatorCommand.class, BenchSchedulingCommand.class})
 public final class BenchCommand implements Runnable {
 
     @Spec
