@@ -254,6 +254,55 @@ class InstanceFunctionTest {
     }
 
     @Test
+    void requestsServedSinceTheCheckpointAreServedAgainAfterALateRestoreNotExpired() throws Exception {
+        // A restore rolls the state back to the checkpoint and the source replays what it read since. Here one
+        // request was queued at the checkpoint and one arrived after it; both ran to the end before the failure,
+        // so their clients have their tokens. The restore comes after their TTFT targets: the replay must give the
+        // same tokens again, not an EXPIRED event at index 0 where the client already has a token.
+        InstanceConfig config = config("slidebatching", PolicyOptions.defaults());
+        AdmittedRequest queued;
+        AdmittedRequest replayed;
+        OperatorSubtaskState snapshot;
+        long at;
+        List<TokenEvent> before;
+        try (InstanceHarness h = InstanceHarness.start(config)) {
+            queued = request("queued", prompt(12, 5), 20, 0.8f, 5, h.now);
+            queued.ttftSloMs = 50;
+            h.add(queued);
+            snapshot = h.harness.snapshot(1, h.now);
+            at = h.now;
+            replayed = request("replayed", prompt(14, 6), 20, 0.8f, 6, h.now);
+            replayed.ttftSloMs = 50;
+            h.add(replayed);
+            h.runUntilIdle(2000);
+            before = h.events();
+        }
+        try (InstanceHarness h = InstanceHarness.restore(config, snapshot, at + 3000)) {
+            h.add(replayed);
+            h.runUntilIdle(2000);
+            for (AdmittedRequest r : List.of(queued, replayed)) {
+                List<TokenEvent> first = before.stream().filter(e -> e.getRequestId().equals(r.requestId)).toList();
+                assertWellFormed(first, r.requestId);
+                assertThat(tokens(first)).as("tokens of %s before the failure", r.requestId)
+                        .containsExactly(reference(r));
+                List<TokenEvent> again = h.events(r.requestId);
+                assertWellFormed(again, r.requestId);
+                assertThat(again.get(again.size() - 1).getFinishReason()).as("how %s ends after the restore",
+                        r.requestId).isEqualTo(first.get(first.size() - 1).getFinishReason());
+                assertThat(tokens(again)).as("tokens of %s after the restore", r.requestId)
+                        .containsExactly(reference(r));
+                RequestMetrics m = h.metrics().stream().filter(x -> x.getRequestId().equals(r.requestId))
+                        .findFirst().orElseThrow();
+                assertThat(m.getTtftMs()).as("TTFT of %s from its submission, not from the replay", r.requestId)
+                        .isGreaterThanOrEqualTo(3000.0);
+                assertThat(m.getSloMet()).isFalse();
+            }
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
     void preemptedRequestsAreRecomputedAndKeepTheirTokens() throws Exception {
         // 20 blocks of 16 tokens for four sequences that grow to up to 170 tokens (11 blocks) each: the policy must
         // preempt, the engine drops the victim's KV, and prompt + generated tokens are prefilled again later.
