@@ -25,6 +25,7 @@ import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -62,6 +63,8 @@ public final class InferenceJob {
 
     /** Flink's default, fixed here because instance keys are computed for it. */
     public static final int MAX_PARALLELISM = 128;
+    /** Where the environment sets none: flink-conf/config.yaml's interval. */
+    public static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
 
     private InferenceJob() {}
 
@@ -71,6 +74,12 @@ public final class InferenceJob {
         Topics topics = settings.topics();
         KafkaIo kafka = new KafkaIo(settings.bootstrap(), settings.format(), settings.kafkaProperties());
         configure(env, settings.bufferTimeoutMs());
+        // Nothing is lost on a failure only with checkpoints: without them Flink restarts nothing (the queued and
+        // running requests are gone) and the request source never commits an offset, so a job started again reads
+        // the topic from its beginning. A cluster's own setting (flink-conf/config.yaml) is kept.
+        if (!env.getCheckpointConfig().isCheckpointingEnabled()) {
+            env.enableCheckpointing(CHECKPOINT_INTERVAL.toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        }
 
         Admission admission = new Admission(TenantTable.parse(settings.tenantSpec()), model.seqLen());
         SingleOutputStreamOperator<AdmittedRequest> admitted = env

@@ -10,6 +10,7 @@ import io.sluice.scheduling.RouterOptions;
 import io.sluice.schemas.InstanceRole;
 import io.sluice.schemas.InstanceStatus;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,7 +21,9 @@ import java.util.stream.IntStream;
 import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.api.common.functions.util.ListCollector;
 import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.graph.StreamEdge;
@@ -42,6 +45,13 @@ class InferenceJobTest {
     static Path dir;
 
     private static StreamGraph streamGraph(int instances, PdMode pd, int decode) {
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.GENERIC_TYPES, false);
+        return built(instances, pd, decode, conf).getStreamGraph();
+    }
+
+    /** An environment of {@code conf} with the job built on it. */
+    private static StreamExecutionEnvironment built(int instances, PdMode pd, int decode, Configuration conf) {
         Path model = dir.resolve("m.bin");
         if (!model.toFile().exists()) {
             SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.of("260k").config(), 1, model);
@@ -49,12 +59,33 @@ class InferenceJobTest {
         JobSettings settings = new JobSettings("localhost:1", Topics.DEFAULT, RequestFormat.AVRO, new Properties(),
                 "g", model.toString(), model.toString(), instances, 1, 64, "slidebatching", PolicyOptions.defaults(),
                 new double[] {1, 0.01, 0, 0, 0, 0.5, 0.02, 0.0001}, "", 100, 1000, 0).withPd(pd, decode);
-        Configuration conf = new Configuration();
-        conf.set(PipelineOptions.GENERIC_TYPES, false);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(instances);
         InferenceJob.build(env, settings);
-        return env.getStreamGraph();
+        return env;
+    }
+
+    @Test
+    void theJobCheckpointsExactlyOnceWhereTheEnvironmentDoesNotAlready() {
+        // `sluice run` run directly and `sluice local` start the job on an environment of their own, without a
+        // cluster's config.yaml: without checkpoints a failure fails the job (Flink restarts none), the queued and
+        // running requests are lost, and the request source never commits an offset to resume from.
+        for (PdMode mode : PdMode.values()) {
+            StreamExecutionEnvironment env = built(mode.separated() ? 3 : 2, mode, mode.separated() ? 1 : 0,
+                    new Configuration());
+            assertThat(env.getCheckpointConfig().isCheckpointingEnabled()).as("%s: checkpointing", mode).isTrue();
+            assertThat(env.getCheckpointConfig().getCheckpointingConsistencyMode()).as("%s", mode)
+                    .isEqualTo(CheckpointingMode.EXACTLY_ONCE);
+            assertThat(env.getCheckpointInterval()).isEqualTo(InferenceJob.CHECKPOINT_INTERVAL.toMillis());
+        }
+        // A cluster's own setting (flink-conf/config.yaml under `flink run`) is kept.
+        Configuration cluster = new Configuration();
+        cluster.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofSeconds(3));
+        cluster.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.AT_LEAST_ONCE);
+        StreamExecutionEnvironment env = built(2, PdMode.COLOCATED, 0, cluster);
+        assertThat(env.getCheckpointInterval()).isEqualTo(3000);
+        assertThat(env.getCheckpointConfig().getCheckpointingConsistencyMode())
+                .isEqualTo(CheckpointingMode.AT_LEAST_ONCE);
     }
 
     private static Map<String, Integer> graph(int instances, PdMode pd, int decode) {
