@@ -23,6 +23,7 @@ import io.sluice.schemas.TokenEvent;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
@@ -30,6 +31,7 @@ import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingProcessingTimeWindows;
 
@@ -79,6 +81,17 @@ public final class InferenceJob {
         // the topic from its beginning. A cluster's own setting (flink-conf/config.yaml) is kept.
         if (!env.getCheckpointConfig().isCheckpointingEnabled()) {
             env.enableCheckpointing(CHECKPOINT_INTERVAL.toMillis(), CheckpointingMode.EXACTLY_ONCE);
+            if (env instanceof LocalStreamEnvironment) {
+                // On files, not in the JobManager's memory: that holds at most 5 MB of state per instance, about
+                // 3,000 queued requests of 400 tokens, and a checkpoint over it fails, which fails the job over
+                // (no failed checkpoint is tolerated), again each time the restored queue grows back. One JVM
+                // here, so a local folder serves; Flink deletes a job's checkpoints when it ends.
+                Configuration storage = new Configuration();
+                storage.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+                storage.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+                        Path.of(System.getProperty("java.io.tmpdir"), "sluice-checkpoints").toUri().toString());
+                env.configure(storage);
+            }
         }
 
         Admission admission = new Admission(TenantTable.parse(settings.tenantSpec()), model.seqLen());

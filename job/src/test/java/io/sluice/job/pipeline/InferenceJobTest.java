@@ -86,6 +86,16 @@ class InferenceJobTest {
         assertThat(env.getCheckpointInterval()).isEqualTo(3000);
         assertThat(env.getCheckpointConfig().getCheckpointingConsistencyMode())
                 .isEqualTo(CheckpointingMode.AT_LEAST_ONCE);
+        assertThat(env.getConfiguration().getOptional(CheckpointingOptions.CHECKPOINT_STORAGE)).isEmpty();
+    }
+
+    @Test
+    void aJobOnItsOwnLocalClusterCheckpointsToFilesNotTheJobManagersMemory() {
+        // The JobManager's memory takes 5 MB of state per instance: an instance's queue of a few thousand
+        // requests outgrows it, and a checkpoint that fails fails the job over (none is tolerated by default).
+        StreamExecutionEnvironment env = built(2, PdMode.COLOCATED, 0, new Configuration());
+        assertThat(env.getConfiguration().get(CheckpointingOptions.CHECKPOINT_STORAGE)).isEqualTo("filesystem");
+        assertThat(env.getConfiguration().get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).startsWith("file:");
     }
 
     private static Map<String, Integer> graph(int instances, PdMode pd, int decode) {
