@@ -919,7 +919,21 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
                 LOG.info("instance {}: re-queueing {} restored requests of key {}", instanceId, restored.size(), key);
             }
             for (RequestRecord record : restored) {
-                serve(lane, record, true, now, ctx, out);
+                // A savepoint may be restored into a job with another model: what this one cannot serve ends
+                // here, where the engine refusing it would fail the job and every restart after it.
+                String problem = check(record.request);
+                for (int i = 0; problem == null && i < record.generated.length; i++) {
+                    if (record.generated[i] >= model.vocabSize()) {
+                        problem = "generated token " + record.generated[i] + " is outside the model's vocabulary [0, "
+                                + model.vocabSize() + ")";
+                    }
+                }
+                if (problem != null) {
+                    endUnserved(new Live(record.request.requestId, key, null, null, null, NONE, record),
+                            FinishReason.REJECTED, problem, now, ctx, out);
+                } else {
+                    serve(lane, record, true, now, ctx, out);
+                }
             }
         }
         flush(lane);

@@ -7,6 +7,8 @@ import static io.sluice.operators.InstanceHarness.request;
 import static io.sluice.operators.InstanceHarness.tokens;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sluice.gpu.model.ModelConfig;
+import io.sluice.gpu.model.SyntheticCheckpoint;
 import io.sluice.operators.ingest.AdmittedRequest;
 import io.sluice.scheduling.PolicyOptions;
 import io.sluice.schemas.FinishReason;
@@ -22,6 +24,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The instance operator in Flink's keyed harness on the real engine (stories260K), time advanced by hand. */
 class InstanceFunctionTest {
@@ -297,6 +300,40 @@ class InstanceFunctionTest {
                         .isGreaterThanOrEqualTo(3000.0);
                 assertThat(m.getSloMet()).isFalse();
             }
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void restoredRequestsTheJobsModelCannotServeAreRejectedNotRunIntoTheEngine(@TempDir Path dir) throws Exception {
+        // A savepoint restored into a job with another model: a request it holds that the new model's context
+        // cannot take ends REJECTED with the reason; the engine refusing it would fail the job, and every restart
+        // after it.
+        InstanceConfig config = config("fcfs", PolicyOptions.defaults());
+        OperatorSubtaskState snapshot;
+        long at;
+        try (InstanceHarness h = InstanceHarness.start(config)) {
+            h.add(request("long", prompt(100, 1), 50, 0f, 1, h.now));
+            h.add(request("short", prompt(10, 2), 20, 0f, 2, h.now));
+            snapshot = h.harness.snapshot(1, h.now);
+            at = h.now;
+        }
+        ModelConfig c = SyntheticCheckpoint.Shape.S260K.config();
+        Path small = dir.resolve("context64.bin");
+        SyntheticCheckpoint.write(new ModelConfig(c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(),
+                c.vocabSize(), 64, c.sharedClassifier()), 7, small);
+        InstanceConfig other = new InstanceConfig(small.toString(), null, 1, 256, "fcfs", PolicyOptions.defaults(),
+                InstanceHarness.LATENCY, 10, 0, InstanceConfig.Engine.CPU);
+        try (InstanceHarness h = InstanceHarness.restore(other, snapshot, at + 5)) {
+            h.runUntilIdle(2000);
+            assertThat(h.events("long")).singleElement().satisfies(e -> {
+                assertThat(e.getFinishReason()).isEqualTo(FinishReason.REJECTED);
+                assertThat(e.getReasonDetail()).contains("context");
+            });
+            assertWellFormed(h.events("short"), "short");
+            assertThat(h.events("short").get(h.events("short").size() - 1).getFinishReason())
+                    .isIn(FinishReason.LENGTH, FinishReason.EOS);
             assertThat(h.harness.numKeyedStateEntries()).isZero();
             assertThat(h.harness.numProcessingTimeTimers()).isZero();
         }
