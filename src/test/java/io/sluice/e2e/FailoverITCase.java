@@ -17,12 +17,14 @@ import io.sluice.job.local.ByteTokenizer;
 import io.sluice.job.pipeline.InferenceJob;
 import io.sluice.job.pipeline.JobSettings;
 import io.sluice.job.pipeline.LatencyProfiles;
+import io.sluice.job.pipeline.PdMode;
 import io.sluice.job.pipeline.Topics;
 import io.sluice.job.sim.Mix;
 import io.sluice.operators.ingest.RequestFormat;
 import io.sluice.scheduling.PolicyOptions;
 import io.sluice.schemas.FinishReason;
 import io.sluice.schemas.TokenEvent;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,7 +50,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -69,9 +72,14 @@ class FailoverITCase {
 
     @TempDir
     static Path dir;
+    /** The live TaskManager's index: the cluster keeps lost ones in its list and appends each new one. */
+    static int taskManager;
 
-    @Test
-    void aLostTaskManagerLosesNoRequestAndChangesNoAnswer(@InjectMiniCluster MiniCluster cluster) throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = PdMode.class, names = {"COLOCATED", "SEPARATE"})
+    void aLostTaskManagerLosesNoRequestAndChangesNoAnswer(PdMode pd, @InjectMiniCluster MiniCluster cluster)
+            throws Exception {
+        Path dir = Files.createDirectories(FailoverITCase.dir.resolve(pd.name()));
         Path model = dir.resolve("model.bin");
         SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.of("260k").config(), 1234, model);
         Path tokenizerFile = dir.resolve("tokenizer.bin");
@@ -80,11 +88,11 @@ class FailoverITCase {
         Tokenizer tokenizer = Tokenizer.load(tokenizerFile, weights.config().vocabSize());
         Topics topics = Topics.DEFAULT;
         try (LocalKafka kafka = LocalKafka.start(dir.resolve("kafka"), 0)) {
-            kafka.createTopics(1, topics.all());
+            kafka.createTopics(pd.separated() ? 2 : 1, topics.all());
             JobSettings settings = new JobSettings(kafka.bootstrapServers(), topics, RequestFormat.AVRO,
-                    new Properties(), "failover", model.toString(), tokenizerFile.toString(), 1, 1, 0,
+                    new Properties(), "failover", model.toString(), tokenizerFile.toString(), pd.separated() ? 2 : 1, 1, 0,
                     "slidebatching", PolicyOptions.defaults(), LatencyProfiles.prior(weights.config(), 1), "", 100,
-                    1000, 2);
+                    1000, 2).withPd(pd, pd.separated() ? 1 : 0);
             Configuration conf = new Configuration();
             // Often, so that a checkpoint completes within the test's first seconds; the job's own restart strategy.
             conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(1000));
@@ -114,9 +122,10 @@ class FailoverITCase {
                 });
                 load.start();
                 Thread.sleep(2000); // about half the requests sent, some finished, some running, some queued
-                cluster.terminateTaskManager(0).get();
+                cluster.terminateTaskManager(taskManager).get();
                 Thread.sleep(2500);
                 cluster.startTaskManager();
+                taskManager++;
                 load.join();
                 assertThat(failed.get()).isNull();
                 assertThat(cluster.getExecutionGraph(job.getJobID()).get().getStatusTimestamp(JobStatus.RESTARTING))
