@@ -20,11 +20,13 @@ import io.sluice.schemas.InstanceStatus;
 import io.sluice.schemas.RequestMetrics;
 import io.sluice.schemas.SloReport;
 import io.sluice.schemas.TokenEvent;
+import java.io.File;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -85,11 +87,15 @@ public final class InferenceJob {
                 // On files, not in the JobManager's memory: that holds at most 5 MB of state per instance, about
                 // 3,000 queued requests of 400 tokens, and a checkpoint over it fails, which fails the job over
                 // (no failed checkpoint is tolerated), again each time the restored queue grows back. One JVM
-                // here, so a local folder serves; Flink deletes a job's checkpoints when it ends.
+                // here, so a local folder serves: below the cluster's temporary folder (local mode's work folder,
+                // removed at its end), as Flink deletes a job's checkpoints but not their empty folders.
+                String tmp = env.getConfiguration().getOptional(CoreOptions.TMP_DIRS)
+                        .map(dirs -> dirs.split(",|" + File.pathSeparator)[0])
+                        .orElse(System.getProperty("java.io.tmpdir"));
                 Configuration storage = new Configuration();
                 storage.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
                 storage.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY,
-                        Path.of(System.getProperty("java.io.tmpdir"), "sluice-checkpoints").toUri().toString());
+                        Path.of(tmp, "sluice-checkpoints").toUri().toString());
                 env.configure(storage);
             }
         }

@@ -23,6 +23,7 @@ import org.apache.flink.api.common.functions.util.ListCollector;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -96,6 +97,12 @@ class InferenceJobTest {
         StreamExecutionEnvironment env = built(2, PdMode.COLOCATED, 0, new Configuration());
         assertThat(env.getConfiguration().get(CheckpointingOptions.CHECKPOINT_STORAGE)).isEqualTo("filesystem");
         assertThat(env.getConfiguration().get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).startsWith("file:");
+        // Local mode's cluster keeps its files in its work folder, removed at its end: the checkpoints too.
+        Configuration local = new Configuration();
+        local.set(CoreOptions.TMP_DIRS, dir.resolve("work").toString());
+        StreamExecutionEnvironment inLocalMode = built(2, PdMode.COLOCATED, 0, local);
+        assertThat(inLocalMode.getConfiguration().get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).isEqualTo(
+                dir.resolve("work").resolve("sluice-checkpoints").toUri().toString());
     }
 
     private static Map<String, Integer> graph(int instances, PdMode pd, int decode) {
