@@ -129,6 +129,42 @@ class IngestITCase {
         });
     }
 
+    @Test
+    void aMalformedRecordNearTheBrokersSizeLimitIsADeadLetterNotAFailedJob() throws Exception {
+        // 900 KB of not-JSON: the broker takes it (1 MB records by default), but its dead letter, the original in
+        // base64 plus the reason, is over the 1 MB a producer sends. The sink's send failed and failed the job,
+        // which read the same record again after each restart.
+        KAFKA.createTopics(1, "big-requests", "big-dlq");
+        byte[] big = "x".repeat(900_000).getBytes(UTF_8);
+        KAFKA.produce("big-requests", List.of(big));
+
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.GENERIC_TYPES, false);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(1);
+        KafkaIo kafka = new KafkaIo(KAFKA.bootstrapServers(), RequestFormat.JSON, new Properties());
+        SingleOutputStreamOperator<AdmittedRequest> admitted = env
+                .fromSource(kafka.requestSource("big-requests", "ingest-big", true), WatermarkStrategy.noWatermarks(),
+                        "Kafka requests")
+                .process(new IngestFunction(RequestFormat.JSON, new Admission(TenantTable.open(), 256),
+                        text -> new int[] {1}))
+                .name("Decode, validate, admit");
+        admitted.getSideOutput(IngestFunction.DEAD_LETTERS)
+                .sinkTo(kafka.sink("big-dlq", DeadLetter.class, null)).name("Dead letters");
+        try (CloseableIterator<AdmittedRequest> it = admitted.executeAndCollect("ingest-big")) {
+            assertThat(it.hasNext()).as("nothing admitted").isFalse();
+        }
+
+        List<ConsumerRecord<byte[], byte[]>> records = KAFKA.consume("big-dlq", 1, Duration.ofSeconds(30));
+        assertThat(records).hasSize(1);
+        DeadLetter dead = AvroJson.fromJson(AvroJson.parseObject(records.get(0).value()), DeadLetter.class);
+        assertThat(dead.getTopic()).isEqualTo("big-requests");
+        assertThat(dead.getOffset()).isZero();
+        assertThat(dead.getReason()).startsWith("not valid JSON").contains("900000 bytes");
+        assertThat(bytes(dead.getOriginal())).as("the original's beginning").isNotEmpty()
+                .isEqualTo("x".repeat(dead.getOriginal().remaining()));
+    }
+
     private static List<String> ids(String prefix, int n) {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < n; i++) {

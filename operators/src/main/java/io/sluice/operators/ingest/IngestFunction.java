@@ -118,10 +118,26 @@ public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedReq
     /** llama2.c tokenizers put BOS at id 1. */
     private static final int BOS = 1;
 
+    /**
+     * A dead letter must fit in a Kafka record (1 MB by default, for the broker and for the sink's producer), or
+     * its send fails the job, which then reads the same record again. The original takes at most this much (4/3 of
+     * it in JSON's base64); a longer one is cut, and the letter says so and keeps the record's position.
+     */
+    static final int MAX_DEAD_LETTER_ORIGINAL = 512 * 1024;
+    /** A reason quotes the record (an unknown field's name, say): at most this many characters of it. */
+    static final int MAX_DEAD_LETTER_REASON = 2000;
+
     static DeadLetter deadLetter(RawRecord record, String reason, Instant now) {
+        byte[] value = record.value == null ? new byte[0] : record.value;
+        String why = reason.length() <= MAX_DEAD_LETTER_REASON ? reason
+                : reason.substring(0, MAX_DEAD_LETTER_REASON) + "...";
+        if (value.length > MAX_DEAD_LETTER_ORIGINAL) {
+            why += " (the original is cut to its first " + MAX_DEAD_LETTER_ORIGINAL + " of " + value.length
+                    + " bytes; the whole record is at its topic, partition and offset)";
+        }
         return DeadLetter.newBuilder()
-                .setOriginal(ByteBuffer.wrap(record.value == null ? new byte[0] : record.value))
-                .setReason(reason)
+                .setOriginal(ByteBuffer.wrap(value, 0, Math.min(value.length, MAX_DEAD_LETTER_ORIGINAL)))
+                .setReason(why)
                 .setTopic(record.topic)
                 .setPartition(record.partition)
                 .setOffset(record.offset)
