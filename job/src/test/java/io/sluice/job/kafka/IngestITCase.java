@@ -165,6 +165,41 @@ class IngestITCase {
                 .isEqualTo("x".repeat(dead.getOriginal().remaining()));
     }
 
+    @Test
+    void aRequestWhoseNamesCannotFitInItsAnswerIsADeadLetterNotAFailedJob() throws Exception {
+        // A request id and a tenant of 400,000 characters each: its rejection (an unknown tenant) carries both, as
+        // the record's key and in its value, over the 1 MB a producer sends; the failed send failed the job.
+        KAFKA.createTopics(1, "named-requests", "named-dlq", "named-tokens");
+        String huge = "n".repeat(400_000);
+        byte[] request = ("{\"request_id\":\"" + huge + "\",\"tenant\":\"" + huge + "\",\"prompt\":[5,6]}")
+                .getBytes(UTF_8);
+        KAFKA.produce("named-requests", List.of(request));
+
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.GENERIC_TYPES, false);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(1);
+        KafkaIo kafka = new KafkaIo(KAFKA.bootstrapServers(), RequestFormat.JSON, new Properties());
+        SingleOutputStreamOperator<AdmittedRequest> admitted = env
+                .fromSource(kafka.requestSource("named-requests", "ingest-named", true),
+                        WatermarkStrategy.noWatermarks(), "Kafka requests")
+                .process(new IngestFunction(RequestFormat.JSON, new Admission(TenantTable.parse("chat"), 256),
+                        text -> new int[] {1}))
+                .name("Decode, validate, admit");
+        admitted.getSideOutput(IngestFunction.DEAD_LETTERS)
+                .sinkTo(kafka.sink("named-dlq", DeadLetter.class, null)).name("Dead letters");
+        admitted.getSideOutput(IngestFunction.REJECTIONS)
+                .sinkTo(kafka.sink("named-tokens", TokenEvent.class, TokenEvent::getRequestId)).name("Rejections");
+        try (CloseableIterator<AdmittedRequest> it = admitted.executeAndCollect("ingest-named")) {
+            assertThat(it.hasNext()).as("nothing admitted").isFalse();
+        }
+
+        List<ConsumerRecord<byte[], byte[]>> records = KAFKA.consume("named-dlq", 1, Duration.ofSeconds(30));
+        assertThat(records).hasSize(1);
+        DeadLetter dead = AvroJson.fromJson(AvroJson.parseObject(records.get(0).value()), DeadLetter.class);
+        assertThat(dead.getReason()).contains("request_id").contains("400000");
+    }
+
     private static List<String> ids(String prefix, int n) {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < n; i++) {

@@ -15,10 +15,10 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * The pipeline's front door: decode, validate, tokenize, admit. A record that cannot be read goes
- * to {@link #DEAD_LETTERS} (original bytes, reason, source position); a readable request that is
- * refused ends at once with a final {@link TokenEvent} on {@link #REJECTIONS}. Input never fails
- * the job. Holds no state.
+ * The pipeline's front door: decode, validate, tokenize, admit. A record that cannot be read, or whose names no
+ * answer could carry, goes to {@link #DEAD_LETTERS} (original bytes, reason, source position); a readable request
+ * that is refused ends at once with a final {@link TokenEvent} on {@link #REJECTIONS}. Input never fails the job.
+ * Holds no state.
  */
 public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedRequest> {
     private static final long serialVersionUID = 1L;
@@ -54,6 +54,11 @@ public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedReq
             ctx.output(DEAD_LETTERS, deadLetter(record, e.getMessage(), now));
             return;
         }
+        String overlong = overlongName(request);
+        if (overlong != null) {
+            ctx.output(DEAD_LETTERS, deadLetter(record, overlong, now));
+            return;
+        }
         Optional<String> problem = admission.checkFields(request);
         if (problem.isPresent()) {
             reject(ctx, request, 0, problem.get(), now);
@@ -69,6 +74,25 @@ public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedReq
         }
         Admission.Admitted admitted = (Admission.Admitted) decision;
         out.collect(toAdmitted(request, tokens, admitted));
+    }
+
+    /**
+     * Every answer carries the request's id (also as its Kafka key), tenant and class: names long enough to push an
+     * answer over Kafka's 1 MB record would fail the job at its sink. No answer can carry them, so such a request is
+     * a dead letter.
+     */
+    static final int MAX_NAME_CHARS = 1024;
+
+    private static String overlongName(InferenceRequest r) {
+        String[][] names = {{"request_id", r.getRequestId()}, {"tenant", r.getTenant()},
+            {"priority_class", r.getPriorityClass()}};
+        for (String[] name : names) {
+            if (name[1] != null && name[1].length() > MAX_NAME_CHARS) {
+                return name[0] + " is " + name[1].length() + " characters long; a request's names take at most "
+                        + MAX_NAME_CHARS + " (every answer carries them)";
+            }
+        }
+        return null;
     }
 
     private void reject(Context ctx, InferenceRequest request, int promptTokens, String reason, Instant now) {
