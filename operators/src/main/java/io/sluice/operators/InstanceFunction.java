@@ -140,6 +140,8 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
     private transient Executor executor;
     private transient Tokenizer tokenizer;
     private transient ModelConfig model;
+    /** Of the model file: what handoffs carry, and what this instance takes KV handed over with. */
+    private transient long modelFingerprint;
     private transient InstanceState instance;
     private transient BatchPolicy policy;
     private transient InstanceMetrics metrics;
@@ -254,6 +256,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
     public void open(OpenContext openContext) {
         Weights weights = CheckpointLoader.load(Path.of(config.modelPath()));
         model = weights.config();
+        modelFingerprint = ModelFingerprint.of(Path.of(config.modelPath()));
         CpuExecutor.Options options = CpuExecutor.Options.defaults(model).withThreads(config.threads());
         if (config.kvBlocks() > 0) {
             options = options.withKvBlocks(config.kvBlocks());
@@ -567,7 +570,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         KvSnapshot kv = l.hostKv;
         l.hostKv = null;
         RequestRecord record = l.record.prefilledBy(instanceId);
-        ctx.output(HANDOFFS, KvHandoff.of(record, instanceId, decode, now, kv));
+        ctx.output(HANDOFFS, KvHandoff.of(record, instanceId, decode, now, modelFingerprint, kv));
         metrics.handoff(kv.bytes());
         live.remove(l.id);
         bySchedule.remove(l.schedule);
@@ -587,6 +590,17 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         if (live.containsKey(r.requestId)) {
             LOG.warn("instance {}: request id {} is already being served; dropping the duplicate handoff", instanceId,
                     r.requestId);
+            return;
+        }
+        if (h.model != modelFingerprint || h.kvLayers != model.layers() || h.kvDim != model.kvDim()
+                || h.kvLength != record.knownTokens() - 1) {
+            // Another model's KV (a TaskManager with another file at the model's path), or KV that does not fit
+            // this one: decoding over it would continue from garbage, or the engine would refuse it and fail the
+            // job. The sequence is prefilled again here, prompt and generated tokens, as after a restore.
+            LOG.warn("instance {}: the KV handed over for {} is not of this instance's model file ({}); "
+                    + "prefilling the sequence again", instanceId, r.requestId, config.modelPath());
+            lane.pendingWrites.add(new PendingWrite(r.requestId, record));
+            serve(lane, record, false, now, ctx, out);
             return;
         }
         long arrival = r.submittedAtMs > 0 ? Math.min(r.submittedAtMs, now) : now;
