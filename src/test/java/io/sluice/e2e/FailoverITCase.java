@@ -59,7 +59,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The job loses its TaskManager while it serves (a real Kafka broker, a Flink MiniCluster): it restores from its
  * last checkpoint on a new one, and the source replays what it read since. Every request still ends, and what a
  * consumer reads of the tokens topic (the events before the failure, then the replay's) is one answer per
- * request: at each index the same event every time it appears, the engine's own tokens for the request.
+ * request: at each index the same event every time it appears, the engine's own tokens for the request. Colocated
+ * and under PD separation (where the restore also meets sequences handed over since the checkpoint).
  */
 class FailoverITCase {
 
@@ -88,11 +89,12 @@ class FailoverITCase {
         Tokenizer tokenizer = Tokenizer.load(tokenizerFile, weights.config().vocabSize());
         Topics topics = Topics.DEFAULT;
         try (LocalKafka kafka = LocalKafka.start(dir.resolve("kafka"), 0)) {
-            kafka.createTopics(pd.separated() ? 2 : 1, topics.all());
+            int instances = pd.separated() ? 2 : 1; // 1:1 under separation
             JobSettings settings = new JobSettings(kafka.bootstrapServers(), topics, RequestFormat.AVRO,
-                    new Properties(), "failover", model.toString(), tokenizerFile.toString(), pd.separated() ? 2 : 1, 1, 0,
+                    new Properties(), "failover", model.toString(), tokenizerFile.toString(), instances, 1, 0,
                     "slidebatching", PolicyOptions.defaults(), LatencyProfiles.prior(weights.config(), 1), "", 100,
                     1000, 2).withPd(pd, pd.separated() ? 1 : 0);
+            kafka.createTopics(instances, topics.all());
             Configuration conf = new Configuration();
             // Often, so that a checkpoint completes within the test's first seconds; the job's own restart strategy.
             conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(1000));
