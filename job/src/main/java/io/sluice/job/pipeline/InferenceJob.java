@@ -3,6 +3,7 @@ package io.sluice.job.pipeline;
 import io.sluice.gpu.model.CheckpointLoader;
 import io.sluice.gpu.model.ModelConfig;
 import io.sluice.job.kafka.KafkaIo;
+import io.sluice.job.local.Folders;
 import io.sluice.operators.InstanceConfig;
 import io.sluice.operators.InstanceFunction;
 import io.sluice.operators.InstanceInput;
@@ -21,6 +22,9 @@ import io.sluice.schemas.RequestMetrics;
 import io.sluice.schemas.SloReport;
 import io.sluice.schemas.TokenEvent;
 import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -87,15 +91,15 @@ public final class InferenceJob {
                 // On files, not in the JobManager's memory: that holds at most 5 MB of state per instance, about
                 // 3,000 queued requests of 400 tokens, and a checkpoint over it fails, which fails the job over
                 // (no failed checkpoint is tolerated), again each time the restored queue grows back. One JVM
-                // here, so a local folder serves: below the cluster's temporary folder (local mode's work folder,
-                // removed at its end), as Flink deletes a job's checkpoints but not their empty folders.
-                String tmp = env.getConfiguration().getOptional(CoreOptions.TMP_DIRS)
-                        .map(dirs -> dirs.split(",|" + File.pathSeparator)[0])
-                        .orElse(System.getProperty("java.io.tmpdir"));
+                // here, so a local folder serves; Flink deletes a job's checkpoints but not their emptied folders:
+                // below the cluster's temporary folder (local mode's work folder, removed at its end), else in a
+                // folder of this JVM's own, removed when it exits.
+                Path dir = env.getConfiguration().getOptional(CoreOptions.TMP_DIRS)
+                        .map(dirs -> Path.of(dirs.split(",|" + File.pathSeparator)[0], "sluice-checkpoints"))
+                        .orElseGet(InferenceJob::checkpointFolderOfThisJvm);
                 Configuration storage = new Configuration();
                 storage.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
-                storage.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY,
-                        Path.of(tmp, "sluice-checkpoints").toUri().toString());
+                storage.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.toUri().toString());
                 env.configure(storage);
             }
         }
@@ -213,6 +217,23 @@ public final class InferenceJob {
         admitted.getSideOutput(IngestFunction.DEAD_LETTERS)
                 .sinkTo(kafka.sink(topics.dlq(), DeadLetter.class, null))
                 .name("Kafka: " + topics.dlq()).uid("dlq-sink");
+    }
+
+    /** A new temporary folder, removed with everything in it when the JVM exits. */
+    private static Path checkpointFolderOfThisJvm() {
+        try {
+            Path dir = Files.createTempDirectory("sluice-checkpoints");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    Folders.deleteRecursively(dir);
+                } catch (IOException e) {
+                    // Exiting: nothing to tell it to.
+                }
+            }, "sluice-checkpoint-folder-cleanup"));
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a folder for the job's checkpoints", e);
+        }
     }
 
     /**

@@ -9,6 +9,7 @@ import io.sluice.scheduling.PolicyOptions;
 import io.sluice.scheduling.RouterOptions;
 import io.sluice.schemas.InstanceRole;
 import io.sluice.schemas.InstanceStatus;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -96,7 +97,12 @@ class InferenceJobTest {
         // requests outgrows it, and a checkpoint that fails fails the job over (none is tolerated by default).
         StreamExecutionEnvironment env = built(2, PdMode.COLOCATED, 0, new Configuration());
         assertThat(env.getConfiguration().get(CheckpointingOptions.CHECKPOINT_STORAGE)).isEqualTo("filesystem");
-        assertThat(env.getConfiguration().get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).startsWith("file:");
+        // Without a temporary folder of the cluster's: a folder of this JVM's own (removed when it exits), not a
+        // shared one that every run leaves its emptied job folders in.
+        String folder = env.getConfiguration().get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
+        assertThat(Path.of(URI.create(folder))).isDirectory();
+        assertThat(built(2, PdMode.COLOCATED, 0, new Configuration()).getConfiguration()
+                .get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).isNotEqualTo(folder);
         // Local mode's cluster keeps its files in its work folder, removed at its end: the checkpoints too.
         Configuration local = new Configuration();
         local.set(CoreOptions.TMP_DIRS, dir.resolve("work").toString());
