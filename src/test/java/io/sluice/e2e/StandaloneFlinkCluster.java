@@ -80,6 +80,7 @@ final class StandaloneFlinkCluster implements AutoCloseable {
         // A failure must fail the job (and the test) at once, not restart it quietly.
         config.setString("restart-strategy.type", "none");
         config.setString("io.tmp.dirs", tmp.toString());
+        config.setString("execution.checkpointing.dir", dir.resolve("checkpoints").toUri().toString());
         config.setString("web.tmpdir", tmp.toString());
         config.setString("web.upload.dir", Files.createDirectories(dir.resolve("upload")).toString());
         BootstrapTools.writeConfiguration(config, conf.resolve(GlobalConfiguration.FLINK_CONF_FILENAME).toFile());

@@ -83,7 +83,8 @@ import org.slf4j.LoggerFactory;
  * {@link TokenEvent} per sampled token, feeds the measured batch time to the estimator and, if work remains,
  * sets the next round timer. So one callback runs at most one batch, and the mailbox gets arrivals, timers and
  * checkpoint barriers in between. A request that has not started by its TTFT deadline (its completion deadline
- * for batch work) is expired by a timer at that time.
+ * for batch work) is expired by a timer at that time (not one that may have run before a failure: see
+ * {@link #serve}).
  *
  * <p>State: {@code requests}, a MapState of every unfinished request of the key ({@link RequestRecord}: the
  * request and its generated tokens), written at the end of every callback that changed it and cleared entry by
@@ -139,6 +140,8 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
     private transient Executor executor;
     private transient Tokenizer tokenizer;
     private transient ModelConfig model;
+    /** Of the model file: what handoffs carry, and what this instance takes KV handed over with. */
+    private transient long modelFingerprint;
     private transient InstanceState instance;
     private transient BatchPolicy policy;
     private transient InstanceMetrics metrics;
@@ -161,6 +164,13 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
      * {@link Live#hostKv}; placed again on every decode status.
      */
     private transient ArrayDeque<Live> awaitingDecode;
+    /** Whether this run follows a failure or a restore: its state and its input are replayed from a checkpoint. */
+    private transient boolean recovering;
+    /**
+     * When recovering: the processing time of the first callback; a request submitted before it may have been served
+     * before the failure (see {@link #serve}). NONE otherwise.
+     */
+    private transient long recoveredAtMs;
     /** KV of sequences that hold no blocks now: handed over and not yet imported, or swapped to the host tier. */
 
     public InstanceFunction(InstanceConfig config) {
@@ -246,6 +256,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
     public void open(OpenContext openContext) {
         Weights weights = CheckpointLoader.load(Path.of(config.modelPath()));
         model = weights.config();
+        modelFingerprint = ModelFingerprint.of(Path.of(config.modelPath()));
         CpuExecutor.Options options = CpuExecutor.Options.defaults(model).withThreads(config.threads());
         if (config.kvBlocks() > 0) {
             options = options.withKvBlocks(config.kvBlocks());
@@ -306,6 +317,8 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         unflushedState = context.getOperatorStateStore().getUnionListState(
                 new ListStateDescriptor<>("unflushed-writes", TypeInformation.of(UnflushedWrite.class)));
         restoredWrites = new HashMap<>();
+        recovering = context.isRestored() || getRuntimeContext().getTaskInfo().getAttemptNumber() > 0;
+        recoveredAtMs = NONE;
         if (context.isRestored()) {
             TaskInfo task = getRuntimeContext().getTaskInfo();
             for (UnflushedWrite w : unflushedState.get()) {
@@ -367,7 +380,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         } else {
             RequestRecord record = RequestRecord.of(request);
             lane.pendingWrites.add(new PendingWrite(request.requestId, record));
-            serve(lane, record, now, ctx, out);
+            serve(lane, record, false, now, ctx, out);
         }
         flush(lane);
         if (needsRounds(lane) && (lane.chainTimerAt == NONE || lane.chainIsHeartbeat)) {
@@ -557,7 +570,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         KvSnapshot kv = l.hostKv;
         l.hostKv = null;
         RequestRecord record = l.record.prefilledBy(instanceId);
-        ctx.output(HANDOFFS, KvHandoff.of(record, instanceId, decode, now, kv));
+        ctx.output(HANDOFFS, KvHandoff.of(record, instanceId, decode, now, modelFingerprint, kv));
         metrics.handoff(kv.bytes());
         live.remove(l.id);
         bySchedule.remove(l.schedule);
@@ -577,6 +590,17 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         if (live.containsKey(r.requestId)) {
             LOG.warn("instance {}: request id {} is already being served; dropping the duplicate handoff", instanceId,
                     r.requestId);
+            return;
+        }
+        if (h.model != modelFingerprint || h.kvLayers != model.layers() || h.kvDim != model.kvDim()
+                || h.kvLength != record.knownTokens() - 1) {
+            // Another model's KV (a TaskManager with another file at the model's path), or KV that does not fit
+            // this one: decoding over it would continue from garbage, or the engine would refuse it and fail the
+            // job. The sequence is prefilled again here, prompt and generated tokens, as after a restore.
+            LOG.warn("instance {}: the KV handed over for {} is not of this instance's model file ({}); "
+                    + "prefilling the sequence again", instanceId, r.requestId, config.modelPath());
+            lane.pendingWrites.add(new PendingWrite(r.requestId, record));
+            serve(lane, record, false, now, ctx, out);
             return;
         }
         long arrival = r.submittedAtMs > 0 ? Math.min(r.submittedAtMs, now) : now;
@@ -710,16 +734,25 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
     /**
      * Queues a request, new or restored with tokens already generated: the scheduler then sees prompt + generated
      * as its prompt and the rest as its output, so the whole known sequence is prefilled before the next token.
+     *
+     * <p>After a failure, a request restored from the checkpoint, or one submitted before this run came back (the
+     * source replays what it read since the checkpoint), may have run after the checkpoint and sent its tokens,
+     * all of them or some. Its client has those tokens, so it is served again, late, to the same tokens (they
+     * depend on seed and position only), and never expired for not having started: an EXPIRED event at an index
+     * the client already has a token for would contradict it. Its metrics count from its submission, so it misses
+     * its TTFT target.
      */
-    private void serve(Lane lane, RequestRecord record, long now, Context ctx, Collector<TokenEvent> out) {
+    private void serve(Lane lane, RequestRecord record, boolean restored, long now, Context ctx,
+                       Collector<TokenEvent> out) {
         AdmittedRequest r = record.request;
         int generated = record.generated.length;
         long arrival = r.submittedAtMs > 0 ? Math.min(r.submittedAtMs, now) : now;
         boolean started = record.startedAtMs > 0;
+        boolean mayHaveRunBefore = restored || (recoveredAtMs != NONE && arrival < recoveredAtMs);
         long expiresAt = NONE;
-        if (!started && r.ttftSloMs > 0) {
+        if (!started && !mayHaveRunBefore && r.ttftSloMs > 0) {
             expiresAt = arrival + r.ttftSloMs;
-        } else if (!started && r.deadlineMs > 0) {
+        } else if (!started && !mayHaveRunBefore && r.deadlineMs > 0) {
             expiresAt = r.deadlineMs;
         }
         Live l = new Live(r.requestId, lane.key, null, null, null, expiresAt, record);
@@ -878,6 +911,9 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
      * again; then the writes other keys' callbacks left for it are applied.
      */
     private Lane enter(int key, long now, Context ctx, Collector<TokenEvent> out) throws Exception {
+        if (recovering && recoveredAtMs == NONE) {
+            recoveredAtMs = now;
+        }
         Lane lane = lanes.computeIfAbsent(key, Lane::new);
         if (!lane.loaded) {
             lane.loaded = true;
@@ -897,7 +933,21 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
                 LOG.info("instance {}: re-queueing {} restored requests of key {}", instanceId, restored.size(), key);
             }
             for (RequestRecord record : restored) {
-                serve(lane, record, now, ctx, out);
+                // A savepoint may be restored into a job with another model: what this one cannot serve ends
+                // here, where the engine refusing it would fail the job and every restart after it.
+                String problem = check(record.request);
+                for (int i = 0; problem == null && i < record.generated.length; i++) {
+                    if (record.generated[i] >= model.vocabSize()) {
+                        problem = "generated token " + record.generated[i] + " is outside the model's vocabulary [0, "
+                                + model.vocabSize() + ")";
+                    }
+                }
+                if (problem != null) {
+                    endUnserved(new Live(record.request.requestId, key, null, null, null, NONE, record),
+                            FinishReason.REJECTED, problem, now, ctx, out);
+                } else {
+                    serve(lane, record, true, now, ctx, out);
+                }
             }
         }
         flush(lane);

@@ -16,6 +16,8 @@ public final class KvHandoff {
     public int decodeInstance;
     /** Processing time the prefill instance sent it. */
     public long sentAtMs;
+    /** The {@link ModelFingerprint} of the prefill instance's model: KV of another model means nothing here. */
+    public long model;
     /** Positions the KV covers. */
     public int kvLength;
     public int kvLayers;
@@ -27,12 +29,14 @@ public final class KvHandoff {
 
     public KvHandoff() {}
 
-    static KvHandoff of(RequestRecord record, int prefillInstance, int decodeInstance, long sentAtMs, KvSnapshot kv) {
+    static KvHandoff of(RequestRecord record, int prefillInstance, int decodeInstance, long sentAtMs, long model,
+                        KvSnapshot kv) {
         KvHandoff h = new KvHandoff();
         h.record = record;
         h.prefillInstance = prefillInstance;
         h.decodeInstance = decodeInstance;
         h.sentAtMs = sentAtMs;
+        h.model = model;
         h.kvLength = kv.length();
         h.kvLayers = kv.layers();
         h.kvDim = kv.kvDim();

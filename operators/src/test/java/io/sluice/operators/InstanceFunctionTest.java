@@ -7,6 +7,8 @@ import static io.sluice.operators.InstanceHarness.request;
 import static io.sluice.operators.InstanceHarness.tokens;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.sluice.gpu.model.ModelConfig;
+import io.sluice.gpu.model.SyntheticCheckpoint;
 import io.sluice.operators.ingest.AdmittedRequest;
 import io.sluice.scheduling.PolicyOptions;
 import io.sluice.schemas.FinishReason;
@@ -22,6 +24,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The instance operator in Flink's keyed harness on the real engine (stories260K), time advanced by hand. */
 class InstanceFunctionTest {
@@ -248,6 +251,89 @@ class InstanceFunctionTest {
                 assertWellFormed(all, r.requestId);
                 assertThat(tokens(all)).as("tokens of %s across the restore", r.requestId).containsExactly(reference(r));
             }
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void requestsServedSinceTheCheckpointAreServedAgainAfterALateRestoreNotExpired() throws Exception {
+        // A restore rolls the state back to the checkpoint and the source replays what it read since. Here one
+        // request was queued at the checkpoint and one arrived after it; both ran to the end before the failure,
+        // so their clients have their tokens. The restore comes after their TTFT targets: the replay must give the
+        // same tokens again, not an EXPIRED event at index 0 where the client already has a token.
+        InstanceConfig config = config("slidebatching", PolicyOptions.defaults());
+        AdmittedRequest queued;
+        AdmittedRequest replayed;
+        OperatorSubtaskState snapshot;
+        long at;
+        List<TokenEvent> before;
+        try (InstanceHarness h = InstanceHarness.start(config)) {
+            queued = request("queued", prompt(12, 5), 20, 0.8f, 5, h.now);
+            queued.ttftSloMs = 50;
+            h.add(queued);
+            snapshot = h.harness.snapshot(1, h.now);
+            at = h.now;
+            replayed = request("replayed", prompt(14, 6), 20, 0.8f, 6, h.now);
+            replayed.ttftSloMs = 50;
+            h.add(replayed);
+            h.runUntilIdle(2000);
+            before = h.events();
+        }
+        try (InstanceHarness h = InstanceHarness.restore(config, snapshot, at + 3000)) {
+            h.add(replayed);
+            h.runUntilIdle(2000);
+            for (AdmittedRequest r : List.of(queued, replayed)) {
+                List<TokenEvent> first = before.stream().filter(e -> e.getRequestId().equals(r.requestId)).toList();
+                assertWellFormed(first, r.requestId);
+                assertThat(tokens(first)).as("tokens of %s before the failure", r.requestId)
+                        .containsExactly(reference(r));
+                List<TokenEvent> again = h.events(r.requestId);
+                assertWellFormed(again, r.requestId);
+                assertThat(again.get(again.size() - 1).getFinishReason()).as("how %s ends after the restore",
+                        r.requestId).isEqualTo(first.get(first.size() - 1).getFinishReason());
+                assertThat(tokens(again)).as("tokens of %s after the restore", r.requestId)
+                        .containsExactly(reference(r));
+                RequestMetrics m = h.metrics().stream().filter(x -> x.getRequestId().equals(r.requestId))
+                        .findFirst().orElseThrow();
+                assertThat(m.getTtftMs()).as("TTFT of %s from its submission, not from the replay", r.requestId)
+                        .isGreaterThanOrEqualTo(3000.0);
+                assertThat(m.getSloMet()).isFalse();
+            }
+            assertThat(h.harness.numKeyedStateEntries()).isZero();
+            assertThat(h.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void restoredRequestsTheJobsModelCannotServeAreRejectedNotRunIntoTheEngine(@TempDir Path dir) throws Exception {
+        // A savepoint restored into a job with another model: a request it holds that the new model's context
+        // cannot take ends REJECTED with the reason; the engine refusing it would fail the job, and every restart
+        // after it.
+        InstanceConfig config = config("fcfs", PolicyOptions.defaults());
+        OperatorSubtaskState snapshot;
+        long at;
+        try (InstanceHarness h = InstanceHarness.start(config)) {
+            h.add(request("long", prompt(100, 1), 50, 0f, 1, h.now));
+            h.add(request("short", prompt(10, 2), 20, 0f, 2, h.now));
+            snapshot = h.harness.snapshot(1, h.now);
+            at = h.now;
+        }
+        ModelConfig c = SyntheticCheckpoint.Shape.S260K.config();
+        Path small = dir.resolve("context64.bin");
+        SyntheticCheckpoint.write(new ModelConfig(c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(),
+                c.vocabSize(), 64, c.sharedClassifier()), 7, small);
+        InstanceConfig other = new InstanceConfig(small.toString(), null, 1, 256, "fcfs", PolicyOptions.defaults(),
+                InstanceHarness.LATENCY, 10, 0, InstanceConfig.Engine.CPU);
+        try (InstanceHarness h = InstanceHarness.restore(other, snapshot, at + 5)) {
+            h.runUntilIdle(2000);
+            assertThat(h.events("long")).singleElement().satisfies(e -> {
+                assertThat(e.getFinishReason()).isEqualTo(FinishReason.REJECTED);
+                assertThat(e.getReasonDetail()).contains("context");
+            });
+            assertWellFormed(h.events("short"), "short");
+            assertThat(h.events("short").get(h.events("short").size() - 1).getFinishReason())
+                    .isIn(FinishReason.LENGTH, FinishReason.EOS);
             assertThat(h.harness.numKeyedStateEntries()).isZero();
             assertThat(h.harness.numProcessingTimeTimers()).isZero();
         }

@@ -8,7 +8,12 @@ import static io.sluice.operators.InstanceHarness.tokens;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.gpu.exec.CpuExecutor;
+import io.sluice.gpu.exec.Generator;
 import io.sluice.gpu.model.CheckpointLoader;
+import io.sluice.gpu.model.SyntheticCheckpoint;
+import io.sluice.gpu.model.Weights;
+import io.sluice.gpu.sampling.SamplingParams;
+import io.sluice.gpu.tokenizer.Tokenizer;
 import io.sluice.operators.ingest.AdmittedRequest;
 import io.sluice.scheduling.PolicyOptions;
 import io.sluice.scheduling.Role;
@@ -17,6 +22,7 @@ import io.sluice.schemas.InstanceRole;
 import io.sluice.schemas.InstanceStatus;
 import io.sluice.schemas.RequestMetrics;
 import io.sluice.schemas.TokenEvent;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -31,6 +37,7 @@ import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Prefill/decode separation in the instance operator (stories260K, Flink's keyed harness): a PREFILL instance
@@ -164,6 +171,58 @@ class PdInstanceFunctionTest {
                 assertThat(all.get(all.size() - 1).getFinal$()).isTrue();
                 assertThat(tokens(all)).as("tokens of %s across the restore", r.requestId)
                         .containsExactly(reference(r));
+            }
+            assertThat(d.harness.numKeyedStateEntries()).isZero();
+            assertThat(d.harness.numProcessingTimeTimers()).isZero();
+        }
+    }
+
+    @Test
+    void aHandoffWhoseKvIsAnotherModelsIsRecomputedNotDecodedOver(@TempDir Path dir) throws Exception {
+        // A TaskManager with another file at the model's path (of the same shape): the KV a prefill instance sends
+        // means nothing to this decode instance's model. Decoding over it continued from garbage; the decode
+        // instance prefills prompt and first token with its own model and continues from there.
+        Path other = dir.resolve("other260k.bin");
+        SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.S260K.config(), 5, other);
+        List<AdmittedRequest> sent = new ArrayList<>();
+        List<KvHandoff> handoffs;
+        try (InstanceHarness p = InstanceHarness.start(prefill(1, false))) {
+            for (int i = 0; i < 3; i++) {
+                AdmittedRequest r = request("m" + i, prompt(7 + 5 * i, 300 + i), 20, 0f, 300 + i, p.now);
+                sent.add(r);
+                p.add(r);
+            }
+            p.runUntilIdle(2000);
+            handoffs = p.handoffs();
+            assertThat(handoffs).hasSize(sent.size());
+        }
+        InstanceConfig otherDecode = new InstanceConfig(other.toString(), null, 1, 256, "slidebatching",
+                PolicyOptions.defaults(), InstanceHarness.LATENCY, 10, 0, InstanceConfig.Engine.CPU)
+                .withRole(Role.DECODE, 1, 0, false);
+        try (InstanceHarness d = InstanceHarness.start(otherDecode)) {
+            for (KvHandoff h : handoffs) {
+                d.add(roundTrip(h));
+            }
+            d.runUntilIdle(5000);
+            Weights weights = CheckpointLoader.load(other);
+            try (CpuExecutor ex = new CpuExecutor(weights, CpuExecutor.Options.defaults(weights.config())
+                    .withThreads(1).withKvBlocks(64))) {
+                for (KvHandoff h : handoffs) {
+                    AdmittedRequest r = h.record.request;
+                    int[] known = Arrays.copyOf(r.promptTokens, r.promptTokens.length + 1);
+                    known[r.promptTokens.length] = h.record.generated[0];
+                    int[] ids = Generator.generate(ex, known, r.promptTokens.length - 1 + r.maxNewTokens,
+                            new SamplingParams(r.temperature, r.topP, r.seed), t -> { }).ids();
+                    int[] expected = Arrays.copyOfRange(ids, known.length - 1, ids.length);
+                    for (int i = 0; i < expected.length; i++) {
+                        if (expected[i] == Tokenizer.EOS) {
+                            expected = Arrays.copyOf(expected, i);
+                            break;
+                        }
+                    }
+                    assertThat(tokens(d.events(r.requestId))).as("tokens of %s after its first", r.requestId)
+                            .containsExactly(expected);
+                }
             }
             assertThat(d.harness.numKeyedStateEntries()).isZero();
             assertThat(d.harness.numProcessingTimeTimers()).isZero();

@@ -57,8 +57,8 @@ public final class KafkaIo {
     /**
      * A sink of one record type, in the job's format, with a record key from {@code key}, or
      * none when {@code key} is null.
-     * At-least-once: every output is idempotent by its key, so a replay after a failure repeats
-     * events, it never changes them.
+     * At-least-once: a replay after a failure repeats token events unchanged (by request id and index); a
+     * request served again has a second metrics record with the replay's times (README, Failures and restarts).
      */
     public <T extends SpecificRecordBase> KafkaSink<T> sink(
             String topic, Class<T> type, SerializableFunction<T, String> key) {

@@ -3,6 +3,7 @@ package io.sluice.job.pipeline;
 import io.sluice.gpu.model.CheckpointLoader;
 import io.sluice.gpu.model.ModelConfig;
 import io.sluice.job.kafka.KafkaIo;
+import io.sluice.job.local.Folders;
 import io.sluice.operators.InstanceConfig;
 import io.sluice.operators.InstanceFunction;
 import io.sluice.operators.InstanceInput;
@@ -20,15 +21,23 @@ import io.sluice.schemas.InstanceStatus;
 import io.sluice.schemas.RequestMetrics;
 import io.sluice.schemas.SloReport;
 import io.sluice.schemas.TokenEvent;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingProcessingTimeWindows;
 
@@ -62,6 +71,8 @@ public final class InferenceJob {
 
     /** Flink's default, fixed here because instance keys are computed for it. */
     public static final int MAX_PARALLELISM = 128;
+    /** Where the environment sets none: flink-conf/config.yaml's interval. */
+    public static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
 
     private InferenceJob() {}
 
@@ -71,6 +82,27 @@ public final class InferenceJob {
         Topics topics = settings.topics();
         KafkaIo kafka = new KafkaIo(settings.bootstrap(), settings.format(), settings.kafkaProperties());
         configure(env, settings.bufferTimeoutMs());
+        // Nothing is lost on a failure only with checkpoints: without them Flink restarts nothing (the queued and
+        // running requests are gone) and the request source never commits an offset, so a job started again reads
+        // the topic from its beginning. A cluster's own setting (flink-conf/config.yaml) is kept.
+        if (!env.getCheckpointConfig().isCheckpointingEnabled()) {
+            env.enableCheckpointing(CHECKPOINT_INTERVAL.toMillis(), CheckpointingMode.EXACTLY_ONCE);
+            if (env instanceof LocalStreamEnvironment) {
+                // On files, not in the JobManager's memory: that holds at most 5 MB of state per instance, about
+                // 3,000 queued requests of 400 tokens, and a checkpoint over it fails, which fails the job over
+                // (no failed checkpoint is tolerated), again each time the restored queue grows back. One JVM
+                // here, so a local folder serves; Flink deletes a job's checkpoints but not their emptied folders:
+                // below the cluster's temporary folder (local mode's work folder, removed at its end), else in a
+                // folder of this JVM's own, removed when it exits.
+                Path dir = env.getConfiguration().getOptional(CoreOptions.TMP_DIRS)
+                        .map(dirs -> Path.of(dirs.split(",|" + File.pathSeparator)[0], "sluice-checkpoints"))
+                        .orElseGet(InferenceJob::checkpointFolderOfThisJvm);
+                Configuration storage = new Configuration();
+                storage.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+                storage.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.toUri().toString());
+                env.configure(storage);
+            }
+        }
 
         Admission admission = new Admission(TenantTable.parse(settings.tenantSpec()), model.seqLen());
         SingleOutputStreamOperator<AdmittedRequest> admitted = env
@@ -185,6 +217,23 @@ public final class InferenceJob {
         admitted.getSideOutput(IngestFunction.DEAD_LETTERS)
                 .sinkTo(kafka.sink(topics.dlq(), DeadLetter.class, null))
                 .name("Kafka: " + topics.dlq()).uid("dlq-sink");
+    }
+
+    /** A new temporary folder, removed with everything in it when the JVM exits. */
+    private static Path checkpointFolderOfThisJvm() {
+        try {
+            Path dir = Files.createTempDirectory("sluice-checkpoints");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    Folders.deleteRecursively(dir);
+                } catch (IOException e) {
+                    // Exiting: nothing to tell it to.
+                }
+            }, "sluice-checkpoint-folder-cleanup"));
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a folder for the job's checkpoints", e);
+        }
     }
 
     /**

@@ -129,6 +129,77 @@ class IngestITCase {
         });
     }
 
+    @Test
+    void aMalformedRecordNearTheBrokersSizeLimitIsADeadLetterNotAFailedJob() throws Exception {
+        // 900 KB of not-JSON: the broker takes it (1 MB records by default), but its dead letter, the original in
+        // base64 plus the reason, is over the 1 MB a producer sends. The sink's send failed and failed the job,
+        // which read the same record again after each restart.
+        KAFKA.createTopics(1, "big-requests", "big-dlq");
+        byte[] big = "x".repeat(900_000).getBytes(UTF_8);
+        KAFKA.produce("big-requests", List.of(big));
+
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.GENERIC_TYPES, false);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(1);
+        KafkaIo kafka = new KafkaIo(KAFKA.bootstrapServers(), RequestFormat.JSON, new Properties());
+        SingleOutputStreamOperator<AdmittedRequest> admitted = env
+                .fromSource(kafka.requestSource("big-requests", "ingest-big", true), WatermarkStrategy.noWatermarks(),
+                        "Kafka requests")
+                .process(new IngestFunction(RequestFormat.JSON, new Admission(TenantTable.open(), 256),
+                        text -> new int[] {1}))
+                .name("Decode, validate, admit");
+        admitted.getSideOutput(IngestFunction.DEAD_LETTERS)
+                .sinkTo(kafka.sink("big-dlq", DeadLetter.class, null)).name("Dead letters");
+        try (CloseableIterator<AdmittedRequest> it = admitted.executeAndCollect("ingest-big")) {
+            assertThat(it.hasNext()).as("nothing admitted").isFalse();
+        }
+
+        List<ConsumerRecord<byte[], byte[]>> records = KAFKA.consume("big-dlq", 1, Duration.ofSeconds(30));
+        assertThat(records).hasSize(1);
+        DeadLetter dead = AvroJson.fromJson(AvroJson.parseObject(records.get(0).value()), DeadLetter.class);
+        assertThat(dead.getTopic()).isEqualTo("big-requests");
+        assertThat(dead.getOffset()).isZero();
+        assertThat(dead.getReason()).startsWith("not valid JSON").contains("900000 bytes");
+        assertThat(bytes(dead.getOriginal())).as("the original's beginning").isNotEmpty()
+                .isEqualTo("x".repeat(dead.getOriginal().remaining()));
+    }
+
+    @Test
+    void aRequestWhoseNamesCannotFitInItsAnswerIsADeadLetterNotAFailedJob() throws Exception {
+        // A request id and a tenant of 400,000 characters each: its rejection (an unknown tenant) carries both, as
+        // the record's key and in its value, over the 1 MB a producer sends; the failed send failed the job.
+        KAFKA.createTopics(1, "named-requests", "named-dlq", "named-tokens");
+        String huge = "n".repeat(400_000);
+        byte[] request = ("{\"request_id\":\"" + huge + "\",\"tenant\":\"" + huge + "\",\"prompt\":[5,6]}")
+                .getBytes(UTF_8);
+        KAFKA.produce("named-requests", List.of(request));
+
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.GENERIC_TYPES, false);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(1);
+        KafkaIo kafka = new KafkaIo(KAFKA.bootstrapServers(), RequestFormat.JSON, new Properties());
+        SingleOutputStreamOperator<AdmittedRequest> admitted = env
+                .fromSource(kafka.requestSource("named-requests", "ingest-named", true),
+                        WatermarkStrategy.noWatermarks(), "Kafka requests")
+                .process(new IngestFunction(RequestFormat.JSON, new Admission(TenantTable.parse("chat"), 256),
+                        text -> new int[] {1}))
+                .name("Decode, validate, admit");
+        admitted.getSideOutput(IngestFunction.DEAD_LETTERS)
+                .sinkTo(kafka.sink("named-dlq", DeadLetter.class, null)).name("Dead letters");
+        admitted.getSideOutput(IngestFunction.REJECTIONS)
+                .sinkTo(kafka.sink("named-tokens", TokenEvent.class, TokenEvent::getRequestId)).name("Rejections");
+        try (CloseableIterator<AdmittedRequest> it = admitted.executeAndCollect("ingest-named")) {
+            assertThat(it.hasNext()).as("nothing admitted").isFalse();
+        }
+
+        List<ConsumerRecord<byte[], byte[]>> records = KAFKA.consume("named-dlq", 1, Duration.ofSeconds(30));
+        assertThat(records).hasSize(1);
+        DeadLetter dead = AvroJson.fromJson(AvroJson.parseObject(records.get(0).value()), DeadLetter.class);
+        assertThat(dead.getReason()).contains("request_id").contains("400000");
+    }
+
     private static List<String> ids(String prefix, int n) {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < n; i++) {

@@ -9,7 +9,9 @@ import io.sluice.scheduling.PolicyOptions;
 import io.sluice.scheduling.RouterOptions;
 import io.sluice.schemas.InstanceRole;
 import io.sluice.schemas.InstanceStatus;
+import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,7 +22,10 @@ import java.util.stream.IntStream;
 import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.api.common.functions.util.ListCollector;
 import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.graph.StreamEdge;
@@ -42,6 +47,13 @@ class InferenceJobTest {
     static Path dir;
 
     private static StreamGraph streamGraph(int instances, PdMode pd, int decode) {
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.GENERIC_TYPES, false);
+        return built(instances, pd, decode, conf).getStreamGraph();
+    }
+
+    /** An environment of {@code conf} with the job built on it. */
+    private static StreamExecutionEnvironment built(int instances, PdMode pd, int decode, Configuration conf) {
         Path model = dir.resolve("m.bin");
         if (!model.toFile().exists()) {
             SyntheticCheckpoint.write(SyntheticCheckpoint.Shape.of("260k").config(), 1, model);
@@ -49,12 +61,54 @@ class InferenceJobTest {
         JobSettings settings = new JobSettings("localhost:1", Topics.DEFAULT, RequestFormat.AVRO, new Properties(),
                 "g", model.toString(), model.toString(), instances, 1, 64, "slidebatching", PolicyOptions.defaults(),
                 new double[] {1, 0.01, 0, 0, 0, 0.5, 0.02, 0.0001}, "", 100, 1000, 0).withPd(pd, decode);
-        Configuration conf = new Configuration();
-        conf.set(PipelineOptions.GENERIC_TYPES, false);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(instances);
         InferenceJob.build(env, settings);
-        return env.getStreamGraph();
+        return env;
+    }
+
+    @Test
+    void theJobCheckpointsExactlyOnceWhereTheEnvironmentDoesNotAlready() {
+        // `sluice run` run directly and `sluice local` start the job on an environment of their own, without a
+        // cluster's config.yaml: without checkpoints a failure fails the job (Flink restarts none), the queued and
+        // running requests are lost, and the request source never commits an offset to resume from.
+        for (PdMode mode : PdMode.values()) {
+            StreamExecutionEnvironment env = built(mode.separated() ? 3 : 2, mode, mode.separated() ? 1 : 0,
+                    new Configuration());
+            assertThat(env.getCheckpointConfig().isCheckpointingEnabled()).as("%s: checkpointing", mode).isTrue();
+            assertThat(env.getCheckpointConfig().getCheckpointingConsistencyMode()).as("%s", mode)
+                    .isEqualTo(CheckpointingMode.EXACTLY_ONCE);
+            assertThat(env.getCheckpointInterval()).isEqualTo(InferenceJob.CHECKPOINT_INTERVAL.toMillis());
+        }
+        // A cluster's own setting (flink-conf/config.yaml under `flink run`) is kept.
+        Configuration cluster = new Configuration();
+        cluster.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofSeconds(3));
+        cluster.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.AT_LEAST_ONCE);
+        StreamExecutionEnvironment env = built(2, PdMode.COLOCATED, 0, cluster);
+        assertThat(env.getCheckpointInterval()).isEqualTo(3000);
+        assertThat(env.getCheckpointConfig().getCheckpointingConsistencyMode())
+                .isEqualTo(CheckpointingMode.AT_LEAST_ONCE);
+        assertThat(env.getConfiguration().getOptional(CheckpointingOptions.CHECKPOINT_STORAGE)).isEmpty();
+    }
+
+    @Test
+    void aJobOnItsOwnLocalClusterCheckpointsToFilesNotTheJobManagersMemory() {
+        // The JobManager's memory takes 5 MB of state per instance: an instance's queue of a few thousand
+        // requests outgrows it, and a checkpoint that fails fails the job over (none is tolerated by default).
+        StreamExecutionEnvironment env = built(2, PdMode.COLOCATED, 0, new Configuration());
+        assertThat(env.getConfiguration().get(CheckpointingOptions.CHECKPOINT_STORAGE)).isEqualTo("filesystem");
+        // Without a temporary folder of the cluster's: a folder of this JVM's own (removed when it exits), not a
+        // shared one that every run leaves its emptied job folders in.
+        String folder = env.getConfiguration().get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
+        assertThat(Path.of(URI.create(folder))).isDirectory();
+        assertThat(built(2, PdMode.COLOCATED, 0, new Configuration()).getConfiguration()
+                .get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).isNotEqualTo(folder);
+        // Local mode's cluster keeps its files in its work folder, removed at its end: the checkpoints too.
+        Configuration local = new Configuration();
+        local.set(CoreOptions.TMP_DIRS, dir.resolve("work").toString());
+        StreamExecutionEnvironment inLocalMode = built(2, PdMode.COLOCATED, 0, local);
+        assertThat(inLocalMode.getConfiguration().get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)).isEqualTo(
+                dir.resolve("work").resolve("sluice-checkpoints").toUri().toString());
     }
 
     private static Map<String, Integer> graph(int instances, PdMode pd, int decode) {

@@ -15,10 +15,10 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * The pipeline's front door: decode, validate, tokenize, admit. A record that cannot be read goes
- * to {@link #DEAD_LETTERS} (original bytes, reason, source position); a readable request that is
- * refused ends at once with a final {@link TokenEvent} on {@link #REJECTIONS}. Input never fails
- * the job. Holds no state.
+ * The pipeline's front door: decode, validate, tokenize, admit. A record that cannot be read, or whose names no
+ * answer could carry, goes to {@link #DEAD_LETTERS} (original bytes, reason, source position); a readable request
+ * that is refused ends at once with a final {@link TokenEvent} on {@link #REJECTIONS}. Input never fails the job.
+ * Holds no state.
  */
 public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedRequest> {
     private static final long serialVersionUID = 1L;
@@ -54,6 +54,11 @@ public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedReq
             ctx.output(DEAD_LETTERS, deadLetter(record, e.getMessage(), now));
             return;
         }
+        String overlong = overlongName(request);
+        if (overlong != null) {
+            ctx.output(DEAD_LETTERS, deadLetter(record, overlong, now));
+            return;
+        }
         Optional<String> problem = admission.checkFields(request);
         if (problem.isPresent()) {
             reject(ctx, request, 0, problem.get(), now);
@@ -69,6 +74,25 @@ public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedReq
         }
         Admission.Admitted admitted = (Admission.Admitted) decision;
         out.collect(toAdmitted(request, tokens, admitted));
+    }
+
+    /**
+     * Every answer carries the request's id (also as its Kafka key), tenant and class: names long enough to push an
+     * answer over Kafka's 1 MB record would fail the job at its sink. No answer can carry them, so such a request is
+     * a dead letter.
+     */
+    static final int MAX_NAME_CHARS = 1024;
+
+    private static String overlongName(InferenceRequest r) {
+        String[][] names = {{"request_id", r.getRequestId()}, {"tenant", r.getTenant()},
+            {"priority_class", r.getPriorityClass()}};
+        for (String[] name : names) {
+            if (name[1] != null && name[1].length() > MAX_NAME_CHARS) {
+                return name[0] + " is " + name[1].length() + " characters long; a request's names take at most "
+                        + MAX_NAME_CHARS + " (every answer carries them)";
+            }
+        }
+        return null;
     }
 
     private void reject(Context ctx, InferenceRequest request, int promptTokens, String reason, Instant now) {
@@ -118,10 +142,26 @@ public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedReq
     /** llama2.c tokenizers put BOS at id 1. */
     private static final int BOS = 1;
 
+    /**
+     * A dead letter must fit in a Kafka record (1 MB by default, for the broker and for the sink's producer), or
+     * its send fails the job, which then reads the same record again. The original takes at most this much (4/3 of
+     * it in JSON's base64); a longer one is cut, and the letter says so and keeps the record's position.
+     */
+    static final int MAX_DEAD_LETTER_ORIGINAL = 512 * 1024;
+    /** A reason quotes the record (an unknown field's name, say): at most this many characters of it. */
+    static final int MAX_DEAD_LETTER_REASON = 2000;
+
     static DeadLetter deadLetter(RawRecord record, String reason, Instant now) {
+        byte[] value = record.value == null ? new byte[0] : record.value;
+        String why = reason.length() <= MAX_DEAD_LETTER_REASON ? reason
+                : reason.substring(0, MAX_DEAD_LETTER_REASON) + "...";
+        if (value.length > MAX_DEAD_LETTER_ORIGINAL) {
+            why += " (the original is cut to its first " + MAX_DEAD_LETTER_ORIGINAL + " of " + value.length
+                    + " bytes; the whole record is at its topic, partition and offset)";
+        }
         return DeadLetter.newBuilder()
-                .setOriginal(ByteBuffer.wrap(record.value == null ? new byte[0] : record.value))
-                .setReason(reason)
+                .setOriginal(ByteBuffer.wrap(value, 0, Math.min(value.length, MAX_DEAD_LETTER_ORIGINAL)))
+                .setReason(why)
                 .setTopic(record.topic)
                 .setPartition(record.partition)
                 .setOffset(record.offset)

@@ -66,7 +66,7 @@ public final class RequestDecoder {
         reuse = DecoderFactory.get().binaryDecoder(value, reuse);
         avroReader.recordBytes = value.length;
         try {
-            InferenceRequest request = avroReader.read(null, reuse);
+            InferenceRequest request = avroReader.read(null, new BoundedDecoder(reuse, value.length));
             if (!reuse.isEnd()) {
                 throw new MalformedRecordException("not an Avro InferenceRequest: trailing bytes after the record");
             }

@@ -77,4 +77,24 @@ class IngestFunctionTest {
                     .satisfies(d -> assertThat(d.getReason()).startsWith("not an Avro InferenceRequest"));
         }
     }
+    @Test
+    void anAvroRecordClaimingAHugeStringIsADeadLetter() throws Exception {
+        // request_id (zig-zag varint length, no bytes): a few bytes claiming a string of 2^31 - 9 bytes (Avro's
+        // own limit) or of 2^30, which Avro allocates before it reads one byte; then a prompt (union branch 1)
+        // claiming the same.
+        byte[][] lengths = {
+            {(byte) 0xee, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x0f},        // 2^31 - 9
+            {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 8},          // 2^30
+        };
+        byte[] beforePrompt = {2, 'a', 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xf0, 0x3f, 2};
+        for (byte[] length : lengths) {
+            for (byte[] head : new byte[][] {new byte[0], beforePrompt}) {
+                byte[] record = new byte[head.length + length.length];
+                System.arraycopy(head, 0, record, 0, head.length);
+                System.arraycopy(length, 0, record, head.length, length.length);
+                assertThat(deadLetters(RequestFormat.AVRO, record)).singleElement()
+                        .satisfies(d -> assertThat(d.getReason()).startsWith("not an Avro InferenceRequest"));
+            }
+        }
+    }
 }
