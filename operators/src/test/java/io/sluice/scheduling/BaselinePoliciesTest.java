@@ -104,6 +104,38 @@ class BaselinePoliciesTest {
     }
 
     @Test
+    void slidingServeKnapsackKeepsAnAtRiskPromptLongerThanTheBatch() {
+        InstanceState s = instance(100_000);
+        // Budget = 50 ms TPOT, 40 ms of it for work. "long" (100 ms of work, due in 150 ms) is at risk: priced at
+        // its whole prompt it never fitted the knapsack and went behind the safe "fresh"; it is chunked, so it
+        // costs the batch's capacity and runs now.
+        s.enqueue(request("fresh", 4, Slo.interactive(5000, 50), 2000, 5, 0), 0);
+        s.enqueue(request("long", 1, Slo.interactive(150, 50), 2000, 5, 0), 0);
+        BatchPlan plan = Policies.create("slidingserve").plan(s, 0);
+        assertThat(admitted(plan)).containsExactly("long");
+        assertThat(plan.estimatedMs()).isLessThanOrEqualTo(50.0);
+    }
+
+    @Test
+    void slidingServeServesUnderOverloadWhatItCannotSave() {
+        // At ~110 % of the instance's capacity for two minutes, each of these arrives at 2 s. A prompt that costs
+        // more than a batch's capacity was priced whole in the knapsack, never fitted, and went behind every safe
+        // request; lost (or, without a first-token target, at risk for good) it stayed behind them: none of these
+        // ever finished, where edf and slidebatching finish each within 35 s. The starved request due first now
+        // keeps a share of every batch (they finish in 11 to 51 s).
+        List<Request> cases = List.of(
+                request("no-slo", 1, Slo.NONE, 2000, 20, 2_000),
+                request("tpot-only", 1, new Slo(Double.NaN, 50, Double.NaN), 2000, 20, 2_000),
+                request("batch", 0.25, Slo.deadline(5_000), 3000, 20, 2_000),
+                request("long-prompt", 1, Slo.interactive(1000, 50), 8000, 20, 2_000));
+        for (Request r : cases) {
+            TestRequests.underOverload("slidingserve", r);
+            assertThat(r.state()).as(r.id()).isEqualTo(RequestState.FINISHED_OK);
+            assertThat(r.finishMs()).as(r.id()).isLessThan(90_000);
+        }
+    }
+
+    @Test
     void slidingServeSplitsAPrefillToBalanceThisAndTheNextStep() {
         InstanceState s = instance(100_000);
         BatchPolicy p = Policies.create("slidingserve");

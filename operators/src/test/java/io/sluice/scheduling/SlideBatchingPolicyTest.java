@@ -365,32 +365,7 @@ class SlideBatchingPolicyTest {
 
     /** Feeds heavy interactive traffic well past capacity with one low-weight batch request in it. */
     private static Request lowClassUnderOverload(String policy) {
-        return underOverload(policy, request("low", 0.25, Slo.deadline(5_000), 3000, 20, 2_000));
-    }
-
-    /** Feeds heavy interactive traffic well past capacity with {@code low} in it, from 2 s on. */
-    private static Request underOverload(String policy, Request low) {
-        InstanceState s = instance(100_000);
-        BatchPolicy p = Policies.create(policy);
-        // It arrives once a backlog of higher-weight work has built up.
-        double now = 0;
-        int next = 0;
-        // One 2,000-token interactive request every 90 ms is ~110 % of what this instance can prefill.
-        while (now < 120_000 && !low.state().isFinished()) {
-            while (next * 90.0 <= now) {
-                s.enqueue(request("hi" + next, 4, Slo.interactive(1000, 50), 2000, 20, next * 90.0), now);
-                next++;
-            }
-            if (now >= 2_000 && low.instanceId() < 0) {
-                s.enqueue(low, now);
-            }
-            BatchPlan plan = p.plan(s, now);
-            s.apply(plan, now);
-            double end = now + Math.max(plan.estimatedMs(), 1.0);
-            s.complete(plan, end);
-            now = end;
-        }
-        return low;
+        return TestRequests.underOverload(policy, request("low", 0.25, Slo.deadline(5_000), 3000, 20, 2_000));
     }
 
     @Test
@@ -411,7 +386,7 @@ class SlideBatchingPolicyTest {
         // finished (fcfs finishes it in 14 s). Ordered by the default targets, it is served, and never late.
         for (String policy : List.of("slidebatching", "edf")) {
             for (Slo slo : List.of(Slo.NONE, new Slo(Double.NaN, 50, Double.NaN))) {
-                Request r = underOverload(policy, request("no-ttft", 1, slo, 2000, 20, 2_000));
+                Request r = TestRequests.underOverload(policy, request("no-ttft", 1, slo, 2000, 20, 2_000));
                 assertThat(r.state()).as("%s, %s", policy, slo).isEqualTo(RequestState.FINISHED_OK);
                 assertThat(r.finishMs()).as("%s, %s", policy, slo).isLessThan(30_000);
             }

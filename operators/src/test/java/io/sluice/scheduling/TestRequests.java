@@ -58,4 +58,29 @@ final class TestRequests {
         }
         return ended;
     }
+
+    /** Feeds heavy interactive traffic well past capacity with {@code low} in it, from 2 s on. */
+    static Request underOverload(String policy, Request low) {
+        InstanceState s = instance(100_000);
+        BatchPolicy p = Policies.create(policy);
+        // It arrives once a backlog of higher-weight work has built up.
+        double now = 0;
+        int next = 0;
+        // One 2,000-token interactive request every 90 ms is ~110 % of what this instance can prefill.
+        while (now < 120_000 && !low.state().isFinished()) {
+            while (next * 90.0 <= now) {
+                s.enqueue(request("hi" + next, 4, Slo.interactive(1000, 50), 2000, 20, next * 90.0), now);
+                next++;
+            }
+            if (now >= 2_000 && low.instanceId() < 0) {
+                s.enqueue(low, now);
+            }
+            BatchPlan plan = p.plan(s, now);
+            s.apply(plan, now);
+            double end = now + Math.max(plan.estimatedMs(), 1.0);
+            s.complete(plan, end);
+            now = end;
+        }
+        return low;
+    }
 }

@@ -101,15 +101,15 @@ class SimulatorGoldenTest {
             priority      | 2   | 0 | false | 19b322e63e85ce5f met=166 rejected=0 preempted=34 batches=2251 seconds=71.094411
             edf           | 2   | 0 | false | 49ea8d9aceff81eb met=208 rejected=0 preempted=2 batches=2182 seconds=69.280030
             sjf           | 2   | 0 | false | 9004f45490299424 met=229 rejected=0 preempted=44 batches=2186 seconds=72.640792
-            slidingserve  | 2   | 0 | false | c4d8bf9001f2f42d met=417 rejected=0 preempted=0 batches=2834 seconds=60.222325
+            slidingserve  | 2   | 0 | false | 9ee0d85ca96e3395 met=409 rejected=0 preempted=1 batches=2860 seconds=60.257540
             scls          | 2   | 0 | false | 9e53234d813bc00a met=111 rejected=0 preempted=0 batches=12447 seconds=122.858448
             slidebatching | 1:1 | 0 | false | 3c5f573646edb677 met=282 rejected=0 preempted=0 batches=2639 seconds=93.594028
             fcfs          | 1:1 | 0 | false | 71c8c0700d464b7c met=122 rejected=0 preempted=0 batches=2508 seconds=93.518589
-            slidingserve  | 1:1 | 0 | false | 6a8082de055233a5 met=258 rejected=0 preempted=0 batches=2542 seconds=93.188543
+            slidingserve  | 1:1 | 0 | false | a46f2a68e533cb79 met=262 rejected=0 preempted=0 batches=2572 seconds=93.282842
             slidebatching | 1   | 4 | true  | 569b11b2da387459 met=320 rejected=156 preempted=0 batches=1681 seconds=65.961309
             edf           | 1   | 4 | true  | a1799db399f07d8 met=148 rejected=0 preempted=16 batches=1972 seconds=133.598176
             fcfs          | 1   | 4 | false | 68cdc20139582c74 met=117 rejected=0 preempted=36 batches=1994 seconds=136.935585
-            slidingserve  | 1   | 4 | true  | c67414c41092dd41 met=320 rejected=167 preempted=175 batches=1503 seconds=64.587475
+            slidingserve  | 1   | 4 | true  | 9649254f1ce3b613 met=317 rejected=168 preempted=229 batches=1513 seconds=66.109807
             scls          | 1   | 4 | false | 3c259285618fa0e8 met=105 rejected=0 preempted=0 batches=12493 seconds=245.362181
             """)
     void decisionsArePinned(String policy, String topology, double hostKvGib, boolean dropLate, String expected) {
