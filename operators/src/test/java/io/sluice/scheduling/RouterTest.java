@@ -102,6 +102,31 @@ class RouterTest {
     }
 
     @Test
+    void decodePlacementKeepsThePaceOfTheSequencesAlreadyThere() {
+        // d1 decodes 66 interactive sequences (TPOT 50 ms): a step of 10 + 66 x 0.6 = 49.6 ms, one more makes it
+        // 50.2 ms. A request with a looser target (200 ms) would keep its own pace there, but slow every
+        // interactive sequence past theirs: it goes to d2, which is empty.
+        InstanceState d1 = instance(0, Role.DECODE, 10_000);
+        InstanceState d2 = instance(1, Role.DECODE, 10_000);
+        for (int i = 0; i < 66; i++) {
+            d1.enqueue(handedOver("i" + i, SLO, 99, 50, 0, 5), 5);
+        }
+        assertThat(d1.decodeStepMs()).isLessThanOrEqualTo(50);
+        Router router = new Router(List.of(d1, d2), RouterOptions.defaults());
+        Request loose = handedOver("loose", Slo.interactive(1000, 200), 99, 50, 0, 10);
+        assertThat(d1.decodeStepMsWith(loose.contextTokens())).isGreaterThan(50);
+        assertThat(router.placeDecode(loose, 10)).containsSame(d2);
+        // Within every target there, it still fills d1 first.
+        Request few = handedOver("few", Slo.interactive(1000, 200), 99, 50, 0, 10);
+        d1.cancel(d1.waiting().get(0), RequestState.EXPIRED, 10);
+        assertThat(router.placeDecode(few, 10)).containsSame(d1);
+        // A batch request whose first token came after its deadline has an even pace of 0 ms: no target to keep.
+        d1.enqueue(handedOver("late", Slo.deadline(100), 99, 50, 0, 500), 500);
+        d1.cancel(d1.waiting().get(0), RequestState.EXPIRED, 500);
+        assertThat(router.placeDecode(handedOver("next", SLO, 99, 50, 0, 500), 500)).containsSame(d1);
+    }
+
+    @Test
     void decodePlacementTakesTheFirstInstanceWithinTpotAndStopsAdmittingUnderTheUpperThreshold() {
         InstanceState d1 = instance(0, Role.DECODE, 100);
         InstanceState d2 = instance(1, Role.DECODE, 100);
