@@ -106,9 +106,11 @@ public final class Router {
      * instance that has stopped admitting handoffs takes no prefill either.
      */
     private InstanceState hybridTarget(Request r, double nowMs) {
+        // A draining instance takes no sequence and is about to turn prefill: it is no part of the pool whose pace
+        // the bound keeps. Counted, it let the last decode instance that stays take a prefill.
         int nd = 0;
-        for (InstanceState s : instances) {
-            if (s.role() == Role.DECODE) {
+        for (int i = 0; i < instances.size(); i++) {
+            if (instances.get(i).role() == Role.DECODE && !draining[i]) {
                 nd++;
             }
         }

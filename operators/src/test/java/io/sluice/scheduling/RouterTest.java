@@ -251,6 +251,28 @@ class RouterTest {
     }
 
     @Test
+    void noHybridPrefillWhenTheOtherDecodeInstanceIsDrainingToTurnPrefill() {
+        // 1:2 under prefill pressure: d2, the emptiest, drains to turn prefill. A short prompt no prefill instance
+        // serves in time would fit d1's slack (a step of ~10.6 + 10 ms under 50 x 1/2), but d1 is about to be the
+        // whole decode pool: a hybrid prefill needs another decode instance to keep the pool's pace, and a draining
+        // one takes no sequence. It queues on the prefill instance.
+        InstanceState p = instance(0, Role.PREFILL, 10_000);
+        InstanceState d1 = instance(1, Role.DECODE, 10_000);
+        InstanceState d2 = instance(2, Role.DECODE, 10_000);
+        d1.enqueue(handedOver("other", SLO, 100, 50, 0, 1), 1);
+        load(p, 5000);
+        Router router = new Router(List.of(p, d1, d2), RouterOptions.defaults());
+        assertThat(router.routeNew(request("before", 1, SLO, 200, 10, 0), 0).instance()).as("hybrid while d2 admits")
+                .isIn(d1, d2);
+        assertThat(router.rebalance(2)).isEmpty();
+        assertThat(router.draining(2)).isTrue();
+
+        Router.Route route = router.routeNew(request("s", 1, SLO, 200, 10, 2), 2);
+        assertThat(route.hybrid()).isFalse();
+        assertThat(route.instance()).isSameAs(p);
+    }
+
+    @Test
     void leastLoadedIsTheMaxMinOffloadTarget() {
         InstanceState a = instance(0, Role.MIXED, 10_000);
         InstanceState b = instance(1, Role.MIXED, 10_000);
