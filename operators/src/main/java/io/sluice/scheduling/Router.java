@@ -291,7 +291,12 @@ public final class Router {
         return flips;
     }
 
-    /** True when some decode instance's step is within the tightest TPOT target of its sequences. */
+    /**
+     * True when some decode instance's step is within the tightest TPOT SLO of its sequences. Only a TPOT SLO
+     * counts, as in decode placement ({@link #tightestTpotMs}): a batch request's even pace to its deadline is 0
+     * once the deadline is lost, and counted, one such sequence on every decode instance turned prefill instances
+     * decode however fast the steps were.
+     */
     private boolean anyDecodeMeetsTpot() {
         for (InstanceState s : instances) {
             if (s.role() != Role.DECODE) {
@@ -299,7 +304,7 @@ public final class Router {
             }
             double target = Double.POSITIVE_INFINITY;
             for (Request r : s.running()) {
-                target = Math.min(target, tpotTarget(r));
+                target = tighter(target, r);
             }
             if (target == Double.POSITIVE_INFINITY || s.decodeStepMs() <= target) {
                 return true;

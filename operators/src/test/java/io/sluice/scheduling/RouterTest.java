@@ -228,6 +228,22 @@ class RouterTest {
     }
 
     @Test
+    void aBatchRequestPastItsDeadlineDoesNotTurnAPrefillInstanceDecode() {
+        // d decodes one batch request whose first token came after its 100 ms deadline: its even pace to the
+        // deadline is 0 ms, which no step meets, but it has no TPOT to keep. d's step (~10.6 ms) is no reason to
+        // take an instance from the prefill pool.
+        InstanceState p1 = instance(0, Role.PREFILL, 10_000);
+        InstanceState p2 = instance(1, Role.PREFILL, 10_000);
+        InstanceState d = instance(2, Role.DECODE, 10_000);
+        Request late = handedOver("late", Slo.deadline(100), 100, 50, 0, 500);
+        d.enqueue(late, 500);
+        d.apply(new BatchPlan(List.of(), List.of(late), List.of(), 11), 500);
+        Router router = new Router(List.of(p1, p2, d), RouterOptions.defaults());
+        assertThat(router.rebalance(501)).isEmpty();
+        assertThat(p1.role()).isEqualTo(Role.PREFILL);
+    }
+
+    @Test
     void decodeInstanceDrainsThenTurnsPrefillUnderPrefillPressure() {
         InstanceState p = instance(0, Role.PREFILL, 10_000);
         InstanceState d1 = instance(1, Role.DECODE, 10_000);
