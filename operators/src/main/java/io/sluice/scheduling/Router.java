@@ -13,8 +13,8 @@ import java.util.function.IntToDoubleFunction;
  * least loaded candidate that is not heavy (over lambda), else the least loaded candidate. With no
  * candidate, a short prompt may go to a decode instance with slack (hybrid), else it queues where the
  * predicted TTFT is lowest. Finished prefills go to the first decode instance whose estimated step
- * with them stays within their TPOT target, else the one with the most free blocks; a decode instance
- * stops admitting when its free blocks fall under the upper threshold and resumes over the lower one,
+ * with them stays within their TPOT target and those of the sequences there, else the one with the most
+ * free blocks; a decode instance stops admitting when its free blocks fall under the upper threshold and resumes over the lower one,
  * free counting the blocks of the sequences already handed to it as used ({@link RoutingRules#uncommittedBlocks}).
  * {@link #rebalance} flips roles between the pools. Reads instance state only; never mutates queues.
  */
@@ -106,9 +106,11 @@ public final class Router {
      * instance that has stopped admitting handoffs takes no prefill either.
      */
     private InstanceState hybridTarget(Request r, double nowMs) {
+        // A draining instance takes no sequence and is about to turn prefill: it is no part of the pool whose pace
+        // the bound keeps. Counted, it let the last decode instance that stays take a prefill.
         int nd = 0;
-        for (InstanceState s : instances) {
-            if (s.role() == Role.DECODE) {
+        for (int i = 0; i < instances.size(); i++) {
+            if (instances.get(i).role() == Role.DECODE && !draining[i]) {
                 nd++;
             }
         }
@@ -141,6 +143,7 @@ public final class Router {
      */
     public Optional<InstanceState> placeDecode(Request r, double nowMs) {
         long ctx = r.contextTokens();
+        double target = tpotTarget(r);
         int pick = RoutingRules.pickDecode(instances.size(), i -> {
             InstanceState s = instances.get(i);
             if (s.role() != Role.DECODE) {
@@ -153,8 +156,38 @@ public final class Router {
                     options);
             return admitting[i] && !draining[i]
                     && RoutingRules.hasRoom(b.blocksFor(ctx + 1), b.freeBlocks(), s.inboundBlocks());
-        }, i -> instances.get(i).decodeStepMsWith(ctx), this::uncommittedBlocks, tpotTarget(r));
+        }, i -> instances.get(i).decodeStepMsWith(ctx), this::uncommittedBlocks,
+                i -> tightestTpotMs(instances.get(i), target));
         return pick == RoutingRules.NONE ? Optional.empty() : Optional.of(instances.get(pick));
+    }
+
+    /**
+     * The tightest TPOT target among {@code bound} and the TPOT SLOs of the sequences on {@code s} (running, queued,
+     * handed over, swapped): one more sequence slows every step there, so "within target" must hold for theirs too.
+     * With the request's target alone, a loose one (a standard or batch request) filled an instance past the pace of
+     * the interactive sequences decoding there while another decode instance stood empty. Only a TPOT SLO counts:
+     * a request without one has no pace to miss, and a completion deadline's even pace shrinks to nothing once
+     * the deadline is lost (as the policies ignore it then), which would close the instance to every handoff.
+     */
+    private double tightestTpotMs(InstanceState s, double bound) {
+        double t = bound;
+        List<Request> running = s.running();
+        for (int k = 0, m = running.size(); k < m; k++) {
+            t = tighter(t, running.get(k));
+        }
+        List<Request> waiting = s.waiting();
+        for (int k = 0, m = waiting.size(); k < m; k++) {
+            t = tighter(t, waiting.get(k));
+        }
+        List<Request> swapped = s.swapped();
+        for (int k = 0, m = swapped.size(); k < m; k++) {
+            t = tighter(t, swapped.get(k));
+        }
+        return t;
+    }
+
+    private static double tighter(double t, Request r) {
+        return r.slo().hasTpot() ? Math.min(t, r.slo().tpotMs()) : t;
     }
 
     /** Free blocks of instance {@code i} that no sequence handed over to it has been promised. */
@@ -258,7 +291,12 @@ public final class Router {
         return flips;
     }
 
-    /** True when some decode instance's step is within the tightest TPOT target of its sequences. */
+    /**
+     * True when some decode instance's step is within the tightest TPOT SLO of its sequences. Only a TPOT SLO
+     * counts, as in decode placement ({@link #tightestTpotMs}): a batch request's even pace to its deadline is 0
+     * once the deadline is lost, and counted, one such sequence on every decode instance turned prefill instances
+     * decode however fast the steps were.
+     */
     private boolean anyDecodeMeetsTpot() {
         for (InstanceState s : instances) {
             if (s.role() != Role.DECODE) {
@@ -266,7 +304,7 @@ public final class Router {
             }
             double target = Double.POSITIVE_INFINITY;
             for (Request r : s.running()) {
-                target = Math.min(target, tpotTarget(r));
+                target = tighter(target, r);
             }
             if (target == Double.POSITIVE_INFINITY || s.decodeStepMs() <= target) {
                 return true;

@@ -196,12 +196,22 @@ public final class RoutingRules {
      */
     public static int pickDecode(int n, IntPredicate admits, IntToDoubleFunction stepWithSequenceMs,
                                  IntUnaryOperator freeBlocks, double tpotTargetMs) {
+        return pickDecode(n, admits, stepWithSequenceMs, freeBlocks, i -> tpotTargetMs);
+    }
+
+    /**
+     * {@link #pickDecode(int, IntPredicate, IntToDoubleFunction, IntUnaryOperator, double)} with the target per
+     * instance: the tightest of the sequence's and those of the sequences already decoding there, since the step
+     * the sequence slows down is theirs too.
+     */
+    public static int pickDecode(int n, IntPredicate admits, IntToDoubleFunction stepWithSequenceMs,
+                                 IntUnaryOperator freeBlocks, IntToDoubleFunction tpotTargetMs) {
         int mostFree = NONE;
         for (int i = 0; i < n; i++) {
             if (!admits.test(i)) {
                 continue;
             }
-            if (stepWithSequenceMs.applyAsDouble(i) <= tpotTargetMs) {
+            if (stepWithSequenceMs.applyAsDouble(i) <= tpotTargetMs.applyAsDouble(i)) {
                 return i;
             }
             if (mostFree == NONE || freeBlocks.applyAsInt(i) > freeBlocks.applyAsInt(mostFree)) {

@@ -102,6 +102,31 @@ class RouterTest {
     }
 
     @Test
+    void decodePlacementKeepsThePaceOfTheSequencesAlreadyThere() {
+        // d1 decodes 66 interactive sequences (TPOT 50 ms): a step of 10 + 66 x 0.6 = 49.6 ms, one more makes it
+        // 50.2 ms. A request with a looser target (200 ms) would keep its own pace there, but slow every
+        // interactive sequence past theirs: it goes to d2, which is empty.
+        InstanceState d1 = instance(0, Role.DECODE, 10_000);
+        InstanceState d2 = instance(1, Role.DECODE, 10_000);
+        for (int i = 0; i < 66; i++) {
+            d1.enqueue(handedOver("i" + i, SLO, 99, 50, 0, 5), 5);
+        }
+        assertThat(d1.decodeStepMs()).isLessThanOrEqualTo(50);
+        Router router = new Router(List.of(d1, d2), RouterOptions.defaults());
+        Request loose = handedOver("loose", Slo.interactive(1000, 200), 99, 50, 0, 10);
+        assertThat(d1.decodeStepMsWith(loose.contextTokens())).isGreaterThan(50);
+        assertThat(router.placeDecode(loose, 10)).containsSame(d2);
+        // Within every target there, it still fills d1 first.
+        Request few = handedOver("few", Slo.interactive(1000, 200), 99, 50, 0, 10);
+        d1.cancel(d1.waiting().get(0), RequestState.EXPIRED, 10);
+        assertThat(router.placeDecode(few, 10)).containsSame(d1);
+        // A batch request whose first token came after its deadline has an even pace of 0 ms: no target to keep.
+        d1.enqueue(handedOver("late", Slo.deadline(100), 99, 50, 0, 500), 500);
+        d1.cancel(d1.waiting().get(0), RequestState.EXPIRED, 500);
+        assertThat(router.placeDecode(handedOver("next", SLO, 99, 50, 0, 500), 500)).containsSame(d1);
+    }
+
+    @Test
     void decodePlacementTakesTheFirstInstanceWithinTpotAndStopsAdmittingUnderTheUpperThreshold() {
         InstanceState d1 = instance(0, Role.DECODE, 100);
         InstanceState d2 = instance(1, Role.DECODE, 100);
@@ -203,6 +228,22 @@ class RouterTest {
     }
 
     @Test
+    void aBatchRequestPastItsDeadlineDoesNotTurnAPrefillInstanceDecode() {
+        // d decodes one batch request whose first token came after its 100 ms deadline: its even pace to the
+        // deadline is 0 ms, which no step meets, but it has no TPOT to keep. d's step (~10.6 ms) is no reason to
+        // take an instance from the prefill pool.
+        InstanceState p1 = instance(0, Role.PREFILL, 10_000);
+        InstanceState p2 = instance(1, Role.PREFILL, 10_000);
+        InstanceState d = instance(2, Role.DECODE, 10_000);
+        Request late = handedOver("late", Slo.deadline(100), 100, 50, 0, 500);
+        d.enqueue(late, 500);
+        d.apply(new BatchPlan(List.of(), List.of(late), List.of(), 11), 500);
+        Router router = new Router(List.of(p1, p2, d), RouterOptions.defaults());
+        assertThat(router.rebalance(501)).isEmpty();
+        assertThat(p1.role()).isEqualTo(Role.PREFILL);
+    }
+
+    @Test
     void decodeInstanceDrainsThenTurnsPrefillUnderPrefillPressure() {
         InstanceState p = instance(0, Role.PREFILL, 10_000);
         InstanceState d1 = instance(1, Role.DECODE, 10_000);
@@ -223,6 +264,28 @@ class RouterTest {
         assertThat(flips).extracting(Router.RoleFlip::to).containsExactly(Role.PREFILL);
         assertThat(d2.role()).isEqualTo(Role.PREFILL);
         assertThat(router.rebalance(5)).as("the last decode instance stays").isEmpty();
+    }
+
+    @Test
+    void noHybridPrefillWhenTheOtherDecodeInstanceIsDrainingToTurnPrefill() {
+        // 1:2 under prefill pressure: d2, the emptiest, drains to turn prefill. A short prompt no prefill instance
+        // serves in time would fit d1's slack (a step of ~10.6 + 10 ms under 50 x 1/2), but d1 is about to be the
+        // whole decode pool: a hybrid prefill needs another decode instance to keep the pool's pace, and a draining
+        // one takes no sequence. It queues on the prefill instance.
+        InstanceState p = instance(0, Role.PREFILL, 10_000);
+        InstanceState d1 = instance(1, Role.DECODE, 10_000);
+        InstanceState d2 = instance(2, Role.DECODE, 10_000);
+        d1.enqueue(handedOver("other", SLO, 100, 50, 0, 1), 1);
+        load(p, 5000);
+        Router router = new Router(List.of(p, d1, d2), RouterOptions.defaults());
+        assertThat(router.routeNew(request("before", 1, SLO, 200, 10, 0), 0).instance()).as("hybrid while d2 admits")
+                .isIn(d1, d2);
+        assertThat(router.rebalance(2)).isEmpty();
+        assertThat(router.draining(2)).isTrue();
+
+        Router.Route route = router.routeNew(request("s", 1, SLO, 200, 10, 2), 2);
+        assertThat(route.hybrid()).isFalse();
+        assertThat(route.instance()).isSameAs(p);
     }
 
     @Test

@@ -16,7 +16,8 @@ import java.util.List;
  *     instance's KV cache, plus any the policy dropped as hopeless, plus any still queued when no
  *     event was left (stalled: a policy that never schedules them; the progress line counts them)
  * @param infeasible requests that miss their SLO even alone on an idle instance (too long for the
- *     model included): no policy can meet these
+ *     model included; under PD separation with the KV handoff a prefill instance cannot avoid): no
+ *     policy can meet these
  * @param simulatedSeconds first arrival to last completion
  * @param capacity largest rate scale with attainment >= the target; null when not swept
  */

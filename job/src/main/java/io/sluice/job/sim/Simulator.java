@@ -404,14 +404,23 @@ public final class Simulator {
          * Whether the request meets its SLO alone on an idle instance: its whole prompt in one
          * step, then one decode step per token (linear in the context, so the mid-point step is
          * the mean). No schedule does better, so a miss here is the trace's, not the policy's.
+         * Under PD separation the prompt's KV handoff comes before the second token, unless a
+         * hybrid route could prefill it on a decode instance: without it a short answer behind a
+         * long handoff counted as feasible, and every such miss as the policy's.
          */
         private boolean feasibleAlone(TraceRecord t, ServiceClass c) {
             CostModel cost = config.cost();
             double ttft = cost.stepMs(shape.clear().addChunk(t.promptTokens(), 0, true));
             int decodes = t.outputTokens() - 1;
-            double tpot = decodes == 0 ? 0
+            double step = decodes == 0 ? 0
                     : cost.stepMs(shape.clear().addDecode(t.promptTokens() + decodes / 2));
-            return c.met(ttft, tpot, ttft + decodes * tpot);
+            RouterOptions o = config.router() == null ? RouterOptions.defaults() : config.router();
+            Topology topology = config.topology();
+            boolean hybridCould = o.hybrid() && t.promptTokens() <= o.hybridMaxPrompt() && topology.decode() >= 2;
+            double handoff = decodes == 0 || !topology.separated() || hybridCould ? 0
+                    : o.linkLatencyMs() + t.promptTokens() * o.kvBytesPerToken() / o.linkBytesPerMs();
+            double tpot = decodes == 0 ? 0 : step + handoff / decodes;
+            return c.met(ttft, tpot, ttft + handoff + decodes * step);
         }
 
         private BatchShape shapeOf(BatchPlan plan) {

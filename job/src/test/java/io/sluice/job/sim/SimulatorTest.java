@@ -130,6 +130,21 @@ class SimulatorTest {
     }
 
     @Test
+    void underSeparationARequestWhoseTpotTheHandoffAloneBreaksIsInfeasible() {
+        // 3,000 prompt tokens: ~1.6 GB of KV, 63 ms on the 25 GB/s link, all of it in the second token's interval.
+        // With 3 tokens the mean TPOT is over 30 ms whatever the policy does; with 200 the handoff is spread thin.
+        // Colocated, neither pays a handoff: both are feasible there.
+        Mix tight = Mix.parse("tight:1:ttft=1000:tpot=20");
+        List<TraceRecord> trace = List.of(new TraceRecord(0, 3000, 3), new TraceRecord(10_000, 3000, 200));
+        PolicyReport colocated = simulator(A100, tight, "1").run("fcfs", trace, new int[2], 1.0, false, null).report();
+        assertThat(colocated.infeasible()).isZero();
+        assertThat(colocated.met()).isEqualTo(2);
+        PolicyReport separated = simulator(A100, tight, "1:1").run("fcfs", trace, new int[2], 1.0, false, null).report();
+        assertThat(separated.met()).isEqualTo(1);
+        assertThat(separated.infeasible()).as("the short answer behind a long handoff").isEqualTo(1);
+    }
+
+    @Test
     void separatedInstancesPayTheKvHandoff() {
         int prompt = 2000;
         int output = 5;
