@@ -1,7 +1,7 @@
 package io.sluice.operators;
 
 /**
- * A decode instance's free and inbound KV blocks, sequences and estimated step as its status reported them,
+ * A decode instance's free and inbound KV blocks, sequences, estimated step and tightest TPOT SLO as its status reported them,
  * delivered to every prefill instance so that each places its handoffs (see {@link io.sluice.operators.route.DecodePlacement}). A Flink POJO.
  */
 public final class DecodeLoad {
