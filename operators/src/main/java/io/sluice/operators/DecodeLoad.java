@@ -1,7 +1,7 @@
 package io.sluice.operators;
 
 /**
- * A decode instance's free and inbound KV blocks, sequences and estimated step as its status reported them,
+ * A decode instance's free and inbound KV blocks, sequences, estimated step and tightest TPOT SLO as its status reported them,
  * delivered to every prefill instance so that each places its handoffs (see {@link io.sluice.operators.route.DecodePlacement}). A Flink POJO.
  */
 public final class DecodeLoad {
@@ -15,6 +15,11 @@ public final class DecodeLoad {
     public int runningSequences;
     /** Its estimated decode step over them. */
     public double estimatedStepMs;
+    /**
+     * The tightest TPOT SLO among the sequences on it, as the status carries it: 0 when none has one (so a load
+     * built without it, or from a status written before the field, means no pace to keep).
+     */
+    public double tightestTpotMs;
     public long reportedAtMs;
 
     public DecodeLoad() {}
@@ -30,9 +35,19 @@ public final class DecodeLoad {
         return of(decodeInstance, freeBlocks, 0, totalBlocks, runningSequences, estimatedStepMs, reportedAtMs);
     }
 
+    /** A load whose sequences have no TPOT SLO. */
     public static DecodeLoad of(int decodeInstance, int freeBlocks, int inboundBlocks, int totalBlocks,
                                 int runningSequences, double estimatedStepMs, long reportedAtMs) {
+        return of(decodeInstance, freeBlocks, inboundBlocks, totalBlocks, runningSequences, estimatedStepMs, 0.0,
+                reportedAtMs);
+    }
+
+    /** @param tightestTpotMs as on the wire: 0 for none ({@link #tpotOnWire}) */
+    public static DecodeLoad of(int decodeInstance, int freeBlocks, int inboundBlocks, int totalBlocks,
+                                int runningSequences, double estimatedStepMs, double tightestTpotMs,
+                                long reportedAtMs) {
         DecodeLoad l = new DecodeLoad();
+        l.tightestTpotMs = tightestTpotMs;
         l.inboundBlocks = inboundBlocks;
         l.decodeInstance = decodeInstance;
         l.freeBlocks = freeBlocks;
@@ -41,5 +56,18 @@ public final class DecodeLoad {
         l.estimatedStepMs = estimatedStepMs;
         l.reportedAtMs = reportedAtMs;
         return l;
+    }
+
+    /**
+     * A tightest TPOT SLO ({@code InstanceState.tightestTpotMs}, infinite for none) as the status and this load carry
+     * it: 0 for none, the schema's default, since JSON has no infinity.
+     */
+    public static double tpotOnWire(double tightestTpotMs) {
+        return tightestTpotMs > 0 && tightestTpotMs < Double.POSITIVE_INFINITY ? tightestTpotMs : 0.0;
+    }
+
+    /** The inverse of {@link #tpotOnWire}: anything but a positive finite number is no SLO (infinite). */
+    public static double tpotOffWire(double wire) {
+        return wire > 0 && wire < Double.POSITIVE_INFINITY ? wire : Double.POSITIVE_INFINITY;
     }
 }

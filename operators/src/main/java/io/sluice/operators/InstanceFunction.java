@@ -70,7 +70,8 @@ import org.slf4j.LoggerFactory;
  * prefill-only variant); when a request's prefill completes, the instance emits the first token, exports the
  * sequence's KV and sends a {@link KvHandoff} on {@link #HANDOFFS} to a decode instance chosen by the router's rule
  * ({@link DecodePlacement}, fed the decode instances' statuses as {@link DecodeLoad} inputs): the first admitting
- * one whose step with the sequence meets its TPOT target, else the most free admitting one. When none admits, the
+ * one whose step with the sequence meets its TPOT target and the TPOT SLOs of the sequences already there (the
+ * status's {@code tightest_tpot_ms}), else the most free admitting one. When none admits, the
  * sequence stays here with its KV in host memory: in hybrid mode it is decoded here; otherwise it waits, in order,
  * and is placed when a decode instance's next status shows room (as the simulator keeps it and retries).
  * A DECODE instance takes handoffs as inputs: the request is queued in its decode phase with its KV kept in host
@@ -360,7 +361,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
             if (placement != null) {
                 DecodeLoad d = in.load;
                 placement.report(d.decodeInstance, d.freeBlocks, d.inboundBlocks, d.totalBlocks, d.runningSequences,
-                        d.estimatedStepMs, d.reportedAtMs);
+                        d.estimatedStepMs, DecodeLoad.tpotOffWire(d.tightestTpotMs), d.reportedAtMs);
                 placeAwaiting(ctx.timerService().currentProcessingTime(), ctx);
             }
             return;
@@ -540,7 +541,9 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
         // What the decode instance needs at once: the cached positions and the next one.
         int blocks = executor.blockPool().blocksFor(l.hostKv.length() + 1);
         double tpotTargetMs = RoutingRules.tpotTargetMs(l.schedule, routerDeadlines, config.router());
-        return placement.place(blocks, l.hostKv.length(), tpotTargetMs, now);
+        Slo slo = l.schedule.slo();
+        return placement.place(blocks, l.hostKv.length(), tpotTargetMs,
+                slo.hasTpot() ? slo.tpotMs() : Double.POSITIVE_INFINITY, now);
     }
 
     /** After a decode status: sends waiting prefills, oldest first, until one finds no decode instance. */
@@ -899,6 +902,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
                 .setKvBlockTokens(instance.blocks().blockTokens())
                 .setHostKvBlocks(instance.blocks().hostCapacityBlocks() - instance.blocks().hostFreeBlocks())
                 .setEstimatedTpotMs(instance.decodeStepMs())
+                .setTightestTpotMs(DecodeLoad.tpotOnWire(instance.tightestTpotMs()))
                 .setTokensPerSecond(rate)
                 .setReportedAt(Instant.ofEpochMilli(now))
                 .build();

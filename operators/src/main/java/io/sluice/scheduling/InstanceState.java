@@ -128,6 +128,32 @@ public final class InstanceState {
      */
     public int inboundBlocks() { return inboundBlocks; }
 
+    /**
+     * The tightest TPOT SLO among the sequences here (running, queued, handed over, swapped), or
+     * {@link Double#POSITIVE_INFINITY} when none has one: one more sequence slows every step here, so decode placement
+     * must keep their pace too. The rule both routers read (the simulator's {@code Router} from this state, the job's
+     * {@code DecodePlacement} from the decode instance's status). Only an explicit TPOT SLO counts: a request without
+     * one has no pace to miss, and a completion deadline's even pace shrinks to nothing once the deadline is lost (as
+     * the policies ignore it then), which would close the instance to every handoff.
+     */
+    public double tightestTpotMs() {
+        double t = Double.POSITIVE_INFINITY;
+        t = tightestTpotMs(t, running);
+        t = tightestTpotMs(t, waiting);
+        return tightestTpotMs(t, swapped);
+    }
+
+    /** The tightest of {@code t} and the TPOT SLOs of {@code requests} (only an explicit one counts). */
+    static double tightestTpotMs(double t, List<Request> requests) {
+        for (int k = 0, m = requests.size(); k < m; k++) {
+            Slo slo = requests.get(k).slo();
+            if (slo.hasTpot()) {
+                t = Math.min(t, slo.tpotMs());
+            }
+        }
+        return t;
+    }
+
     /** Prefill tokens still to compute here. */
     public long prefillTokensQueued() { return (long) sumNew; }
 

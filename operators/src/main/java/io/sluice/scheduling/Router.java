@@ -162,32 +162,12 @@ public final class Router {
     }
 
     /**
-     * The tightest TPOT target among {@code bound} and the TPOT SLOs of the sequences on {@code s} (running, queued,
-     * handed over, swapped): one more sequence slows every step there, so "within target" must hold for theirs too.
-     * With the request's target alone, a loose one (a standard or batch request) filled an instance past the pace of
-     * the interactive sequences decoding there while another decode instance stood empty. Only a TPOT SLO counts:
-     * a request without one has no pace to miss, and a completion deadline's even pace shrinks to nothing once
-     * the deadline is lost (as the policies ignore it then), which would close the instance to every handoff.
+     * The tightest of {@code bound} and the TPOT SLOs of the sequences on {@code s} ({@link InstanceState#tightestTpotMs}):
+     * with the request's target alone, a loose one (a standard or batch request) filled an instance past the pace of
+     * the interactive sequences decoding there while another decode instance stood empty.
      */
-    private double tightestTpotMs(InstanceState s, double bound) {
-        double t = bound;
-        List<Request> running = s.running();
-        for (int k = 0, m = running.size(); k < m; k++) {
-            t = tighter(t, running.get(k));
-        }
-        List<Request> waiting = s.waiting();
-        for (int k = 0, m = waiting.size(); k < m; k++) {
-            t = tighter(t, waiting.get(k));
-        }
-        List<Request> swapped = s.swapped();
-        for (int k = 0, m = swapped.size(); k < m; k++) {
-            t = tighter(t, swapped.get(k));
-        }
-        return t;
-    }
-
-    private static double tighter(double t, Request r) {
-        return r.slo().hasTpot() ? Math.min(t, r.slo().tpotMs()) : t;
+    private static double tightestTpotMs(InstanceState s, double bound) {
+        return Math.min(bound, s.tightestTpotMs());
     }
 
     /** Free blocks of instance {@code i} that no sequence handed over to it has been promised. */
@@ -302,10 +282,7 @@ public final class Router {
             if (s.role() != Role.DECODE) {
                 continue;
             }
-            double target = Double.POSITIVE_INFINITY;
-            for (Request r : s.running()) {
-                target = tighter(target, r);
-            }
+            double target = InstanceState.tightestTpotMs(Double.POSITIVE_INFINITY, s.running());
             if (target == Double.POSITIVE_INFINITY || s.decodeStepMs() <= target) {
                 return true;
             }

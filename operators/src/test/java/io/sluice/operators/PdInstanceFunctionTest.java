@@ -239,6 +239,9 @@ class PdInstanceFunctionTest {
             sent.add(request("a", prompt(40, 21), 20, 0f, 21, p.now));
             sent.add(request("b", prompt(30, 22), 10, 0.8f, 22, p.now));
             sent.add(request("c", prompt(17, 23), 5, 0f, 23, p.now));
+            // TPOT SLOs too loose to change any plan here, for the status's tightest one: c has none.
+            sent.get(0).tpotSloMs = 5000;
+            sent.get(1).tpotSloMs = 4000;
             for (AdmittedRequest r : sent) {
                 p.add(r);
             }
@@ -285,6 +288,7 @@ class PdInstanceFunctionTest {
             }
             assertThat(statuses.get(0).getInboundKvBlocks()).as("the first status: 7 blocks promised to a pool of 4, "
                     + "so some handoff still waits").isPositive();
+            assertThat(statuses.get(0).getTightestTpotMs()).as("b's, queued or running with a's and c").isEqualTo(4000);
             assertThat(statuses).as("a status after every admission, with sequences still running")
                     .anySatisfy(s -> {
                         assertThat(s.getInboundKvBlocks()).isZero();
@@ -292,6 +296,7 @@ class PdInstanceFunctionTest {
                     });
             InstanceStatus last = statuses.get(statuses.size() - 1);
             assertThat(last.getInboundKvBlocks()).as("all ended").isZero();
+            assertThat(last.getTightestTpotMs()).as("no sequence, no TPOT SLO: 0 on the wire").isZero();
             assertThat(last.getFreeKvBlocks()).isEqualTo(4);
             assertThat(d.harness.numKeyedStateEntries()).isZero();
             assertThat(d.harness.numProcessingTimeTimers()).isZero();

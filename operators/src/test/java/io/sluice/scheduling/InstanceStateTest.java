@@ -195,6 +195,21 @@ class InstanceStateTest {
         assertThat(p.inboundBlocks()).isEqualTo(4);
     }
 
+    @Test
+    void theTightestTpotSloCountsEverySequenceHereAndOnlyExplicitTpotSlos() {
+        InstanceState d = instance(1, Role.DECODE, 100);
+        assertThat(d.tightestTpotMs()).as("empty: no pace to keep").isInfinite();
+        d.enqueue(TestRequests.handedOver("batch", Slo.deadline(1), 32, 5, 0, 10), 10, 20);
+        assertThat(d.tightestTpotMs()).as("a lost deadline's pace is no TPOT SLO").isInfinite();
+        Request standard = TestRequests.handedOver("standard", Slo.interactive(1000, 100), 32, 5, 0, 10);
+        d.enqueue(standard, 10, 20);
+        d.apply(new BatchPlan(List.of(), List.of(standard), List.of(), 3), 20);
+        assertThat(standard.state()).isEqualTo(RequestState.DECODING);
+        assertThat(d.tightestTpotMs()).as("running").isEqualTo(100);
+        d.enqueue(TestRequests.handedOver("interactive", SLO, 32, 5, 0, 10), 10, 30);
+        assertThat(d.tightestTpotMs()).as("handed over, KV in transit").isEqualTo(50);
+    }
+
     private static BatchPlan applied(InstanceState s, BatchPolicy p, double now) {
         BatchPlan plan = p.plan(s, now);
         s.apply(plan, now);

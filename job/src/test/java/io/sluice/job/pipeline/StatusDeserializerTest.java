@@ -3,6 +3,7 @@ package io.sluice.job.pipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.sluice.job.kafka.KafkaIo;
+import io.sluice.operators.DecodeLoad;
 import io.sluice.operators.ingest.RequestFormat;
 import io.sluice.schemas.InstanceRole;
 import io.sluice.schemas.InstanceStatus;
@@ -32,6 +33,7 @@ class StatusDeserializerTest {
                 .setInboundKvBlocks(7)
                 .setHostKvBlocks(5)
                 .setEstimatedTpotMs(23.25)
+                .setTightestTpotMs(50.0)
                 .setTokensPerSecond(410.0)
                 .setReportedAt(Instant.ofEpochMilli(1_700_000_000_123L))
                 .build();
@@ -49,13 +51,15 @@ class StatusDeserializerTest {
         assertThat(back).isEqualTo(status());
         assertThat(back.getInboundKvBlocks()).isEqualTo(7);
         assertThat(back.getKvBlockTokens()).isEqualTo(32);
+        assertThat(back.getTightestTpotMs()).isEqualTo(50.0);
     }
 
     @Test
     void everyFieldSurvivesTheJsonEncodingUnderItsSchemaName() {
         byte[] json = written(RequestFormat.JSON, status());
         assertThat(new String(json, StandardCharsets.UTF_8)).as("what kcat shows")
-                .contains("\"inbound_kv_blocks\":7", "\"kv_block_tokens\":32", "\"free_kv_blocks\":41");
+                .contains("\"inbound_kv_blocks\":7", "\"kv_block_tokens\":32", "\"free_kv_blocks\":41",
+                        "\"tightest_tpot_ms\":50.0");
         InstanceStatus back = new StatusDeserializer(RequestFormat.JSON).deserialize(json);
         assertThat(back).isEqualTo(status());
     }
@@ -70,6 +74,20 @@ class StatusDeserializerTest {
         assertThat(back.getInboundKvBlocks()).isZero();
         assertThat(back.getKvBlockTokens()).isEqualTo(16);
         assertThat(back.getFreeKvBlocks()).isEqualTo(60);
+        assertThat(back.getTightestTpotMs()).as("written before tightest_tpot_ms").isZero();
+        assertThat(DecodeLoad.tpotOffWire(back.getTightestTpotMs())).as("no TPOT SLO to keep").isInfinite();
+    }
+
+    @Test
+    void aStatusOfAnInstanceWithoutTpotSlosCarriesNoneAndReadsBackAsNone() {
+        // JSON has no infinity: "none" goes on the wire as the field's default, 0.
+        InstanceStatus none = InstanceStatus.newBuilder(status())
+                .setTightestTpotMs(DecodeLoad.tpotOnWire(Double.POSITIVE_INFINITY)).build();
+        for (RequestFormat format : RequestFormat.values()) {
+            InstanceStatus back = new StatusDeserializer(format).deserialize(written(format, none));
+            assertThat(back).as("%s", format).isEqualTo(none);
+            assertThat(DecodeLoad.tpotOffWire(back.getTightestTpotMs())).as("%s", format).isInfinite();
+        }
     }
 
     @Test

@@ -31,7 +31,7 @@ public final class DecodeLoadFanOut implements FlatMapFunction<InstanceStatus, I
             return;
         }
         DecodeLoad load = DecodeLoad.of(decode, s.getFreeKvBlocks(), s.getInboundKvBlocks(), s.getTotalKvBlocks(),
-                s.getRunningSequences(), s.getEstimatedTpotMs(), s.getReportedAt().toEpochMilli());
+                s.getRunningSequences(), s.getEstimatedTpotMs(), s.getTightestTpotMs(), s.getReportedAt().toEpochMilli());
         for (int p = 0; p < prefillInstances; p++) {
             out.collect(InstanceInput.of(p, load));
         }

@@ -17,7 +17,10 @@ import java.util.OptionalInt;
  * {@code freeResume} ({@link RoutingRules#admits}). A handoff another prefill instance sent is known only from the
  * next report, and one still on the link when a report is taken only from the report after it. An instance that never reported counts as empty,
  * with the pool every instance of the job has: the thresholds then hold from the first handoff, so a burst at start-up
- * spreads instead of all going to the first instance until the reports come in. Pure logic; not thread-safe.
+ * spreads instead of all going to the first instance until the reports come in. A sequence's step must meet the
+ * tightest of its TPOT target and the TPOT SLOs of the sequences already there (the reported
+ * {@code InstanceState#tightestTpotMs}, tightened by the SLOs of the handoffs sent since), as in the simulator: one
+ * more sequence slows their steps too. Pure logic; not thread-safe.
  */
 public final class DecodePlacement {
 
@@ -28,8 +31,10 @@ public final class DecodePlacement {
     private final int[] total;
     private final int[] reportedRunning;
     private final double[] reportedStepMs;
+    private final double[] reportedTightestTpotMs;
     private final long[] reportedAtMs;
-    private final ArrayDeque<long[]>[] sentSince; // per instance: {sentAtMs, blocks, contextTokens}
+    // per instance: {sentAtMs, blocks, contextTokens, doubleToLongBits(tpotSloMs)}
+    private final ArrayDeque<long[]>[] sentSince;
     private final int[] sentBlocks;
     private final int[] sentSequences;
     private final long[] sentContext;
@@ -58,6 +63,7 @@ public final class DecodePlacement {
         total = new int[instances];
         reportedRunning = new int[instances];
         reportedStepMs = new double[instances];
+        reportedTightestTpotMs = new double[instances];
         reportedAtMs = new long[instances];
         sentSince = new ArrayDeque[instances];
         sentBlocks = new int[instances];
@@ -68,6 +74,7 @@ public final class DecodePlacement {
             reportedFree[i] = blocksPerInstance;
             total[i] = blocksPerInstance;
             reportedAtMs[i] = Long.MIN_VALUE;
+            reportedTightestTpotMs[i] = Double.POSITIVE_INFINITY;
             sentSince[i] = new ArrayDeque<>();
             admitting[i] = true;
         }
@@ -89,6 +96,16 @@ public final class DecodePlacement {
      */
     public void report(int instance, int freeBlocks, int inboundBlocks, int totalBlocks, int runningSequences,
                        double stepMs, long atMs) {
+        report(instance, freeBlocks, inboundBlocks, totalBlocks, runningSequences, stepMs, Double.POSITIVE_INFINITY,
+                atMs);
+    }
+
+    /**
+     * As {@link #report(int, int, int, int, int, double, long)}, with the tightest TPOT SLO among the sequences on the
+     * instance ({@code InstanceState#tightestTpotMs}; infinite, or anything not positive, when none has one).
+     */
+    public void report(int instance, int freeBlocks, int inboundBlocks, int totalBlocks, int runningSequences,
+                       double stepMs, double tightestTpotMs, long atMs) {
         if (instance < 0 || instance >= instances() || atMs < reportedAtMs[instance] || totalBlocks < 1) {
             return; // unknown instance or an out-of-order report: the newer one stands
         }
@@ -97,6 +114,7 @@ public final class DecodePlacement {
         total[instance] = totalBlocks;
         reportedRunning[instance] = Math.max(0, runningSequences);
         reportedStepMs[instance] = Math.max(0, stepMs);
+        reportedTightestTpotMs[instance] = tightestTpotMs > 0 ? tightestTpotMs : Double.POSITIVE_INFINITY;
         reportedAtMs[instance] = atMs;
         ArrayDeque<long[]> sent = sentSince[instance];
         while (!sent.isEmpty() && sent.peekFirst()[0] <= atMs) {
@@ -132,20 +150,43 @@ public final class DecodePlacement {
     }
 
     /**
-     * The decode instance for a sequence of {@code contextTokens} tokens that needs {@code blocks} blocks at once,
-     * by {@link RoutingRules#pickDecode} (the first admitting instance whose step with it meets
-     * {@code tpotTargetMs}, else the most free admitting one), recorded as sent there; empty when no instance
-     * admits it (every one is above the upper threshold, or too full): the caller keeps the sequence and asks
-     * again after the next report.
+     * The tightest TPOT SLO among the sequences on an instance as this prefill instance predicts it: the reported one
+     * and those of the handoffs it has sent there since; infinite when none has one.
      */
+    public double tightestTpotMs(int instance) {
+        double t = reportedTightestTpotMs[instance];
+        for (long[] s : sentSince[instance]) {
+            t = Math.min(t, Double.longBitsToDouble(s[3]));
+        }
+        return t;
+    }
+
+    /** {@link #place(int, long, double, double, long)} for a sequence without a TPOT SLO of its own. */
     public OptionalInt place(int blocks, long contextTokens, double tpotTargetMs, long nowMs) {
+        return place(blocks, contextTokens, tpotTargetMs, Double.POSITIVE_INFINITY, nowMs);
+    }
+
+    /**
+     * The decode instance for a sequence of {@code contextTokens} tokens that needs {@code blocks} blocks at once,
+     * by {@link RoutingRules#pickDecode} (the first admitting instance whose step with it meets the tightest of
+     * {@code tpotTargetMs} and {@link #tightestTpotMs} there, else the most free admitting one), recorded as sent
+     * there; empty when no instance admits it (every one is above the upper threshold, or too full): the caller keeps
+     * the sequence and asks again after the next report.
+     *
+     * @param tpotTargetMs the pace planned for the sequence (its SLO, a deadline's pace, or the router's default)
+     * @param tpotSloMs its explicit TPOT SLO, infinite when it has none: what it tightens the instance's target by
+     *     until a report includes it (a planned pace does not, as {@code InstanceState#tightestTpotMs} explains)
+     */
+    public OptionalInt place(int blocks, long contextTokens, double tpotTargetMs, double tpotSloMs, long nowMs) {
         int pick = RoutingRules.pickDecode(instances(),
                 i -> admitting[i] && RoutingRules.hasRoom(blocks, reportedFree[i], inboundBlocks(i)),
-                i -> stepMsWith(i, contextTokens), this::uncommittedBlocks, tpotTargetMs);
+                i -> stepMsWith(i, contextTokens), this::uncommittedBlocks,
+                i -> Math.min(tpotTargetMs, tightestTpotMs(i)));
         if (pick == RoutingRules.NONE) {
             return OptionalInt.empty();
         }
-        sentSince[pick].addLast(new long[] {nowMs, blocks, contextTokens});
+        double slo = tpotSloMs > 0 ? tpotSloMs : Double.POSITIVE_INFINITY;
+        sentSince[pick].addLast(new long[] {nowMs, blocks, contextTokens, Double.doubleToLongBits(slo)});
         sentBlocks[pick] += blocks;
         sentSequences[pick]++;
         sentContext[pick] += contextTokens;

@@ -43,6 +43,7 @@ class DecodeLoadFanOutTest {
                 .setKvBlockTokens(16)
                 .setInboundKvBlocks(inbound)
                 .setEstimatedTpotMs(10.0 + instance)
+                .setTightestTpotMs(instance % 2 == 0 ? 0.0 : 40.0 + instance)
                 .setReportedAt(Instant.ofEpochMilli(atMs))
                 .build();
     }
@@ -81,7 +82,8 @@ class DecodeLoadFanOutTest {
     /** A load as text with every field, to compare what each prefill subtask received. */
     private static String describe(DecodeLoad l) {
         return "decode " + l.decodeInstance + " free " + l.freeBlocks + " inbound " + l.inboundBlocks + " total "
-                + l.totalBlocks + " running " + l.runningSequences + " step " + l.estimatedStepMs + " at "
+                + l.totalBlocks + " running " + l.runningSequences + " step " + l.estimatedStepMs + " tightest TPOT "
+                + l.tightestTpotMs + " at "
                 + l.reportedAtMs;
     }
 
@@ -100,6 +102,7 @@ class DecodeLoadFanOutTest {
             assertThat(l.totalBlocks).isEqualTo(256);
             assertThat(l.runningSequences).isEqualTo(6);
             assertThat(l.estimatedStepMs).isEqualTo(13.0);
+            assertThat(l.tightestTpotMs).as("the tightest TPOT SLO of its sequences").isEqualTo(43.0);
             assertThat(l.reportedAtMs).isEqualTo(1234);
         });
     }
@@ -139,7 +142,7 @@ class DecodeLoadFanOutTest {
                     if (isDecode) {
                         expected.add(describe(DecodeLoad.of(id - prefill, s.getFreeKvBlocks(),
                                 s.getInboundKvBlocks(), s.getTotalKvBlocks(), s.getRunningSequences(),
-                                s.getEstimatedTpotMs(), at - 1)));
+                                s.getEstimatedTpotMs(), s.getTightestTpotMs(), at - 1)));
                     }
                 }
             }

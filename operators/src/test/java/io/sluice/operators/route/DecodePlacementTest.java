@@ -37,6 +37,39 @@ class DecodePlacementTest {
     }
 
     @Test
+    void aLooseRequestGoesToTheEmptyInstanceRatherThanSlowTheInteractiveSequencesOfAnother() {
+        // Instance 0 decodes interactive sequences (50 ms TPOT) at 49 ms a step; a standard request (100 ms) would
+        // make it 51 ms: within its own target, past theirs. Judged by its target alone it went there, first in
+        // order, while instance 1 stood empty.
+        DecodePlacement p = placement(2);
+        p.report(0, 60, 0, 100, 40, 49, 50, 1000);
+        p.report(1, 90, 0, 100, 0, 0, Double.POSITIVE_INFINITY, 1000);
+        assertThat(p.stepMsWith(0, 1000)).isEqualTo(51);
+        assertThat(p.place(5, 1000, 100, Double.POSITIVE_INFINITY, 1001)).isEqualTo(OptionalInt.of(1));
+        // With no TPOT SLO among its sequences (a report without one reads as none), instance 0 takes it.
+        p.report(0, 60, 0, 100, 40, 49, 0, 1002);
+        assertThat(p.tightestTpotMs(0)).isInfinite();
+        assertThat(p.place(5, 1000, 100, Double.POSITIVE_INFINITY, 1003)).isEqualTo(OptionalInt.of(0));
+    }
+
+    @Test
+    void theTpotSloOfAHandoffSentSinceAReportTightensTheInstanceUntilTheNextReport() {
+        DecodePlacement p = placement(2);
+        p.report(0, 100, 100, 10, 46, 1000);
+        p.report(1, 100, 100, 0, 0, 1000);
+        // Each sequence of 1000 tokens adds 2 ms: 48 with the interactive one, 50 with a standard one, then 52.
+        assertThat(p.place(10, 1000, 50, 50, 1001)).isEqualTo(OptionalInt.of(0));
+        assertThat(p.tightestTpotMs(0)).isEqualTo(50);
+        assertThat(p.place(10, 1000, 100, Double.POSITIVE_INFINITY, 1002)).isEqualTo(OptionalInt.of(0));
+        assertThat(p.place(10, 1000, 100, Double.POSITIVE_INFINITY, 1003)).as("52 ms is past the interactive one's 50")
+                .isEqualTo(OptionalInt.of(1));
+        // A report covering the sends whose sequences have ended: no pace left to keep there.
+        p.report(0, 100, 0, 100, 10, 46, Double.POSITIVE_INFINITY, 1003);
+        assertThat(p.tightestTpotMs(0)).isInfinite();
+        assertThat(p.place(10, 1000, 100, Double.POSITIVE_INFINITY, 1004)).isEqualTo(OptionalInt.of(0));
+    }
+
+    @Test
     void whenNoInstanceKeepsTheTargetTheMostFreeAdmittingOneWins() {
         DecodePlacement p = placement(3);
         p.report(0, 50, 100, 40, 80, 1000);
