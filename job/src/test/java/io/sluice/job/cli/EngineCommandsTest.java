@@ -302,6 +302,8 @@ class EngineCommandsTest {
         assertThat(run.exit()).as(run.err()).isZero();
         assertThat(run.err()).contains("batch 1: warming up (0.2 s)").contains("batch 2: warming up (0.2 s)")
                 .contains("batch 2: run 1 of 1");
+        // No terminal here (as in a file or a CI log): plain lines, no cursor codes between them.
+        assertThat(run.err()).doesNotContain("\r").doesNotContain("\033");
     }
 
     @Test
