@@ -130,7 +130,7 @@ public final class BenchEngineCommand implements Callable<Integer> {
 
     private int run(Weights weights) {
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        ProgressLine progress = new ProgressLine(spec.commandLine().getErr());
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         ObjectMapper mapper = new ObjectMapper();
         if (!json) {
@@ -153,24 +153,21 @@ public final class BenchEngineCommand implements Callable<Integer> {
                 // Warm-up: the JIT compiles (and recompiles) the vector kernels during the first seconds; until
                 // then they run far slower, so nothing is timed before it settles.
                 if (warmupSeconds > 0) { // on the progress line: seconds of silence per batch size look like a hang
-                    err.printf(Locale.ROOT, "\rbatch %d: warming up (%s s)", batch,
-                            BigDecimal.valueOf(warmupSeconds).stripTrailingZeros().toPlainString());
-                    err.flush();
+                    progress.show(String.format(Locale.ROOT, "batch %d: warming up (%s s)", batch,
+                            BigDecimal.valueOf(warmupSeconds).stripTrailingZeros().toPlainString()));
                 }
                 long warmUntil = System.nanoTime() + (long) (warmupSeconds * 1e9);
                 do {
                     EngineBenchmark.measure(executor, batch, Math.min(promptLength, 64), Math.min(generate, 16), 1);
                 } while (System.nanoTime() < warmUntil);
                 for (int r = 0; r < repeat; r++) {
-                    err.printf(Locale.ROOT, "\r\033[Kbatch %d: run %d of %d", batch, r + 1, repeat);
-                    err.flush();
+                    progress.show(String.format(Locale.ROOT, "batch %d: run %d of %d", batch, r + 1, repeat));
                     long cpu0 = OperatorBenchmark.processCpuNanos();
                     long wall0 = System.nanoTime();
                     runs.add(EngineBenchmark.measure(executor, batch, promptLength, generate, 100 + r, decodePhases));
                     cpuShare = Math.max(cpuShare, (OperatorBenchmark.processCpuNanos() - cpu0) / ((System.nanoTime() - wall0) * (double) t));
                 }
-                err.print("\r\033[K");
-                err.flush();
+                progress.clear();
             }
             double prefillBest = runs.stream().mapToDouble(EngineBenchmark.Measurement::prefillTokensPerSecond).max().orElse(0);
             double prefillWorst = runs.stream().mapToDouble(EngineBenchmark.Measurement::prefillTokensPerSecond).min().orElse(0);

@@ -46,7 +46,7 @@ public final class BenchSchedulingCommand implements Callable<Integer> {
             Policies.create(p, PolicyOptions.defaults()); // an unknown name fails before any output
         }
         PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        ProgressLine progress = new ProgressLine(spec.commandLine().getErr());
         ObjectMapper mapper = new ObjectMapper();
         if (!json) {
             out.printf(Locale.ROOT, "one scheduling round, %d queued requests, %d timed rounds (after as many untimed)%n",
@@ -55,11 +55,9 @@ public final class BenchSchedulingCommand implements Callable<Integer> {
                     "batch");
         }
         for (String policy : policies) {
-            err.printf(Locale.ROOT, "\r\033[K%s: %d rounds...", policy, 2 * rounds);
-            err.flush();
+            progress.show(String.format(Locale.ROOT, "%s: %d rounds...", policy, 2 * rounds));
             SchedulingBenchmark.Result r = SchedulingBenchmark.run(policy, queued, rounds);
-            err.print("\r\033[K");
-            err.flush();
+            progress.clear();
             if (json) {
                 out.println(mapper.writeValueAsString(mapper.createObjectNode().put("policy", r.policy())
                         .put("queued", r.queued()).put("rounds", r.rounds()).put("mean_us", r.meanUs())

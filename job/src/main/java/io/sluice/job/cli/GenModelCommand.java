@@ -45,15 +45,15 @@ public final class GenModelCommand implements Callable<Integer> {
         OptionChecks.positive("--scale", scale);
         long start = System.nanoTime();
         int[] lastPercent = {-1};
+        ProgressLine progress = new ProgressLine(spec.commandLine().getErr());
         SyntheticCheckpoint.write(config, seed, scale, out, fraction -> {
             int percent = (int) (fraction * 100);
             if (percent / 10 != lastPercent[0] / 10) {
-                spec.commandLine().getErr().printf(Locale.ROOT, "\rwriting %s: %3d%%", out.getFileName(), percent);
-                spec.commandLine().getErr().flush();
+                progress.show(String.format(Locale.ROOT, "writing %s: %3d%%", out.getFileName(), percent));
                 lastPercent[0] = percent;
             }
         });
-        spec.commandLine().getErr().println();
+        progress.clear();
         spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: shape %s, seed %d, %,d bytes, %,d parameters in %.1f s%n", out, s,
                 seed, Files.size(out), config.parameterCount(), (System.nanoTime() - start) / 1e9);
         return 0;

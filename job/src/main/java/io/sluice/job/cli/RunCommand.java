@@ -1,10 +1,13 @@
 package io.sluice.job.cli;
 
 import io.sluice.job.kafka.BrokerCheck;
+import io.sluice.job.local.Folders;
 import io.sluice.job.pipeline.InferenceJob;
 import io.sluice.job.pipeline.JobSettings;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.streaming.api.environment.LocalStreamEnvironment;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
@@ -43,9 +46,21 @@ public final class RunCommand implements Callable<Integer> {
                     "create them first (as many partitions as instances), or pass the --topics-prefix they have");
             System.err.println("sluice run: job '" + jobName + "' on an embedded local Flink cluster (no web UI; "
                     + "`flink run` with job/target/sluice-job-flink.jar submits it to a cluster); Ctrl-C stops it");
+            env = localEnvironment();
         }
         InferenceJob.build(env, settings);
         env.execute(jobName);
         return 0;
+    }
+
+    /**
+     * An embedded cluster that keeps its files (its working folder, the RPC system's 20 MB jar, blobs, the job's
+     * checkpoints) in a temporary folder of this JVM's own, removed when it exits. Ctrl-C, the only way such a
+     * job ends, exits without closing the cluster, which left them all in the system's temporary folder.
+     */
+    static StreamExecutionEnvironment localEnvironment() {
+        Configuration conf = new Configuration();
+        conf.set(CoreOptions.TMP_DIRS, Folders.temporaryUntilExit("sluice-run-").toString());
+        return StreamExecutionEnvironment.createLocalEnvironment(conf);
     }
 }

@@ -238,9 +238,12 @@ public final class SimulateCommand implements Callable<Integer> {
         if (repeat > 1) {
             double[] warm = passes.subList(1, passes.size()).stream()
                     .mapToDouble(SimulationStudy.Outcome::requestsPerSecond).sorted().toArray();
-            progress.printf(Locale.ROOT, "requests/s wall: pass 1 %.0f (cold); passes 2-%d median %.0f (min %.0f, max %.0f);"
-                            + " every pass gave the same results%n", passes.get(0).requestsPerSecond(), repeat,
-                    median(warm), warm[0], warm[warm.length - 1]);
+            // One warm pass has no median to speak of.
+            String warmSpeed = warm.length == 1 ? String.format(Locale.ROOT, "pass 2 %.0f", warm[0])
+                    : String.format(Locale.ROOT, "passes 2-%d median %.0f (min %.0f, max %.0f)", repeat, median(warm),
+                            warm[0], warm[warm.length - 1]);
+            progress.printf(Locale.ROOT, "requests/s wall: pass 1 %.0f (cold); %s; every pass gave the same results%n",
+                    passes.get(0).requestsPerSecond(), warmSpeed);
         }
 
         if (plot != null) {

@@ -22,9 +22,6 @@ import io.sluice.schemas.RequestMetrics;
 import io.sluice.schemas.SloReport;
 import io.sluice.schemas.TokenEvent;
 import java.io.File;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -96,7 +93,7 @@ public final class InferenceJob {
                 // folder of this JVM's own, removed when it exits.
                 Path dir = env.getConfiguration().getOptional(CoreOptions.TMP_DIRS)
                         .map(dirs -> Path.of(dirs.split(",|" + File.pathSeparator)[0], "sluice-checkpoints"))
-                        .orElseGet(InferenceJob::checkpointFolderOfThisJvm);
+                        .orElseGet(() -> Folders.temporaryUntilExit("sluice-checkpoints"));
                 Configuration storage = new Configuration();
                 storage.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
                 storage.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.toUri().toString());
@@ -219,22 +216,6 @@ public final class InferenceJob {
                 .name("Kafka: " + topics.dlq()).uid("dlq-sink");
     }
 
-    /** A new temporary folder, removed with everything in it when the JVM exits. */
-    private static Path checkpointFolderOfThisJvm() {
-        try {
-            Path dir = Files.createTempDirectory("sluice-checkpoints");
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    Folders.deleteRecursively(dir);
-                } catch (IOException e) {
-                    // Exiting: nothing to tell it to.
-                }
-            }, "sluice-checkpoint-folder-cleanup"));
-            return dir;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create a folder for the job's checkpoints", e);
-        }
-    }
 
     /**
      * The environment settings the pipeline relies on: the max parallelism its instance keys are computed for,

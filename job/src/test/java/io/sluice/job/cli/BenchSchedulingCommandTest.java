@@ -41,4 +41,13 @@ class BenchSchedulingCommandTest {
         assertThat(r.err()).contains("unknown policy");
         assertThat(r.out()).isEmpty();
     }
+
+    @Test
+    void progressIsPlainLinesWhenStderrIsNoTerminal() {
+        // Redirected to a file or a CI log (no console, as here), cursor codes are junk between the lines.
+        CliRun r = CliRun.of("bench", "scheduling", "--queued", "50", "--rounds", "10", "--policy", "edf,fcfs");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).doesNotContain("\r").doesNotContain("\033")
+                .contains("edf: 20 rounds...\n").contains("fcfs: 20 rounds...\n");
+    }
 }

@@ -252,6 +252,14 @@ class EngineCommandsTest {
     }
 
     @Test
+    void genModelProgressIsPlainLinesWhenStderrIsNoTerminal() {
+        // No terminal here (as in a file or a CI log): a line per step, no carriage returns between them.
+        CliRun run = sluice("gen-model", "--shape", "260k", "--out", dir.resolve("p.bin").toString());
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.err()).doesNotContain("\r").contains("writing p.bin: 100%\n");
+    }
+
+    @Test
     void genModelNamesABadScale() {
         for (String scale : List.of("0", "-1", "NaN", "Infinity")) {
             Path out = dir.resolve("s.bin");
@@ -302,6 +310,8 @@ class EngineCommandsTest {
         assertThat(run.exit()).as(run.err()).isZero();
         assertThat(run.err()).contains("batch 1: warming up (0.2 s)").contains("batch 2: warming up (0.2 s)")
                 .contains("batch 2: run 1 of 1");
+        // No terminal here (as in a file or a CI log): plain lines, no cursor codes between them.
+        assertThat(run.err()).doesNotContain("\r").doesNotContain("\033");
     }
 
     @Test

@@ -167,6 +167,15 @@ class SimulateCommandTest {
     }
 
     @Test
+    void twoPassesReportTheWarmPassAloneNotAMedianOfOne() throws Exception {
+        CliRun r = run("simulate", "--trace", lengths(50).toString(), "--policy", "fcfs", "--instances", "1",
+                "--repeat", "2");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).containsPattern("requests/s wall: pass 1 [0-9]+ \\(cold\\); pass 2 [0-9]+; every pass")
+                .doesNotContain("passes 2-2");
+    }
+
+    @Test
     void tablesByDefault() throws Exception {
         CliRun r = run("simulate", "--trace", lengths(100).toString(), "--policy", "edf", "--instances", "1:1");
         assertThat(r.exit()).as(r.err()).isZero();
