@@ -7,6 +7,7 @@ import io.sluice.operators.ingest.Admission;
 import io.sluice.operators.ingest.AdmittedRequest;
 import io.sluice.operators.ingest.AvroJson;
 import io.sluice.operators.ingest.IngestFunction;
+import io.sluice.operators.ingest.PromptEncoder;
 import io.sluice.operators.ingest.RequestFormat;
 import io.sluice.operators.ingest.TenantTable;
 import io.sluice.schemas.DeadLetter;
@@ -70,23 +71,10 @@ class IngestITCase {
         all.addAll(refused);
         KAFKA.produce("requests", all);
 
-        Configuration conf = new Configuration();
-        conf.set(PipelineOptions.GENERIC_TYPES, false);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        env.setParallelism(2);
-        KafkaIo kafka = new KafkaIo(KAFKA.bootstrapServers(), RequestFormat.JSON, new Properties());
         Admission admission = new Admission(TenantTable.parse("chat:max_weight=4:max_prompt=8"), 256);
-        SingleOutputStreamOperator<AdmittedRequest> admitted = env
-                .fromSource(kafka.requestSource("requests", "ingest-test", true), WatermarkStrategy.noWatermarks(),
-                        "Kafka requests")
-                .process(new IngestFunction(RequestFormat.JSON, admission, text -> {
-                    throw new IllegalStateException("every prompt in this test is token ids");
-                }))
-                .name("Decode, validate, admit");
-        admitted.getSideOutput(IngestFunction.DEAD_LETTERS)
-                .sinkTo(kafka.sink("dlq", DeadLetter.class, null)).name("Dead letters");
-        admitted.getSideOutput(IngestFunction.REJECTIONS)
-                .sinkTo(kafka.sink("tokens", TokenEvent.class, TokenEvent::getRequestId)).name("Rejections");
+        SingleOutputStreamOperator<AdmittedRequest> admitted = ingest(2, "requests", admission, text -> {
+            throw new IllegalStateException("every prompt in this test is token ids");
+        }, "dlq", "tokens");
 
         List<AdmittedRequest> passed = new ArrayList<>();
         try (CloseableIterator<AdmittedRequest> it = admitted.executeAndCollect("ingest")) {
@@ -134,23 +122,12 @@ class IngestITCase {
         // 900 KB of not-JSON: the broker takes it (1 MB records by default), but its dead letter, the original in
         // base64 plus the reason, is over the 1 MB a producer sends. The sink's send failed and failed the job,
         // which read the same record again after each restart.
-        KAFKA.createTopics(1, "big-requests", "big-dlq");
+        KAFKA.createTopics(1, "big-requests", "big-dlq", "big-tokens");
         byte[] big = "x".repeat(900_000).getBytes(UTF_8);
         KAFKA.produce("big-requests", List.of(big));
 
-        Configuration conf = new Configuration();
-        conf.set(PipelineOptions.GENERIC_TYPES, false);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        env.setParallelism(1);
-        KafkaIo kafka = new KafkaIo(KAFKA.bootstrapServers(), RequestFormat.JSON, new Properties());
-        SingleOutputStreamOperator<AdmittedRequest> admitted = env
-                .fromSource(kafka.requestSource("big-requests", "ingest-big", true), WatermarkStrategy.noWatermarks(),
-                        "Kafka requests")
-                .process(new IngestFunction(RequestFormat.JSON, new Admission(TenantTable.open(), 256),
-                        text -> new int[] {1}))
-                .name("Decode, validate, admit");
-        admitted.getSideOutput(IngestFunction.DEAD_LETTERS)
-                .sinkTo(kafka.sink("big-dlq", DeadLetter.class, null)).name("Dead letters");
+        SingleOutputStreamOperator<AdmittedRequest> admitted = ingest(1, "big-requests",
+                new Admission(TenantTable.open(), 256), text -> new int[] {1}, "big-dlq", "big-tokens");
         try (CloseableIterator<AdmittedRequest> it = admitted.executeAndCollect("ingest-big")) {
             assertThat(it.hasNext()).as("nothing admitted").isFalse();
         }
@@ -175,21 +152,8 @@ class IngestITCase {
                 .getBytes(UTF_8);
         KAFKA.produce("named-requests", List.of(request));
 
-        Configuration conf = new Configuration();
-        conf.set(PipelineOptions.GENERIC_TYPES, false);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        env.setParallelism(1);
-        KafkaIo kafka = new KafkaIo(KAFKA.bootstrapServers(), RequestFormat.JSON, new Properties());
-        SingleOutputStreamOperator<AdmittedRequest> admitted = env
-                .fromSource(kafka.requestSource("named-requests", "ingest-named", true),
-                        WatermarkStrategy.noWatermarks(), "Kafka requests")
-                .process(new IngestFunction(RequestFormat.JSON, new Admission(TenantTable.parse("chat"), 256),
-                        text -> new int[] {1}))
-                .name("Decode, validate, admit");
-        admitted.getSideOutput(IngestFunction.DEAD_LETTERS)
-                .sinkTo(kafka.sink("named-dlq", DeadLetter.class, null)).name("Dead letters");
-        admitted.getSideOutput(IngestFunction.REJECTIONS)
-                .sinkTo(kafka.sink("named-tokens", TokenEvent.class, TokenEvent::getRequestId)).name("Rejections");
+        SingleOutputStreamOperator<AdmittedRequest> admitted = ingest(1, "named-requests",
+                new Admission(TenantTable.parse("chat"), 256), text -> new int[] {1}, "named-dlq", "named-tokens");
         try (CloseableIterator<AdmittedRequest> it = admitted.executeAndCollect("ingest-named")) {
             assertThat(it.hasNext()).as("nothing admitted").isFalse();
         }
@@ -198,6 +162,29 @@ class IngestITCase {
         assertThat(records).hasSize(1);
         DeadLetter dead = AvroJson.fromJson(AvroJson.parseObject(records.get(0).value()), DeadLetter.class);
         assertThat(dead.getReason()).contains("request_id").contains("400000");
+    }
+
+    /**
+     * The job's ingest stage alone, on a local environment: JSON requests from {@code topic} in, admitted requests
+     * out, dead letters to {@code dlq} and rejections to {@code tokens}, as the job wires them.
+     */
+    private static SingleOutputStreamOperator<AdmittedRequest> ingest(int parallelism, String topic,
+            Admission admission, PromptEncoder encoder, String dlq, String tokens) {
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.GENERIC_TYPES, false);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(parallelism);
+        KafkaIo kafka = new KafkaIo(KAFKA.bootstrapServers(), RequestFormat.JSON, new Properties());
+        SingleOutputStreamOperator<AdmittedRequest> admitted = env
+                .fromSource(kafka.requestSource(topic, "ingest-" + topic, true), WatermarkStrategy.noWatermarks(),
+                        "Kafka requests")
+                .process(new IngestFunction(RequestFormat.JSON, admission, encoder))
+                .name("Decode, validate, admit");
+        admitted.getSideOutput(IngestFunction.DEAD_LETTERS)
+                .sinkTo(kafka.sink(dlq, DeadLetter.class, null)).name("Dead letters");
+        admitted.getSideOutput(IngestFunction.REJECTIONS)
+                .sinkTo(kafka.sink(tokens, TokenEvent.class, TokenEvent::getRequestId)).name("Rejections");
+        return admitted;
     }
 
     private static List<String> ids(String prefix, int n) {
