@@ -73,7 +73,7 @@ public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedReq
             return;
         }
         Admission.Admitted admitted = (Admission.Admitted) decision;
-        out.collect(toAdmitted(request, tokens, admitted));
+        out.collect(toAdmitted(request, tokens, admitted, now));
     }
 
     /**
@@ -111,7 +111,8 @@ public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedReq
                 .build());
     }
 
-    private static AdmittedRequest toAdmitted(InferenceRequest request, int[] tokens, Admission.Admitted admitted) {
+    private static AdmittedRequest toAdmitted(InferenceRequest request, int[] tokens, Admission.Admitted admitted,
+            Instant now) {
         AdmittedRequest a = new AdmittedRequest();
         a.requestId = request.getRequestId();
         a.tenant = request.getTenant();
@@ -125,7 +126,9 @@ public final class IngestFunction extends ProcessFunction<RawRecord, AdmittedReq
         a.ttftSloMs = request.getTtftSloMs() == null ? 0 : request.getTtftSloMs();
         a.tpotSloMs = request.getTpotSloMs() == null ? 0 : request.getTpotSloMs();
         a.deadlineMs = request.getDeadline() == null ? 0 : request.getDeadline().toEpochMilli();
-        a.submittedAtMs = request.getSubmittedAt().toEpochMilli();
+        // A request is not submitted after it arrives: a client clock running ahead made TTFTs come out short or
+        // negative, and a negative TTFT met every target.
+        a.submittedAtMs = Math.min(request.getSubmittedAt().toEpochMilli(), now.toEpochMilli());
         return a;
     }
 

@@ -50,6 +50,26 @@ class IngestFunctionTest {
     }
 
     @Test
+    void aSubmissionTimeAheadOfArrivalCountsAsTheArrival() throws Exception {
+        // A client clock running ahead: submitted_at an hour after the job reads the request. Taken as given, its TTFT
+        // came out negative, and a negative TTFT met every target. One behind the arrival is kept as it is.
+        IngestFunction ingest = new IngestFunction(RequestFormat.JSON, new Admission(TenantTable.open(), 256),
+                text -> new int[] {1, 5, 6});
+        long now = 1_700_000_000_000L;
+        try (OneInputStreamOperatorTestHarness<RawRecord, AdmittedRequest> h =
+                ProcessFunctionTestHarnesses.forProcessFunction(ingest)) {
+            h.setProcessingTime(now);
+            for (String at : List.of("2023-11-14T23:13:20Z", "2023-11-14T22:13:20Z")) { // now + 1 h, now
+                String record = "{\"request_id\":\"r\",\"prompt\":\"x\",\"submitted_at\":\"" + at + "\"}";
+                h.processElement(new RawRecord(record.getBytes(UTF_8), "sluice.requests", 0, 7, now), 0);
+            }
+            String earlier = "{\"request_id\":\"e\",\"prompt\":\"x\",\"submitted_at\":\"2023-11-14T22:13:19Z\"}";
+            h.processElement(new RawRecord(earlier.getBytes(UTF_8), "sluice.requests", 0, 8, now), 0);
+            assertThat(h.extractOutputValues()).extracting(a -> a.submittedAtMs).containsExactly(now, now, now - 1000);
+        }
+    }
+
+    @Test
     void aJsonTimeBeyondEpochMillisIsADeadLetter() throws Exception {
         // Instant.parse takes years up to 1e9, but epoch millis end near the year 292 million: converting it
         // threw ArithmeticException in the task, and the restarted job read the same record again.
