@@ -46,14 +46,16 @@ public final class LoadgenCommand implements Callable<Integer> {
         BrokerCheck.check(bootstrap, kafka.properties(),
                 List.of(topics.requests(), topics.tokens(), topics.metrics()), Duration.ofSeconds(10));
         System.err.printf("loadgen: %d requests to %s%n", plan.size(), bootstrap);
-        return runAndReport(new LoadRunner(bootstrap, kafka.topics(), kafka.format(), kafka.properties()), plan, load);
+        return runAndReport("loadgen", new LoadRunner(bootstrap, kafka.topics(), kafka.format(), kafka.properties()), plan,
+                load);
     }
 
     /**
      * Runs the plan, prints the report (and writes it as JSON when asked); 0 when every request ended and its
-     * metrics, which the report is built from, arrived.
+     * metrics, which the report is built from, arrived. {@code command} names the command in its messages.
      */
-    static int runAndReport(LoadRunner runner, List<PlannedRequest> plan, LoadOptions load) throws Exception {
+    static int runAndReport(String command, LoadRunner runner, List<PlannedRequest> plan, LoadOptions load)
+            throws Exception {
         LoadRunner.Outcome outcome = runner.run(plan, load.classNames(), Duration.ofSeconds(load.drainTimeoutS), System.err);
         outcome.report().print(System.out);
         if (load.report != null) {
@@ -61,17 +63,17 @@ public final class LoadgenCommand implements Callable<Integer> {
         }
         long missing = plan.size() - outcome.results().finished.size();
         if (missing > 0) {
-            System.err.printf("loadgen: %d of %d requests did not end within %d s of the last send%n",
-                    missing, plan.size(), load.drainTimeoutS);
+            System.err.printf("%s: %d of %d requests did not end within %d s of the last send%n",
+                    command, missing, plan.size(), load.drainTimeoutS);
             outcome.results().deadLetterNote(runner.deadLetterTopic())
-                    .ifPresent(note -> System.err.println("loadgen: " + note));
+                    .ifPresent(note -> System.err.println(command + ": " + note));
             return 1;
         }
         long unmeasured = outcome.results().finished.stream()
                 .filter(id -> !outcome.results().metrics.containsKey(id)).count();
         if (unmeasured > 0) {
-            System.err.printf("loadgen: %d of %d requests ended but their metrics did not arrive within %d s of the "
-                    + "last send: the report leaves them out%n", unmeasured, plan.size(), load.drainTimeoutS);
+            System.err.printf("%s: %d of %d requests ended but their metrics did not arrive within %d s of the "
+                    + "last send: the report leaves them out%n", command, unmeasured, plan.size(), load.drainTimeoutS);
             return 1;
         }
         return 0;

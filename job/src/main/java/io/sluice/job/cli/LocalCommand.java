@@ -154,7 +154,7 @@ public final class LocalCommand implements Callable<Integer> {
                 if (stopRequested.getCount() == 0) {
                     throw new InterruptedException("stopped before the load run");
                 }
-                int exit = LoadgenCommand.runAndReport(runner, plan, load);
+                int exit = LoadgenCommand.runAndReport("local", runner, plan, load);
                 if (keepRunning) {
                     System.err.println("sluice: running; Ctrl-C stops everything");
                     stopRequested.await();
