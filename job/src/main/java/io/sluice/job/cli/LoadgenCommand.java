@@ -3,6 +3,7 @@ package io.sluice.job.cli;
 import io.sluice.job.kafka.BrokerCheck;
 import io.sluice.job.loadgen.LoadRunner;
 import io.sluice.job.loadgen.PlannedRequest;
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -56,7 +57,10 @@ public final class LoadgenCommand implements Callable<Integer> {
      */
     static int runAndReport(String command, LoadRunner runner, List<PlannedRequest> plan, LoadOptions load)
             throws Exception {
-        LoadRunner.Outcome outcome = runner.run(plan, load.classNames(), Duration.ofSeconds(load.drainTimeoutS), System.err);
+        ProgressLine progress = new ProgressLine(new PrintWriter(System.err, true));
+        LoadRunner.Outcome outcome = runner.run(plan, load.classNames(), Duration.ofSeconds(load.drainTimeoutS),
+                progress::show);
+        progress.keep();
         outcome.report().print(System.out);
         if (load.report != null) {
             outcome.report().writeJson(load.report);

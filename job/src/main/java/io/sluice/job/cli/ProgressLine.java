@@ -30,6 +30,14 @@ final class ProgressLine {
         err.flush();
     }
 
+    /** Ends the progress on a terminal with its last text left standing; a plain line stays as it is. */
+    void keep() {
+        if (terminal) {
+            err.println();
+            err.flush();
+        }
+    }
+
     /** Removes the progress from a terminal before a result is printed; a plain line stays as it is. */
     void clear() {
         if (terminal) {

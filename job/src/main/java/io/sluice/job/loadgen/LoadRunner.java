@@ -11,7 +11,6 @@ import io.sluice.schemas.RequestMetrics;
 import io.sluice.schemas.TokenEvent;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,6 +25,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 import org.apache.avro.io.BinaryDecoder;
@@ -141,10 +141,10 @@ public final class LoadRunner {
      * Runs the plan and waits until every request has its final event and its metrics, or until
      * {@code drainTimeout} after the last send.
      *
-     * @param progress where the progress line goes (null for none)
+     * @param progress takes the progress line, about once a second and once at the end (null for none)
      */
     public Outcome run(List<PlannedRequest> plan, List<String> classOrder, Duration drainTimeout,
-            PrintStream progress) throws InterruptedException {
+            Consumer<String> progress) throws InterruptedException {
         Results results = new Results();
         Set<String> ids = new HashSet<>();
         plan.forEach(p -> ids.add(p.requestId()));
@@ -177,10 +177,7 @@ public final class LoadRunner {
         }
         stop.set(true);
         collector.join(10_000);
-        if (progress != null) {
-            progress(progress, 0, sent, plan.size(), results);
-            progress.println();
-        }
+        progress(progress, 0, sent, plan.size(), results);
         // Goodput's span, as LoadReport documents it: from the first send (a replayed trace may start later than
         // the run) to the last final event.
         long firstSentMs = results.sentAtMs.values().stream().mapToLong(Long::longValue).min().orElse(startMs);
@@ -194,7 +191,7 @@ public final class LoadRunner {
         return results.finished.size() >= ids.size() && results.metrics.size() >= ids.size();
     }
 
-    private long progress(PrintStream out, long lastMs, int sent, int total, Results results) {
+    private long progress(Consumer<String> out, long lastMs, int sent, int total, Results results) {
         long now = System.currentTimeMillis();
         if (out == null || now - lastMs < 1000) {
             return lastMs;
@@ -204,8 +201,7 @@ public final class LoadRunner {
         String line = String.format("sent %d/%d  finished %d  attainment so far %s%s", sent, total,
                 results.finished.size(), done == 0 ? "-" : String.format("%.1f%%", 100.0 * met / done),
                 results.deadLetters.get() == 0 ? "" : "  dead-lettered " + results.deadLetters.get());
-        out.print(System.console() != null ? "\r" + line : line + System.lineSeparator());
-        out.flush();
+        out.accept(line);
         return now;
     }
 
