@@ -361,7 +361,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
             if (placement != null) {
                 DecodeLoad d = in.load;
                 placement.report(d.decodeInstance, d.freeBlocks, d.inboundBlocks, d.totalBlocks, d.runningSequences,
-                        d.estimatedStepMs, DecodeLoad.tpotOffWire(d.tightestTpotMs), d.reportedAtMs);
+                        d.estimatedStepMs, d.tightestTpotMs, d.reportedAtMs);
                 placeAwaiting(ctx.timerService().currentProcessingTime(), ctx);
             }
             return;

@@ -1,5 +1,6 @@
 package io.sluice.operators.route;
 
+import io.sluice.operators.DecodeLoad;
 import io.sluice.scheduling.LatencyModel;
 import io.sluice.scheduling.RouterOptions;
 import io.sluice.scheduling.RoutingRules;
@@ -114,7 +115,7 @@ public final class DecodePlacement {
         total[instance] = totalBlocks;
         reportedRunning[instance] = Math.max(0, runningSequences);
         reportedStepMs[instance] = Math.max(0, stepMs);
-        reportedTightestTpotMs[instance] = tightestTpotMs > 0 ? tightestTpotMs : Double.POSITIVE_INFINITY;
+        reportedTightestTpotMs[instance] = DecodeLoad.tpotOffWire(tightestTpotMs);
         reportedAtMs[instance] = atMs;
         ArrayDeque<long[]> sent = sentSince[instance];
         while (!sent.isEmpty() && sent.peekFirst()[0] <= atMs) {
