@@ -94,6 +94,12 @@ abstract class OrderedFillPolicy implements BatchPolicy {
      */
     protected abstract double rank(InstanceState s, double nowMs);
 
+    /** Whether a lost {@code r} is rejected rather than served late: with dropLate, before any of it ran. */
+    protected boolean droppable(Request r) {
+        return options.dropLate() && r.state() == RequestState.WAITING && r.generatedTokens() == 0
+                && r.prefilledTokens() == 0;
+    }
+
     /** Greedy fill of the ranked candidates within {@code budgetMs}. */
     protected void fill(InstanceState s, double budgetMs) {
         tail = -2;

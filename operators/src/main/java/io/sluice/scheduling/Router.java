@@ -178,7 +178,7 @@ public final class Router {
 
     /** KV handoff time: bytes / link bandwidth, plus the link's fixed latency. */
     public double handoffMs(Request r) {
-        return options.linkLatencyMs() + r.contextTokens() * options.kvBytesPerToken() / options.linkBytesPerMs();
+        return options.handoffMs(r.contextTokens());
     }
 
     /**

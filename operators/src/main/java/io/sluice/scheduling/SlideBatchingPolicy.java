@@ -243,8 +243,7 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
                     urgent++;
                 }
             } else if (isLost && !starved) {
-                if (options.dropLate() && r.state() == RequestState.WAITING && r.generatedTokens() == 0
-                        && r.prefilledTokens() == 0) {
+                if (droppable(r)) {
                     b.drop(r);
                     continue;
                 }

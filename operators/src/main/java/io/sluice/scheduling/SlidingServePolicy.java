@@ -198,12 +198,6 @@ final class SlidingServePolicy extends OrderedFillPolicy {
         return budget;
     }
 
-    /** Whether a lost {@code r} is rejected rather than served late: with dropLate, before any of it ran. */
-    private boolean droppable(Request r) {
-        return options.dropLate() && r.state() == RequestState.WAITING && r.generatedTokens() == 0
-                && r.prefilledTokens() == 0;
-    }
-
     @Override
     protected boolean tryAdd(int rank, Request r, double budgetMs) {
         if (head == null) {

@@ -13,6 +13,7 @@ import io.sluice.scheduling.RequestState;
 import io.sluice.scheduling.Role;
 import io.sluice.scheduling.Router;
 import io.sluice.scheduling.RouterOptions;
+import io.sluice.scheduling.RoutingRules;
 import io.sluice.scheduling.Slo;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -416,9 +417,8 @@ public final class Simulator {
                     : cost.stepMs(shape.clear().addDecode(t.promptTokens() + decodes / 2));
             RouterOptions o = config.router() == null ? RouterOptions.defaults() : config.router();
             Topology topology = config.topology();
-            boolean hybridCould = o.hybrid() && t.promptTokens() <= o.hybridMaxPrompt() && topology.decode() >= 2;
-            double handoff = decodes == 0 || !topology.separated() || hybridCould ? 0
-                    : o.linkLatencyMs() + t.promptTokens() * o.kvBytesPerToken() / o.linkBytesPerMs();
+            boolean hybridCould = o.hybrid() && RoutingRules.hybridAllowed(t.promptTokens(), topology.decode(), o);
+            double handoff = decodes == 0 || !topology.separated() || hybridCould ? 0 : o.handoffMs(t.promptTokens());
             double tpot = decodes == 0 ? 0 : step + handoff / decodes;
             return c.met(ttft, tpot, ttft + handoff + decodes * step);
         }
