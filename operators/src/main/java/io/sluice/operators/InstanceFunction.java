@@ -606,7 +606,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
             serve(lane, record, false, now, ctx, out);
             return;
         }
-        long arrival = r.submittedAtMs > 0 ? Math.min(r.submittedAtMs, now) : now;
+        long arrival = r.arrivalMs(now);
         Slo slo = new Slo(r.ttftSloMs > 0 ? r.ttftSloMs : Double.NaN, r.tpotSloMs > 0 ? r.tpotSloMs : Double.NaN,
                 r.deadlineMs > 0 ? (double) (r.deadlineMs - arrival) : Double.NaN);
         Request schedule = Request.handedOver(r.requestId, r.tenant, r.priorityClass, r.weight, slo,
@@ -749,7 +749,7 @@ public final class InstanceFunction extends KeyedProcessFunction<Integer, Instan
                        Collector<TokenEvent> out) {
         AdmittedRequest r = record.request;
         int generated = record.generated.length;
-        long arrival = r.submittedAtMs > 0 ? Math.min(r.submittedAtMs, now) : now;
+        long arrival = r.arrivalMs(now);
         boolean started = record.startedAtMs > 0;
         boolean mayHaveRunBefore = restored || (recoveredAtMs != NONE && arrival < recoveredAtMs);
         long expiresAt = NONE;

@@ -28,4 +28,12 @@ public final class AdmittedRequest {
     public int instance = -1;
 
     public AdmittedRequest() {}
+
+    /**
+     * When its SLO clocks start, as scheduling sees it at {@code nowMs}: its submission, never later than now (0, a
+     * request built without one, counts as now).
+     */
+    public long arrivalMs(long nowMs) {
+        return submittedAtMs > 0 ? Math.min(submittedAtMs, nowMs) : nowMs;
+    }
 }

@@ -90,7 +90,7 @@ public final class NewRequestRouter {
      * the model cannot serve is rejected by its instance, not here, so the router only needs a target for it.
      */
     static Request planned(AdmittedRequest r, long nowMs) {
-        long arrival = r.submittedAtMs > 0 ? Math.min(r.submittedAtMs, nowMs) : nowMs;
+        long arrival = r.arrivalMs(nowMs);
         Slo slo = new Slo(r.ttftSloMs > 0 ? r.ttftSloMs : Double.NaN, r.tpotSloMs > 0 ? r.tpotSloMs : Double.NaN,
                 r.deadlineMs > arrival ? (double) (r.deadlineMs - arrival) : Double.NaN);
         double weight = r.weight > 0 && Double.isFinite(r.weight) ? r.weight : 1;
