@@ -1,6 +1,7 @@
 package io.sluice.gpu.exec;
 
 import io.sluice.gpu.kv.BlockTable;
+import io.sluice.gpu.model.ModelConfig;
 import io.sluice.gpu.model.Weights;
 import io.sluice.gpu.sampling.SamplingParams;
 import java.util.ArrayList;
@@ -45,6 +46,46 @@ public final class EngineBenchmark {
         /** Time of one decode step of the whole batch, in milliseconds. */
         public double decodeStepMillis() {
             return decodeTokens == 0 ? 0 : decodeNanos / 1e6 / (decodeTokens / (double) batch);
+        }
+    }
+
+    /**
+     * What one decode step of a batch must do at the least, to hold its measured time against the machine's limits:
+     * the arithmetic (every weight matrix applied to every sequence's token, attention over each context) and the
+     * bytes read (every weight once, every sequence's keys and values). A step that streams its weights at the
+     * memory's bandwidth (batch 1) or computes at the cores' FMA peak (large batches) cannot get faster on that
+     * machine; which of the two binds sets how far batching can raise throughput.
+     *
+     * @param flops floating-point operations (a fused multiply-add counts 2)
+     * @param bytes bytes read from weights and KV cache (4 per float)
+     */
+    public record StepWork(double flops, double bytes) {
+
+        /** A decode step of {@code batch} sequences whose tokens attend over {@code context} positions on average. */
+        public static StepWork decode(ModelConfig c, int batch, double context) {
+            double layerWeights = (double) c.dim() * c.dim() * 2 // wq, wo
+                    + 2.0 * c.dim() * c.kvDim() // wk, wv
+                    + 3.0 * c.dim() * c.hiddenDim(); // w1, w2, w3
+            double weights = c.layers() * layerWeights + (double) c.vocabSize() * c.dim(); // and the classifier
+            // q.k and the weighted sum of values: dim multiply-adds each per position, for every query head
+            double attention = c.layers() * 2.0 * c.dim() * context;
+            double kv = c.layers() * 2.0 * c.kvDim() * context;
+            return new StepWork(batch * 2.0 * (weights + attention), Float.BYTES * (weights + batch * kv));
+        }
+
+        /** The mean context of a measurement's decode steps: step j attends over {@code prompt + j + 1} positions. */
+        public static double meanDecodeContext(int promptLength, int generate) {
+            return promptLength + (generate + 1) / 2.0;
+        }
+
+        /** GFLOP/s of a step that took {@code stepMillis}. */
+        public double gflopsPerSecond(double stepMillis) {
+            return stepMillis <= 0 ? 0 : flops / stepMillis / 1e6;
+        }
+
+        /** GB/s of a step that took {@code stepMillis}. */
+        public double gigabytesPerSecond(double stepMillis) {
+            return stepMillis <= 0 ? 0 : bytes / stepMillis / 1e6;
         }
     }
 

@@ -67,7 +67,8 @@ public final class BenchEngineCommand implements Callable<Integer> {
     double warmupSeconds;
 
     @Option(names = "--json", description = "One JSON object per line instead of a table (batch, prefill_tok_s, "
-            + "decode_tok_s, ...; decode_x_batch1: decode tokens/s over batch 1's in the same run).")
+            + "decode_tok_s, ...; decode_x_batch1: decode tokens/s over batch 1's in the same run; decode_gflop_s and "
+            + "decode_gb_s: the arithmetic and the weight and KV bytes a decode step needs, over its time).")
     boolean json;
 
     @Option(names = "--phases",
@@ -134,10 +135,11 @@ public final class BenchEngineCommand implements Callable<Integer> {
         int t = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         ObjectMapper mapper = new ObjectMapper();
         if (!json) {
-            out.printf(Locale.ROOT, "%-6s %14s %14s %14s %12s %10s %16s   (dim %d, layers %d, vocab %d; prompt %d, "
-                    + "gen %d, %d threads, best of %d)%n", "batch", "prefill tok/s", "decode tok/s", "decode ms/step",
-                    "spread", "cpu share", "median-step tok/s", weights.config().dim(), weights.config().layers(), weights.config().vocabSize(),
-                    promptLength, generate, t, repeat);
+            out.printf(Locale.ROOT, "%-6s %14s %14s %14s %12s %10s %16s %13s %11s   (dim %d, layers %d, vocab %d; "
+                    + "prompt %d, gen %d, %d threads, best of %d)%n", "batch", "prefill tok/s", "decode tok/s",
+                    "decode ms/step", "spread", "cpu share", "median-step tok/s", "step GFLOP/s", "step GB/s",
+                    weights.config().dim(), weights.config().layers(), weights.config().vocabSize(), promptLength,
+                    generate, t, repeat);
         }
         // Decode throughput relative to batch 1, measured in this run: on a shared machine only a ratio of
         // neighbouring measurements compares (batch 1 streams every weight from memory and feels the neighbours most).
@@ -175,6 +177,10 @@ public final class BenchEngineCommand implements Callable<Integer> {
             double decodeWorst = runs.stream().mapToDouble(EngineBenchmark.Measurement::decodeTokensPerSecond).min().orElse(0);
             double medianStep = runs.stream().mapToDouble(EngineBenchmark.Measurement::medianStepTokensPerSecond).max()
                     .orElse(0);
+            // What the best step achieved against the machine: arithmetic rate and bytes read per second.
+            double stepMs = decodeBest == 0 ? 0 : batch * 1000.0 / decodeBest;
+            EngineBenchmark.StepWork work = EngineBenchmark.StepWork.decode(weights.config(), batch,
+                    EngineBenchmark.StepWork.meanDecodeContext(promptLength, generate));
             if (batch == 1) {
                 batch1Decode = decodeBest;
             } else if (batch1Decode > 0 && decodeBest > 0) {
@@ -191,7 +197,9 @@ public final class BenchEngineCommand implements Callable<Integer> {
                 o.put("decode_tok_s", round(decodeBest));
                 o.put("prefill_tok_s_worst", round(prefillWorst));
                 o.put("decode_tok_s_worst", round(decodeWorst));
-                o.put("decode_step_ms", generate == 0 ? 0 : round(batch * 1000.0 / decodeBest));
+                o.put("decode_step_ms", round(stepMs));
+                o.put("decode_gflop_s", round(work.gflopsPerSecond(stepMs)));
+                o.put("decode_gb_s", round(work.gigabytesPerSecond(stepMs)));
                 o.put("decode_tok_s_median_step", round(medianStep));
                 o.put("repeat", repeat);
                 o.put("cpu_share", Math.round(cpuShare * 100) / 100.0);
@@ -200,10 +208,10 @@ public final class BenchEngineCommand implements Callable<Integer> {
                 }
                 out.println(o);
             } else {
-                out.printf(Locale.ROOT, "%-6d %14.1f %14.1f %14.3f %11.1f%% %9.0f%% %16.1f%n", batch, prefillBest,
-                        decodeBest, generate == 0 ? 0 : batch * 1000.0 / decodeBest,
+                out.printf(Locale.ROOT, "%-6d %14.1f %14.1f %14.3f %11.1f%% %9.0f%% %16.1f %13.1f %11.1f%n", batch,
+                        prefillBest, decodeBest, stepMs,
                         decodeBest == 0 ? 0 : 100 * (decodeBest - decodeWorst) / decodeBest, 100 * cpuShare,
-                        medianStep);
+                        medianStep, work.gflopsPerSecond(stepMs), work.gigabytesPerSecond(stepMs));
             }
             if (decodePhases != null) {
                 out.printf(Locale.ROOT, "decode step phases, batch %d:%n%s", batch, decodePhases);

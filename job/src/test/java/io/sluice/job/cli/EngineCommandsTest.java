@@ -84,6 +84,9 @@ class EngineCommandsTest {
             assertThat(o.get("batch").asInt()).isEqualTo(i == 0 ? 1 : 3);
             assertThat(o.get("prefill_tok_s").asDouble()).isPositive();
             assertThat(o.get("decode_tok_s").asDouble()).isPositive();
+            // the step's arithmetic and bytes over its time: tokens/s x work per token
+            assertThat(o.get("decode_gflop_s").asDouble()).isPositive();
+            assertThat(o.get("decode_gb_s").asDouble()).isPositive();
         }
         JsonNode first = mapper.readTree(lines.get(0));
         JsonNode second = mapper.readTree(lines.get(1));
