@@ -304,6 +304,31 @@ class CpuExecutorTest {
         assertThat(ex.blockPool().freeCount()).as("free blocks").isEqualTo(free);
     }
 
+    @Test
+    void aTableOfAnotherExecutorIsRefusedAndLeavesEverySequenceAsItWas() {
+        int[] prompt = randomTokens(20, 300, 13);
+        try (CpuExecutor mine = TestModels.executor(odd, 1, 8); CpuExecutor other = TestModels.executor(odd, 1, 8)) {
+            BlockTable victim = new BlockTable(1);
+            BlockTable twin = new BlockTable(2);
+            mine.prefill(List.of(withLogits(victim, prompt)));
+            mine.prefill(List.of(withLogits(twin, prompt)));
+            // Its block 0 is the other executor's; here block 0 holds the victim's positions 0..15.
+            BlockTable foreign = new BlockTable(3);
+            other.prefill(List.of(withLogits(foreign, randomTokens(5, 300, 14))));
+            int free = mine.blockPool().freeCount();
+            assertThatThrownBy(() -> mine.execute(List.of(withLogits(foreign, new int[] {7}))))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("another");
+            assertThatThrownBy(() -> mine.exportKv(foreign)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> mine.release(foreign)).isInstanceOf(IllegalArgumentException.class);
+            assertThat(mine.blockPool().freeCount()).as("free blocks").isEqualTo(free);
+            assertThat(foreign.length()).isEqualTo(5);
+            assertThat(mine.decode(List.of(withLogits(victim, new int[] {7}))).output(0).logits()).as("victim's logits")
+                    .containsExactly(mine.decode(List.of(withLogits(twin, new int[] {7}))).output(0).logits());
+            other.release(foreign);
+            assertThat(other.blockPool().freeCount()).isEqualTo(8);
+        }
+    }
+
     /** Samples {@code steps} tokens of sequence 1 (prompt {@code prompt}), with {@code others} beside it or not. */
     private static List<Integer> sampled(int threads, int[] prompt, SamplingParams sampling, boolean others,
             int steps) {

@@ -88,6 +88,24 @@ class BlockPoolTest {
     }
 
     @Test
+    void aTableTakesAndGivesBackBlocksOfOnePoolOnly() {
+        BlockPool first = new BlockPool(4, 16);
+        BlockPool second = new BlockPool(4, 16);
+        BlockTable table = new BlockTable(1);
+        assertThat(table.reserve(first, 20)).isTrue();
+        assertThatThrownBy(() -> table.reserve(second, 40)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("another pool");
+        assertThatThrownBy(() -> table.release(second)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(second.freeCount()).isEqualTo(4);
+        assertThat(table.blockCount()).isEqualTo(2);
+        table.release(first);
+        assertThat(first.freeCount()).isEqualTo(4);
+        // Empty, it may take blocks of any pool.
+        assertThat(table.reserve(second, 20)).isTrue();
+        assertThat(second.freeCount()).isEqualTo(2);
+    }
+
+    @Test
     void pagedCacheOffsetsFollowTheTable() {
         try (PagedKvCache cache = new PagedKvCache(2, 8, 4, 16)) {
             BlockTable table = new BlockTable(1);
