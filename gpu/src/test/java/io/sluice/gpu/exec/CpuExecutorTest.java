@@ -305,6 +305,24 @@ class CpuExecutorTest {
     }
 
     @Test
+    void aTableWithBlocksReservedAheadRunsInAFullBatch() {
+        int[] a = randomTokens(9, 300, 41);
+        int[] b = randomTokens(12, 300, 42);
+        try (CpuExecutor ex = new CpuExecutor(odd, new CpuExecutor.Options(1, 32, 16, 64, 2));
+                CpuExecutor plain = new CpuExecutor(odd, new CpuExecutor.Options(1, 32, 16, 64, 2))) {
+            BlockTable first = new BlockTable(1);
+            BlockTable ahead = new BlockTable(2);
+            // More blocks than seq_len needs (128 tokens: 8 blocks), as a caller reserving room ahead may hold.
+            assertThat(ahead.reserve(ex.blockPool(), 10 * 16)).isTrue();
+            StepResult r = ex.execute(List.of(withLogits(first, a), withLogits(ahead, b)));
+            StepResult expected = plain.execute(List.of(withLogits(new BlockTable(1), a),
+                    withLogits(new BlockTable(2), b)));
+            assertThat(r.output(1).logits()).containsExactly(expected.output(1).logits());
+            assertThat(ahead.blockCount()).isEqualTo(10);
+        }
+    }
+
+    @Test
     void aTableOfAnotherExecutorIsRefusedAndLeavesEverySequenceAsItWas() {
         int[] prompt = randomTokens(20, 300, 13);
         try (CpuExecutor mine = TestModels.executor(odd, 1, 8); CpuExecutor other = TestModels.executor(odd, 1, 8)) {
