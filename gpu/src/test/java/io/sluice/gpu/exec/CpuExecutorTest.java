@@ -218,6 +218,18 @@ class CpuExecutorTest {
             assertThatThrownBy(() -> ex.decode(List.of(Chunk.of(a, new int[2], SamplingParams.GREEDY))))
                     .hasMessageContaining("exactly one token");
             assertThatThrownBy(() -> ex.execute(List.of())).hasMessageContaining("at least one chunk");
+            assertThatThrownBy(() -> Chunk.of(a, new int[0], SamplingParams.GREEDY))
+                    .hasMessageContaining("at least one token");
+            List<Chunk> tooManyTokens = IntStream.range(0, 3)
+                    .mapToObj(i -> Chunk.of(new BlockTable(10 + i), new int[100], SamplingParams.GREEDY)).toList();
+            assertThatThrownBy(() -> ex.execute(tooManyTokens)).hasMessageContaining("maxBatchTokens");
+            List<Chunk> tooManyChunks = IntStream.range(0, ex.maxBatchSequences() + 1)
+                    .mapToObj(i -> Chunk.of(new BlockTable(10 + i), new int[1], SamplingParams.GREEDY)).toList();
+            assertThatThrownBy(() -> ex.execute(tooManyChunks)).hasMessageContaining("maxBatchSequences");
+            // A refused batch takes nothing and moves nothing.
+            assertThat(ex.blockPool().freeCount()).isEqualTo(16);
+            assertThat(a.length()).isZero();
+            assertThat(tooManyTokens.get(0).table().blockCount()).isZero();
         }
     }
 
