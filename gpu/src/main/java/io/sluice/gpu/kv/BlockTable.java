@@ -85,9 +85,7 @@ public final class BlockTable {
 
     /** Gives blocks beyond the first {@code keep} back to {@code pool} (undoing a reservation). */
     public void shrinkTo(BlockPool pool, int keep) {
-        if (blockCount > keep) {
-            requireOwnPool(pool);
-        }
+        requireOwnPool(pool); // even with nothing to free: the length below is cut by this pool's block size
         while (blockCount > keep) {
             pool.free(blocks[--blockCount]);
         }

@@ -96,6 +96,11 @@ class BlockPoolTest {
         assertThatThrownBy(() -> table.reserve(second, 40)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("another pool");
         assertThatThrownBy(() -> table.release(second)).isInstanceOf(IllegalArgumentException.class);
+        table.setLength(20, 16);
+        BlockPool smallBlocks = new BlockPool(4, 8);
+        assertThatThrownBy(() -> table.shrinkTo(smallBlocks, 2)).as("frees nothing, but would cut the length to 16")
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(table.length()).isEqualTo(20);
         assertThat(second.freeCount()).isEqualTo(4);
         assertThat(table.blockCount()).isEqualTo(2);
         table.release(first);
