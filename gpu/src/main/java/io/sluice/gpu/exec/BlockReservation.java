@@ -14,6 +14,10 @@ public final class BlockReservation {
      * put back as it was and the sequences that found no room are returned; else the list is empty.
      */
     public static List<Long> reserveAll(List<Chunk> chunks, BlockPool pool) {
+        // Before taking anything: a table of another pool would throw halfway, with blocks taken for the others.
+        for (Chunk ch : chunks) {
+            ch.table().requireOwnPool(pool);
+        }
         int[] keep = new int[chunks.size()];
         List<Long> outOfBlocks = new ArrayList<>();
         for (int i = 0; i < chunks.size(); i++) {

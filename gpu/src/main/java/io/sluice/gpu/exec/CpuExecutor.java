@@ -383,7 +383,9 @@ public final class CpuExecutor implements Executor {
                 tokenItem[n] = i;
             }
             BlockTable table = ch.table();
-            for (int b = 0; b < table.blockCount(); b++) {
+            // The blocks its positions reach (at most a sequence's row): a table may hold more, reserved ahead.
+            int reached = cache.pool().blocksFor(start + ch.tokens().length);
+            for (int b = 0; b < reached; b++) {
                 blockBase[i * maxBlocksPerSequence + b] = table.block(b) * bs * c.kvDim();
             }
         }

@@ -11,7 +11,8 @@ import java.util.Arrays;
  *   blocks     [ 7 ]   [ 2 ]    [ 9 ]    (any free blocks of the pool, in any order)
  * </pre>
  *
- * Mutable state owned by one sequence; not thread-safe.
+ * Mutable state owned by one sequence; not thread-safe. Its blocks come from one pool: a table used with another
+ * pool fails, since block ids there belong to other sequences (writing or freeing them would corrupt those).
  */
 public final class BlockTable {
 
@@ -19,6 +20,7 @@ public final class BlockTable {
     private int[] blocks = new int[4];
     private int blockCount;
     private int length;
+    private BlockPool pool; // the pool its blocks come from; null while it holds none
 
     public BlockTable(long sequenceId) {
         this.sequenceId = sequenceId;
@@ -55,12 +57,14 @@ public final class BlockTable {
      * nothing taken) when the pool has too few free blocks.
      */
     public boolean reserve(BlockPool pool, int tokens) {
+        requireOwnPool(pool);
         int needed = pool.blocksFor(tokens) - blockCount;
         if (needed <= 0) {
             return true;
         }
         return pool.allocate(needed).map(fresh -> {
             append(fresh);
+            this.pool = pool;
             return true;
         }).orElse(false);
     }
@@ -81,16 +85,28 @@ public final class BlockTable {
 
     /** Gives blocks beyond the first {@code keep} back to {@code pool} (undoing a reservation). */
     public void shrinkTo(BlockPool pool, int keep) {
+        requireOwnPool(pool); // even with nothing to free: the length below is cut by this pool's block size
         while (blockCount > keep) {
             pool.free(blocks[--blockCount]);
         }
         length = Math.min(length, blockCount * pool.blockSize());
+        if (blockCount == 0) {
+            this.pool = null;
+        }
     }
 
     /** Gives every block back to {@code pool}; the table is empty afterwards. */
     public void release(BlockPool pool) {
         shrinkTo(pool, 0);
         length = 0;
+    }
+
+    /** Throws unless the blocks this table holds, if any, are blocks of {@code pool}. */
+    public void requireOwnPool(BlockPool pool) {
+        if (blockCount > 0 && this.pool != pool) {
+            throw new IllegalArgumentException("the block table of sequence " + sequenceId
+                    + " holds blocks of another pool (another executor's?)");
+        }
     }
 
     private void append(int[] fresh) {

@@ -83,6 +83,7 @@ public final class PagedKvCache implements AutoCloseable {
     /** Copies positions {@code [0, table.length())} of a sequence out of the pool (see {@link KvSnapshot}). */
     public KvSnapshot export(BlockTable table) {
         float[][] k = open();
+        table.requireOwnPool(pool);
         int n = table.length();
         int bs = pool.blockSize();
         float[] keysOut = new float[layers * n * kvDim];
@@ -107,6 +108,7 @@ public final class PagedKvCache implements AutoCloseable {
      */
     public void load(BlockTable table, KvSnapshot snapshot) {
         float[][] k = open();
+        table.requireOwnPool(pool);
         if (snapshot.layers() != layers || snapshot.kvDim() != kvDim) {
             throw new IllegalArgumentException("a snapshot of " + snapshot.layers() + " layers x " + snapshot.kvDim()
                     + " channels does not fit a cache of " + layers + " x " + kvDim + ": another model");

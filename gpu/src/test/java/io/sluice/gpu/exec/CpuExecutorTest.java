@@ -218,6 +218,18 @@ class CpuExecutorTest {
             assertThatThrownBy(() -> ex.decode(List.of(Chunk.of(a, new int[2], SamplingParams.GREEDY))))
                     .hasMessageContaining("exactly one token");
             assertThatThrownBy(() -> ex.execute(List.of())).hasMessageContaining("at least one chunk");
+            assertThatThrownBy(() -> Chunk.of(a, new int[0], SamplingParams.GREEDY))
+                    .hasMessageContaining("at least one token");
+            List<Chunk> tooManyTokens = IntStream.range(0, 3)
+                    .mapToObj(i -> Chunk.of(new BlockTable(10 + i), new int[100], SamplingParams.GREEDY)).toList();
+            assertThatThrownBy(() -> ex.execute(tooManyTokens)).hasMessageContaining("maxBatchTokens");
+            List<Chunk> tooManyChunks = IntStream.range(0, ex.maxBatchSequences() + 1)
+                    .mapToObj(i -> Chunk.of(new BlockTable(10 + i), new int[1], SamplingParams.GREEDY)).toList();
+            assertThatThrownBy(() -> ex.execute(tooManyChunks)).hasMessageContaining("maxBatchSequences");
+            // A refused batch takes nothing and moves nothing.
+            assertThat(ex.blockPool().freeCount()).isEqualTo(16);
+            assertThat(a.length()).isZero();
+            assertThat(tooManyTokens.get(0).table().blockCount()).isZero();
         }
     }
 
@@ -302,6 +314,49 @@ class CpuExecutorTest {
         assertThat(table.length()).isEqualTo(10);
         assertThat(table.blockCount()).as("blocks of the table").isEqualTo(1);
         assertThat(ex.blockPool().freeCount()).as("free blocks").isEqualTo(free);
+    }
+
+    @Test
+    void aTableWithBlocksReservedAheadRunsInAFullBatch() {
+        int[] a = randomTokens(9, 300, 41);
+        int[] b = randomTokens(12, 300, 42);
+        try (CpuExecutor ex = new CpuExecutor(odd, new CpuExecutor.Options(1, 32, 16, 64, 2));
+                CpuExecutor plain = new CpuExecutor(odd, new CpuExecutor.Options(1, 32, 16, 64, 2))) {
+            BlockTable first = new BlockTable(1);
+            BlockTable ahead = new BlockTable(2);
+            // More blocks than seq_len needs (128 tokens: 8 blocks), as a caller reserving room ahead may hold.
+            assertThat(ahead.reserve(ex.blockPool(), 10 * 16)).isTrue();
+            StepResult r = ex.execute(List.of(withLogits(first, a), withLogits(ahead, b)));
+            StepResult expected = plain.execute(List.of(withLogits(new BlockTable(1), a),
+                    withLogits(new BlockTable(2), b)));
+            assertThat(r.output(1).logits()).containsExactly(expected.output(1).logits());
+            assertThat(ahead.blockCount()).isEqualTo(10);
+        }
+    }
+
+    @Test
+    void aTableOfAnotherExecutorIsRefusedAndLeavesEverySequenceAsItWas() {
+        int[] prompt = randomTokens(20, 300, 13);
+        try (CpuExecutor mine = TestModels.executor(odd, 1, 8); CpuExecutor other = TestModels.executor(odd, 1, 8)) {
+            BlockTable victim = new BlockTable(1);
+            BlockTable twin = new BlockTable(2);
+            mine.prefill(List.of(withLogits(victim, prompt)));
+            mine.prefill(List.of(withLogits(twin, prompt)));
+            // Its block 0 is the other executor's; here block 0 holds the victim's positions 0..15.
+            BlockTable foreign = new BlockTable(3);
+            other.prefill(List.of(withLogits(foreign, randomTokens(5, 300, 14))));
+            int free = mine.blockPool().freeCount();
+            assertThatThrownBy(() -> mine.execute(List.of(withLogits(foreign, new int[] {7}))))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("another");
+            assertThatThrownBy(() -> mine.exportKv(foreign)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> mine.release(foreign)).isInstanceOf(IllegalArgumentException.class);
+            assertThat(mine.blockPool().freeCount()).as("free blocks").isEqualTo(free);
+            assertThat(foreign.length()).isEqualTo(5);
+            assertThat(mine.decode(List.of(withLogits(victim, new int[] {7}))).output(0).logits()).as("victim's logits")
+                    .containsExactly(mine.decode(List.of(withLogits(twin, new int[] {7}))).output(0).logits());
+            other.release(foreign);
+            assertThat(other.blockPool().freeCount()).isEqualTo(8);
+        }
     }
 
     /** Samples {@code steps} tokens of sequence 1 (prompt {@code prompt}), with {@code others} beside it or not. */

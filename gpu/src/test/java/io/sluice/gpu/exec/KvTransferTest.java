@@ -94,6 +94,40 @@ class KvTransferTest {
     }
 
     @Test
+    void snapshotPassesThroughAPoolOfAnotherBlockSizeUnchanged() {
+        int[] prompt = new Random(6).ints(37, 0, w.config().vocabSize()).toArray();
+        try (CpuExecutor a = TestModels.executor(w, 1, 16);
+                CpuExecutor fives = new CpuExecutor(w, new CpuExecutor.Options(1, 64, 5, 256, 16))) {
+            BlockTable stays = new BlockTable(1);
+            BlockTable moves = new BlockTable(2);
+            logits(a, stays, prompt);
+            logits(a, moves, prompt);
+            KvSnapshot snap = a.exportKv(moves);
+            a.release(moves);
+            BlockTable there = fives.importKv(2, snap).orElseThrow();
+            assertThat(there.blockCount()).as("5-token blocks").isEqualTo(8);
+            KvSnapshot again = fives.exportKv(there);
+            assertThat(again.keys()).containsExactly(snap.keys());
+            assertThat(again.values()).containsExactly(snap.values());
+            BlockTable back = a.importKv(2, again).orElseThrow();
+            assertThat(logits(a, back, new int[] {9})).isEqualTo(logits(a, stays, new int[] {9}));
+        }
+    }
+
+    @Test
+    void snapshotLongerThanSeqLenIsRefused() {
+        ModelConfig c = w.config();
+        int n = c.seqLen() + 1;
+        KvSnapshot tooLong = new KvSnapshot(n, c.layers(), c.kvDim(), new float[n * c.layers() * c.kvDim()],
+                new float[n * c.layers() * c.kvDim()]);
+        try (CpuExecutor ex = TestModels.executor(w, 1, 16)) {
+            assertThatThrownBy(() -> ex.importKv(1, tooLong)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(String.valueOf(c.seqLen()));
+            assertThat(ex.blockPool().freeCount()).as("nothing taken").isEqualTo(16);
+        }
+    }
+
+    @Test
     void importWithoutEnoughFreeBlocksTakesNothing() {
         int[] prompt = new Random(5).ints(40, 0, w.config().vocabSize()).toArray(); // 3 blocks
         try (CpuExecutor ex = TestModels.executor(w, 1, 4)) {

@@ -88,6 +88,29 @@ class BlockPoolTest {
     }
 
     @Test
+    void aTableTakesAndGivesBackBlocksOfOnePoolOnly() {
+        BlockPool first = new BlockPool(4, 16);
+        BlockPool second = new BlockPool(4, 16);
+        BlockTable table = new BlockTable(1);
+        assertThat(table.reserve(first, 20)).isTrue();
+        assertThatThrownBy(() -> table.reserve(second, 40)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("another pool");
+        assertThatThrownBy(() -> table.release(second)).isInstanceOf(IllegalArgumentException.class);
+        table.setLength(20, 16);
+        BlockPool smallBlocks = new BlockPool(4, 8);
+        assertThatThrownBy(() -> table.shrinkTo(smallBlocks, 2)).as("frees nothing, but would cut the length to 16")
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(table.length()).isEqualTo(20);
+        assertThat(second.freeCount()).isEqualTo(4);
+        assertThat(table.blockCount()).isEqualTo(2);
+        table.release(first);
+        assertThat(first.freeCount()).isEqualTo(4);
+        // Empty, it may take blocks of any pool.
+        assertThat(table.reserve(second, 20)).isTrue();
+        assertThat(second.freeCount()).isEqualTo(2);
+    }
+
+    @Test
     void pagedCacheOffsetsFollowTheTable() {
         try (PagedKvCache cache = new PagedKvCache(2, 8, 4, 16)) {
             BlockTable table = new BlockTable(1);
