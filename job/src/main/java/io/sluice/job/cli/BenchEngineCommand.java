@@ -89,6 +89,8 @@ public final class BenchEngineCommand implements Callable<Integer> {
         SyntheticCheckpoint.Shape resolved = SyntheticCheckpoint.Shape.of(shape);
         checkFits(resolved.config());
         Path file = Files.createTempFile("sluice-bench-" + shape, ".bin");
+        // Ctrl-C ends the JVM without running the finally below; the shutdown hooks still run.
+        file.toFile().deleteOnExit();
         try {
             spec.commandLine().getErr().println("writing a synthetic " + shape + " checkpoint to " + file);
             SyntheticCheckpoint.write(resolved.config(), 1234, file);

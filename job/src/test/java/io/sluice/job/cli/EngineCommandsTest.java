@@ -323,6 +323,35 @@ class EngineCommandsTest {
     }
 
     @Test
+    void benchEngineStoppedMidRunLeavesNoTemporaryCheckpoint() throws Exception {
+        // Ctrl-C (or a kill) during a benchmark, minutes long, ends the JVM without its finally blocks: the
+        // synthetic checkpoint it wrote (60 MB for 15m, 438 MB for 110m) stayed in the temporary folder each time.
+        Path tmp = Files.createDirectories(dir.resolve("tmp"));
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules=jdk.incubator.vector", "-Djava.io.tmpdir=" + tmp,
+                "-cp", System.getProperty("java.class.path"), SluiceCli.class.getName(),
+                "bench", "engine", "--shape", "260k", "--batch", "1", "--threads", "1", "--warmup", "600")
+                .redirectErrorStream(true).start();
+        try (java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
+            String line;
+            while ((line = out.readLine()) != null && !line.contains("warming up")) {
+                // the checkpoint is written and loaded once the warm-up begins
+            }
+            assertThat(line).as("the benchmark reached its warm-up").isNotNull();
+            try (var files = Files.list(tmp)) {
+                assertThat(files.map(f -> f.getFileName().toString())).as("while it runs").hasSize(1);
+            }
+            p.destroy(); // SIGTERM: the JVM exits as on Ctrl-C
+            assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        } finally {
+            p.destroyForcibly();
+        }
+        try (var files = Files.list(tmp)) {
+            assertThat(files.map(f -> f.getFileName().toString())).as("left behind").isEmpty();
+        }
+    }
+
+    @Test
     void benchEngineChecksEveryOptionBeforeItPrintsAnything() throws Exception {
         Path model = dir.resolve("b.bin");
         assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
