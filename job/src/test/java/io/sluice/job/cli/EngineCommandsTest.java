@@ -352,6 +352,21 @@ class EngineCommandsTest {
     }
 
     @Test
+    void aBatchTooLargeForTheHeapIsAMessageNotAStackTrace() throws Exception {
+        Path model = dir.resolve("oom.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        // The KV cache of a million 16-token sequences: 2 GB a layer, beyond the tests' heap (-Xmx2g) as a
+        // batch sweep (--batch ...,2048,4096) on a larger model is beyond a default heap. It threw
+        // OutOfMemoryError out of the command line: a stack trace.
+        CliRun run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1000000", "--prompt-len", "8",
+                "--gen", "8", "--repeat", "1", "--warmup", "0", "--threads", "1");
+        assertThat(run.exit()).as(run.err()).isEqualTo(1);
+        assertThat(run.err()).contains("sluice bench engine: out of memory").contains("SLUICE_JAVA_OPTS=-Xmx")
+                .doesNotContain("\tat ");
+        assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+    }
+
+    @Test
     void benchEngineChecksEveryOptionBeforeItPrintsAnything() throws Exception {
         Path model = dir.resolve("b.bin");
         assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
