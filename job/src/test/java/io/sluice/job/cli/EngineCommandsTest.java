@@ -191,6 +191,23 @@ class EngineCommandsTest {
     }
 
     @Test
+    void aFolderGivenForAFileIsCalledAFolder() throws Exception {
+        Path model = dir.resolve("f.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        // "no such file" sent the user looking for a file that was not missing: the path was a folder.
+        for (List<String> flag : List.of(List.of("--tokenizer", dir.toString()),
+                List.of("--tokenizer", tokenizer260k().toString(), "--profile", dir.toString()))) {
+            List<String> args = new java.util.ArrayList<>(List.of("run", "--bootstrap", "localhost:1", "--model",
+                    model.toString()));
+            args.addAll(flag);
+            CliRun run = sluice(args.toArray(String[]::new));
+            assertThat(run.exit()).as("%s: %s", flag, run.err()).isEqualTo(2);
+            assertThat(run.err()).as("%s", flag).contains(flag.get(flag.size() - 2) + ": " + dir + ": is a folder")
+                    .doesNotContain("no such file");
+        }
+    }
+
+    @Test
     void localChecksItsFlagsAndFilesBeforeStartingAnything() throws Exception {
         Path model = dir.resolve("m.bin");
         assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
