@@ -94,6 +94,25 @@ class EngineCommandsTest {
     }
 
     @Test
+    void benchEngineJsonWithPhasesIsStillOneJsonObjectPerBatch() throws Exception {
+        Path model = dir.resolve("phases.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        // The phases were printed as text lines between the JSON objects: a script reading --json failed on them.
+        CliRun run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1,2", "--prompt-len", "8",
+                "--gen", "4", "--repeat", "1", "--threads", "1", "--warmup", "0", "--json", "--phases");
+        assertThat(run.exit()).as(run.err()).isZero();
+        List<String> lines = run.out().lines().toList();
+        assertThat(lines).as(run.out()).hasSize(2);
+        ObjectMapper mapper = new ObjectMapper();
+        for (String line : lines) {
+            JsonNode phases = mapper.readTree(line).get("decode_phases_ms");
+            assertThat(phases).as(line).isNotNull();
+            assertThat(phases.get("attention").asDouble()).as(line).isPositive();
+            assertThat(phases.get("total").asDouble()).as(line).isGreaterThanOrEqualTo(phases.get("attention").asDouble());
+        }
+    }
+
+    @Test
     void badInputGivesAUsageErrorOrAClearMessage() {
         CliRun noTokenizer = sluice("generate", "--model", "x.bin", "--prompt", "hi");
         assertThat(noTokenizer.exit()).isEqualTo(2);
