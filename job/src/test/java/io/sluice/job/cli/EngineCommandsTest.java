@@ -403,6 +403,36 @@ class EngineCommandsTest {
     }
 
     @Test
+    void genModelStoppedWhileWritingLeavesNoPartFile() throws Exception {
+        // Ctrl-C while the checkpoint was written left its temporary FILE.HEX.part beside --out (up to 438 MB for
+        // 110m; local mode writes its demo model the same way into the cache folder).
+        Path out = dir.resolve("stopped.bin");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules=jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+                SluiceCli.class.getName(), "gen-model", "--shape", "110m", "--out", out.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        boolean seen = false;
+        try {
+            long until = System.nanoTime() + 60_000_000_000L;
+            while (!seen && p.isAlive() && System.nanoTime() < until) {
+                try (var files = Files.list(dir)) {
+                    seen = files.anyMatch(f -> f.getFileName().toString().endsWith(".part"));
+                }
+                Thread.sleep(seen ? 0 : 5);
+            }
+            p.destroy(); // SIGTERM: the JVM exits as on Ctrl-C
+            assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        } finally {
+            p.destroyForcibly();
+        }
+        assertThat(seen).as("stopped while it wrote").isTrue();
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".part"))).as("left behind")
+                    .isEmpty();
+        }
+    }
+
+    @Test
     void benchEngineChecksEveryOptionBeforeItPrintsAnything() throws Exception {
         Path model = dir.resolve("b.bin");
         assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
