@@ -11,6 +11,7 @@ import io.sluice.gpu.model.SyntheticCheckpoint;
 import io.sluice.gpu.model.Weights;
 import io.sluice.job.bench.OperatorBenchmark;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -94,7 +95,12 @@ public final class BenchEngineCommand implements Callable<Integer> {
         file.toFile().deleteOnExit();
         try {
             spec.commandLine().getErr().println("writing a synthetic " + shape + " checkpoint to " + file);
-            SyntheticCheckpoint.write(resolved.config(), 1234, file);
+            try {
+                SyntheticCheckpoint.write(resolved.config(), 1234, file);
+            } catch (UncheckedIOException e) { // a full temporary folder: the message says so, a stack trace adds nothing
+                spec.commandLine().getErr().println(spec.qualifiedName() + ": " + e.getMessage());
+                return 1;
+            }
             return run(CheckpointLoader.load(file));
         } finally {
             Files.deleteIfExists(file);

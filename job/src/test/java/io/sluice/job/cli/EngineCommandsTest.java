@@ -433,6 +433,29 @@ class EngineCommandsTest {
     }
 
     @Test
+    void aCheckpointThatCannotBeWrittenWholeIsOneLineNotAStackTrace() throws Exception {
+        // A disk that fills up while gen-model writes (or bench engine --shape writes its temporary checkpoint):
+        // a file-size limit fails the write the same way. The user saw UncheckedIOException and its stack trace.
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        for (List<String> command : List.of(List.of("gen-model", "--shape", "15m", "--out", dir.resolve("full.bin").toString()),
+                List.of("bench", "engine", "--shape", "15m", "--batch", "1", "--prompt-len", "8", "--gen", "1",
+                        "--repeat", "1", "--warmup", "0"))) {
+            List<String> args = new java.util.ArrayList<>(List.of("bash", "-c", "ulimit -f 1000 && exec \"$@\"", "cli",
+                    javaBin, "--add-modules=jdk.incubator.vector", "-Djava.io.tmpdir=" + dir,
+                    "-cp", System.getProperty("java.class.path"), SluiceCli.class.getName()));
+            args.addAll(command);
+            Process p = new ProcessBuilder(args).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            String err = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as("%s: %s", command, err).isEqualTo(1);
+            assertThat(err).as("%s", command).doesNotContain("\tat ").doesNotContain("Exception");
+            List<String> lines = err.strip().lines().toList();
+            assertThat(lines.get(lines.size() - 1)).as("%s: %s", command, err).startsWith("sluice " + command.get(0))
+                    .contains("cannot write").contains("File too large");
+        }
+    }
+
+    @Test
     void benchEngineChecksEveryOptionBeforeItPrintsAnything() throws Exception {
         Path model = dir.resolve("b.bin");
         assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
