@@ -93,6 +93,9 @@ public final class SyntheticCheckpoint {
             // owner-only file, and the rename below keeps the permissions, so the model was unreadable to others.
             Path tmp = out.toAbsolutePath().resolveSibling(out.getFileName() + "."
                     + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".part");
+            // Ctrl-C ends the JVM without the catch below: the shutdown hooks still delete the part written (named
+            // before it exists, so a stop right after its creation deletes it too).
+            tmp.toFile().deleteOnExit();
             try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE)) {
                 ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK_FLOATS * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);

@@ -112,6 +112,13 @@ public final class Tokenizer {
     private static ByteBuffer readPastHeader(Path file) {
         byte[] data;
         try {
+            // The file is read whole, and no Java array holds 2 GB: a larger one (a model checkpoint given as the
+            // tokenizer, say) threw OutOfMemoryError from readAllBytes. The Llama 2 tokenizer is 434 KB.
+            long size = Files.size(file);
+            if (size > Integer.MAX_VALUE - 8) {
+                throw new CheckpointException(file, size + " bytes, too large for a llama2.c tokenizer (a model "
+                        + "checkpoint?)");
+            }
             data = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new CheckpointException(file, "no such tokenizer file", e);

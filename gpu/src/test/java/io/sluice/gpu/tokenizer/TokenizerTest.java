@@ -105,6 +105,21 @@ class TokenizerTest {
     }
 
     @Test
+    void aFileTooLargeToBeATokenizerIsNamedNotReadIntoMemory() throws IOException {
+        // A model checkpoint passed as --tokenizer (a 7B one is 27 GB): reading it whole threw OutOfMemoryError
+        // ("Required array size too large"), a stack trace instead of a message. Sparse: no disk is used.
+        Path huge = dir.resolve("llama2_7b.bin");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(huge.toFile(), "rw")) {
+            f.writeInt(Integer.reverseBytes(27)); // a plausible max_token_length, so only the size is wrong
+            f.setLength(3L << 30);
+        }
+        assertThatThrownBy(() -> Tokenizer.pieceCount(huge)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("llama2_7b.bin").hasMessageContaining("too large");
+        assertThatThrownBy(() -> Tokenizer.load(huge, 32000)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("llama2_7b.bin").hasMessageContaining("too large");
+    }
+
+    @Test
     void pieceCountCountsThePiecesTheFileHolds() throws IOException {
         assertThat(Tokenizer.pieceCount(tokenizerFile(4, "a", "b", "cd"))).isEqualTo(3);
         assertThatThrownBy(() -> Tokenizer.pieceCount(tokenizerFile(1, "a", "cd"))).isInstanceOf(CheckpointException.class)

@@ -11,6 +11,7 @@ import io.sluice.gpu.model.SyntheticCheckpoint;
 import io.sluice.gpu.model.Weights;
 import io.sluice.job.bench.OperatorBenchmark;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,7 +73,8 @@ public final class BenchEngineCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--phases",
-            description = "Also print where a decode step's time goes (per phase, ms per step, over every measured run).")
+            description = "Also print where a decode step's time goes (per phase, ms per step, over every measured run; "
+                    + "with --json: decode_phases_ms).")
     boolean phases;
 
     @Override
@@ -90,9 +92,16 @@ public final class BenchEngineCommand implements Callable<Integer> {
         SyntheticCheckpoint.Shape resolved = SyntheticCheckpoint.Shape.of(shape);
         checkFits(resolved.config());
         Path file = Files.createTempFile("sluice-bench-" + shape, ".bin");
+        // Ctrl-C ends the JVM without running the finally below; the shutdown hooks still run.
+        file.toFile().deleteOnExit();
         try {
             spec.commandLine().getErr().println("writing a synthetic " + shape + " checkpoint to " + file);
-            SyntheticCheckpoint.write(resolved.config(), 1234, file);
+            try {
+                SyntheticCheckpoint.write(resolved.config(), 1234, file);
+            } catch (UncheckedIOException e) { // a full temporary folder: the message says so, a stack trace adds nothing
+                spec.commandLine().getErr().println(spec.qualifiedName() + ": " + e.getMessage());
+                return 1;
+            }
             return run(CheckpointLoader.load(file));
         } finally {
             Files.deleteIfExists(file);
@@ -206,6 +215,14 @@ public final class BenchEngineCommand implements Callable<Integer> {
                 if (batch != 1 && batch1Decode > 0 && decodeBest > 0) {
                     o.put("decode_x_batch1", Math.round(decodeBest / batch1Decode * 100) / 100.0);
                 }
+                if (decodePhases != null) { // inside the object: a line of text between objects breaks a reader
+                    ObjectNode p = o.putObject("decode_phases_ms");
+                    double calls = Math.max(1, decodePhases.calls());
+                    for (StepPhases.Phase phase : StepPhases.Phase.values()) {
+                        p.put(phase.name().toLowerCase(Locale.ROOT), msPerCall(decodePhases.nanos(phase), calls));
+                    }
+                    p.put("total", msPerCall(decodePhases.totalNanos(), calls));
+                }
                 out.println(o);
             } else {
                 out.printf(Locale.ROOT, "%-6d %14.1f %14.1f %14.3f %11.1f%% %9.0f%% %16.1f %13.1f %11.1f%n", batch,
@@ -213,7 +230,7 @@ public final class BenchEngineCommand implements Callable<Integer> {
                         decodeBest == 0 ? 0 : 100 * (decodeBest - decodeWorst) / decodeBest, 100 * cpuShare,
                         medianStep, work.gflopsPerSecond(stepMs), work.gigabytesPerSecond(stepMs));
             }
-            if (decodePhases != null) {
+            if (decodePhases != null && !json) {
                 out.printf(Locale.ROOT, "decode step phases, batch %d:%n%s", batch, decodePhases);
             }
             out.flush();
@@ -224,6 +241,10 @@ public final class BenchEngineCommand implements Callable<Integer> {
         return 0;
     }
 
+
+    private static double msPerCall(long nanos, double calls) {
+        return Math.round(nanos / 1e3 / calls) / 1e3;
+    }
 
     private static double round(double v) {
         return Math.round(v * 10) / 10.0;

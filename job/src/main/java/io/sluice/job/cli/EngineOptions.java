@@ -180,6 +180,9 @@ public final class EngineOptions {
     }
 
     private static void requireFile(String option, Path file) {
+        if (Files.isDirectory(file)) {
+            throw new IllegalArgumentException(option + ": " + file + ": is a folder, not a file");
+        }
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException(option + ": " + file + ": no such file");
         }

@@ -2,6 +2,7 @@ package io.sluice.job.cli;
 
 import io.sluice.gpu.model.ModelConfig;
 import io.sluice.gpu.model.SyntheticCheckpoint;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -46,13 +47,20 @@ public final class GenModelCommand implements Callable<Integer> {
         long start = System.nanoTime();
         int[] lastPercent = {-1};
         ProgressLine progress = new ProgressLine(spec.commandLine().getErr());
-        SyntheticCheckpoint.write(config, seed, scale, out, fraction -> {
-            int percent = (int) (fraction * 100);
-            if (percent / 10 != lastPercent[0] / 10) {
-                progress.show(String.format(Locale.ROOT, "writing %s: %3d%%", out.getFileName(), percent));
-                lastPercent[0] = percent;
-            }
-        });
+        try {
+            SyntheticCheckpoint.write(config, seed, scale, out, fraction -> {
+                int percent = (int) (fraction * 100);
+                if (percent / 10 != lastPercent[0] / 10) {
+                    progress.show(String.format(Locale.ROOT, "writing %s: %3d%%", out.getFileName(), percent));
+                    lastPercent[0] = percent;
+                }
+            });
+        } catch (UncheckedIOException e) {
+            // A disk that fills up (or a quota) half-way: what failed is the message, a stack trace adds nothing.
+            progress.clear();
+            spec.commandLine().getErr().println(spec.qualifiedName() + ": " + e.getMessage());
+            return 1;
+        }
         progress.clear();
         spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: shape %s, seed %d, %,d bytes, %,d parameters in %.1f s%n", out, s,
                 seed, Files.size(out), config.parameterCount(), (System.nanoTime() - start) / 1e9);

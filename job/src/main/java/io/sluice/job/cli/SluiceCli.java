@@ -1,5 +1,7 @@
 package io.sluice.job.cli;
 
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -43,7 +45,26 @@ public final class SluiceCli implements Runnable {
             }
             throw e;
         });
+        cli.setExecutionStrategy(SluiceCli::execute);
         return cli;
+    }
+
+    /**
+     * Runs the command the arguments name. Running out of heap is a message and exit 1, not a stack trace: what
+     * was asked for (a model, a --batch, a KV cache) is too large for the heap, which the user can change.
+     */
+    private static int execute(CommandLine.ParseResult parseResult) {
+        try {
+            return new CommandLine.RunLast().execute(parseResult);
+        } catch (OutOfMemoryError e) {
+            List<CommandLine> commands = parseResult.asCommandLineList();
+            CommandLine command = commands.get(commands.size() - 1);
+            command.getErr().printf(Locale.ROOT, "%s: out of memory (%s) with a heap of at most %.1f GB: ask for less "
+                    + "(a smaller model, --batch or cache), or give the JVM more, e.g. SLUICE_JAVA_OPTS=-Xmx%dg%n",
+                    command.getCommandSpec().qualifiedName(), e.getMessage(), Runtime.getRuntime().maxMemory() / 1e9,
+                    Math.max(2, 2 * (Runtime.getRuntime().maxMemory() >> 30)));
+            return 1;
+        }
     }
 
     public static void main(String[] args) {

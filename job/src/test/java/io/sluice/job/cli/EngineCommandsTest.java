@@ -97,6 +97,25 @@ class EngineCommandsTest {
     }
 
     @Test
+    void benchEngineJsonWithPhasesIsStillOneJsonObjectPerBatch() throws Exception {
+        Path model = dir.resolve("phases.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        // The phases were printed as text lines between the JSON objects: a script reading --json failed on them.
+        CliRun run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1,2", "--prompt-len", "8",
+                "--gen", "4", "--repeat", "1", "--threads", "1", "--warmup", "0", "--json", "--phases");
+        assertThat(run.exit()).as(run.err()).isZero();
+        List<String> lines = run.out().lines().toList();
+        assertThat(lines).as(run.out()).hasSize(2);
+        ObjectMapper mapper = new ObjectMapper();
+        for (String line : lines) {
+            JsonNode phases = mapper.readTree(line).get("decode_phases_ms");
+            assertThat(phases).as(line).isNotNull();
+            assertThat(phases.get("attention").asDouble()).as(line).isPositive();
+            assertThat(phases.get("total").asDouble()).as(line).isGreaterThanOrEqualTo(phases.get("attention").asDouble());
+        }
+    }
+
+    @Test
     void badInputGivesAUsageErrorOrAClearMessage() {
         CliRun noTokenizer = sluice("generate", "--model", "x.bin", "--prompt", "hi");
         assertThat(noTokenizer.exit()).isEqualTo(2);
@@ -190,6 +209,23 @@ class EngineCommandsTest {
                 assertThat(run.err()).as("%s %s", command.get(0), flag).contains(flag.get(2)).doesNotContain("Kafka at");
                 assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
             }
+        }
+    }
+
+    @Test
+    void aFolderGivenForAFileIsCalledAFolder() throws Exception {
+        Path model = dir.resolve("f.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        // "no such file" sent the user looking for a file that was not missing: the path was a folder.
+        for (List<String> flag : List.of(List.of("--tokenizer", dir.toString()),
+                List.of("--tokenizer", tokenizer260k().toString(), "--profile", dir.toString()))) {
+            List<String> args = new java.util.ArrayList<>(List.of("run", "--bootstrap", "localhost:1", "--model",
+                    model.toString()));
+            args.addAll(flag);
+            CliRun run = sluice(args.toArray(String[]::new));
+            assertThat(run.exit()).as("%s: %s", flag, run.err()).isEqualTo(2);
+            assertThat(run.err()).as("%s", flag).contains(flag.get(flag.size() - 2) + ": " + dir + ": is a folder")
+                    .doesNotContain("no such file");
         }
     }
 
@@ -323,6 +359,103 @@ class EngineCommandsTest {
         assertThat(run.exit()).isEqualTo(2);
         assertThat(run.err()).contains("unknown shape '7b'").doesNotContain("writing a synthetic");
         assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+    }
+
+    @Test
+    void benchEngineStoppedMidRunLeavesNoTemporaryCheckpoint() throws Exception {
+        // Ctrl-C (or a kill) during a benchmark, minutes long, ends the JVM without its finally blocks: the
+        // synthetic checkpoint it wrote (60 MB for 15m, 438 MB for 110m) stayed in the temporary folder each time.
+        Path tmp = Files.createDirectories(dir.resolve("tmp"));
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules=jdk.incubator.vector", "-Djava.io.tmpdir=" + tmp,
+                "-cp", System.getProperty("java.class.path"), SluiceCli.class.getName(),
+                "bench", "engine", "--shape", "260k", "--batch", "1", "--threads", "1", "--warmup", "600")
+                .redirectErrorStream(true).start();
+        try (java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()))) {
+            String line;
+            while ((line = out.readLine()) != null && !line.contains("warming up")) {
+                // the checkpoint is written and loaded once the warm-up begins
+            }
+            assertThat(line).as("the benchmark reached its warm-up").isNotNull();
+            try (var files = Files.list(tmp)) {
+                assertThat(files.map(f -> f.getFileName().toString())).as("while it runs").hasSize(1);
+            }
+            p.destroy(); // SIGTERM: the JVM exits as on Ctrl-C
+            assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        } finally {
+            p.destroyForcibly();
+        }
+        try (var files = Files.list(tmp)) {
+            assertThat(files.map(f -> f.getFileName().toString())).as("left behind").isEmpty();
+        }
+    }
+
+    @Test
+    void aBatchTooLargeForTheHeapIsAMessageNotAStackTrace() throws Exception {
+        Path model = dir.resolve("oom.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        // The KV cache of a million 16-token sequences: 2 GB a layer, beyond the tests' heap (-Xmx2g) as a
+        // batch sweep (--batch ...,2048,4096) on a larger model is beyond a default heap. It threw
+        // OutOfMemoryError out of the command line: a stack trace.
+        CliRun run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1000000", "--prompt-len", "8",
+                "--gen", "8", "--repeat", "1", "--warmup", "0", "--threads", "1");
+        assertThat(run.exit()).as(run.err()).isEqualTo(1);
+        assertThat(run.err()).contains("sluice bench engine: out of memory").contains("SLUICE_JAVA_OPTS=-Xmx")
+                .doesNotContain("\tat ");
+        assertThat(run.err().strip().lines()).as("one line: %s", run.err()).hasSize(1);
+    }
+
+    @Test
+    void genModelStoppedWhileWritingLeavesNoPartFile() throws Exception {
+        // Ctrl-C while the checkpoint was written left its temporary FILE.HEX.part beside --out (up to 438 MB for
+        // 110m; local mode writes its demo model the same way into the cache folder).
+        Path out = dir.resolve("stopped.bin");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules=jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+                SluiceCli.class.getName(), "gen-model", "--shape", "110m", "--out", out.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        boolean seen = false;
+        try {
+            long until = System.nanoTime() + 60_000_000_000L;
+            while (!seen && p.isAlive() && System.nanoTime() < until) {
+                try (var files = Files.list(dir)) {
+                    seen = files.anyMatch(f -> f.getFileName().toString().endsWith(".part"));
+                }
+                Thread.sleep(seen ? 0 : 5);
+            }
+            p.destroy(); // SIGTERM: the JVM exits as on Ctrl-C
+            assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        } finally {
+            p.destroyForcibly();
+        }
+        assertThat(seen).as("stopped while it wrote").isTrue();
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".part"))).as("left behind")
+                    .isEmpty();
+        }
+    }
+
+    @Test
+    void aCheckpointThatCannotBeWrittenWholeIsOneLineNotAStackTrace() throws Exception {
+        // A disk that fills up while gen-model writes (or bench engine --shape writes its temporary checkpoint):
+        // a file-size limit fails the write the same way. The user saw UncheckedIOException and its stack trace.
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        for (List<String> command : List.of(List.of("gen-model", "--shape", "15m", "--out", dir.resolve("full.bin").toString()),
+                List.of("bench", "engine", "--shape", "15m", "--batch", "1", "--prompt-len", "8", "--gen", "1",
+                        "--repeat", "1", "--warmup", "0"))) {
+            List<String> args = new java.util.ArrayList<>(List.of("bash", "-c", "ulimit -f 1000 && exec \"$@\"", "cli",
+                    javaBin, "--add-modules=jdk.incubator.vector", "-Djava.io.tmpdir=" + dir,
+                    "-cp", System.getProperty("java.class.path"), SluiceCli.class.getName()));
+            args.addAll(command);
+            Process p = new ProcessBuilder(args).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            String err = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as("%s: %s", command, err).isEqualTo(1);
+            assertThat(err).as("%s", command).doesNotContain("\tat ").doesNotContain("Exception");
+            List<String> lines = err.strip().lines().toList();
+            assertThat(lines.get(lines.size() - 1)).as("%s: %s", command, err).startsWith("sluice " + command.get(0))
+                    .contains("cannot write").contains("File too large");
+        }
     }
 
     @Test
