@@ -7,6 +7,9 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Writes a byte-level tokenizer in llama2.c's format for a vocabulary of any size: {@code <unk>},
@@ -37,15 +40,22 @@ public final class ByteTokenizer {
         for (byte[] p : pieces) {
             maxLength = Math.max(maxLength, p.length);
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".part");
-        try (OutputStream out = Files.newOutputStream(tmp)) {
-            out.write(le(maxLength));
-            for (byte[] p : pieces) {
-                out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(0f).putInt(p.length).array());
-                out.write(p);
+        // A part file of this writer's own, renamed into place at once: two `sluice local` runs starting together
+        // both write the cached tokenizer, and through one shared part name each truncated and moved the other's.
+        Path tmp = file.toAbsolutePath().resolveSibling(file.getFileName() + "."
+                + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".part");
+        try {
+            try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                out.write(le(maxLength));
+                for (byte[] p : pieces) {
+                    out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(0f).putInt(p.length).array());
+                    out.write(p);
+                }
             }
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static byte[] le(int v) {

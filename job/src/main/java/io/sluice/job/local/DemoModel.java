@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * The model {@code sluice local} serves when none is given: the synthetic 15m-shape checkpoint
@@ -33,9 +32,7 @@ public final class DemoModel {
         if (!Files.isRegularFile(file) || Files.size(file) != config.fileBytes()) {
             Files.createDirectories(file.getParent());
             log.println("sluice: writing the demo model (synthetic 15m, seed " + SEED + ") to " + file);
-            Path tmp = file.resolveSibling(file.getFileName() + ".part");
-            SyntheticCheckpoint.write(config, SEED, tmp);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            SyntheticCheckpoint.write(config, SEED, file); // through a part file of its own, renamed at once
         }
         return file;
     }
