@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.gpu.exec.CpuExecutor;
 import io.sluice.gpu.exec.EngineBenchmark;
 import io.sluice.gpu.exec.StepPhases;
+import io.sluice.gpu.kv.BlockPool;
 import io.sluice.gpu.model.CheckpointLoader;
 import io.sluice.gpu.model.ModelConfig;
 import io.sluice.gpu.model.SyntheticCheckpoint;
@@ -42,7 +43,8 @@ public final class BenchEngineCommand implements Callable<Integer> {
     String shape;
 
     @Option(names = "--batch", split = ",", defaultValue = "1,8,32,64",
-            description = "Batch sizes, comma-separated (default: ${DEFAULT-VALUE}).")
+            description = "Batch sizes, comma-separated; batch 1, when listed, runs first: the others are compared "
+                    + "with it (default: ${DEFAULT-VALUE}).")
     List<Integer> batches;
 
     @Option(names = "--prompt-len", defaultValue = "128", description = "Prompt tokens per sequence (default: ${DEFAULT-VALUE}).")
@@ -130,6 +132,15 @@ public final class BenchEngineCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--prompt-len " + promptLength + " + --gen " + generate
                     + " must fit the model's context of seq_len " + config.seqLen());
         }
+        // Every sequence's KV lives in one pool, a Java array per layer: a batch past that failed with a message
+        // about kvBlocks, after the table's header.
+        int blockSize = BlockPool.DEFAULT_BLOCK_SIZE;
+        long perSequence = (long) (promptLength + generate + blockSize - 1) / blockSize * blockSize * config.kvDim();
+        long largest = (Integer.MAX_VALUE - 16) / perSequence;
+        for (int b : batches) {
+            require(b <= largest, "--batch " + b + " does not fit one KV cache: with --prompt-len " + promptLength
+                    + " and --gen " + generate + " this model holds at most " + largest + " sequences");
+        }
     }
 
     private void require(boolean ok, String message) {
@@ -154,7 +165,12 @@ public final class BenchEngineCommand implements Callable<Integer> {
         // neighbouring measurements compares (batch 1 streams every weight from memory and feels the neighbours most).
         double batch1Decode = 0;
         StringBuilder speedups = new StringBuilder();
-        for (int batch : batches) {
+        // Batch 1 first when listed: every other batch size is compared with it.
+        List<Integer> order = new ArrayList<>(batches);
+        if (order.remove(Integer.valueOf(1))) {
+            order.add(0, 1);
+        }
+        for (int batch : order) {
             CpuExecutor.Options options = EngineBenchmark.options(weights, t, batch, promptLength, generate,
                     maxBatchTokens);
             List<EngineBenchmark.Measurement> runs = new ArrayList<>();

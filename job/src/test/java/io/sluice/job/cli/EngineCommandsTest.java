@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -113,6 +114,32 @@ class EngineCommandsTest {
             assertThat(phases.get("attention").asDouble()).as(line).isPositive();
             assertThat(phases.get("total").asDouble()).as(line).isGreaterThanOrEqualTo(phases.get("attention").asDouble());
         }
+    }
+
+    @Test
+    void benchEngineRunsBatch1FirstSoThatEveryOtherBatchIsComparedWithIt() throws Exception {
+        Path model = dir.resolve("tiny.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        CliRun run = sluice("bench", "engine", "--model", model.toString(), "--batch", "2,1", "--prompt-len", "4",
+                "--gen", "2", "--repeat", "1", "--threads", "1", "--warmup", "0", "--json");
+        assertThat(run.exit()).as(run.err()).isZero();
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : run.out().lines().toList()) {
+            lines.add(new ObjectMapper().readTree(line));
+        }
+        assertThat(lines).extracting(o -> o.get("batch").asInt()).containsExactly(1, 2);
+        assertThat(lines.get(1).has("decode_x_batch1")).isTrue();
+    }
+
+    @Test
+    void benchEngineRefusesABatchNoKvCacheHoldsBeforeItStarts() throws Exception {
+        Path model = dir.resolve("tiny.bin");
+        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        CliRun run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1,1500000000",
+                "--prompt-len", "8", "--gen", "8", "--warmup", "0");
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.err()).contains("--batch 1500000000 does not fit one KV cache");
+        assertThat(run.out()).as("nothing measured, not even the header").isEmpty();
     }
 
     @Test
