@@ -81,8 +81,10 @@ public final class SyntheticCheckpoint {
         if (!config.sharedClassifier()) {
             throw new IllegalArgumentException("the synthetic recipe covers shared-classifier checkpoints only");
         }
-        if (!(scale > 0) || Double.isInfinite(scale)) {
-            throw new IllegalArgumentException("scale must be a positive number, got " + scale);
+        // Weights are floats: a scale past the largest float wrote infinities, a model that computes nothing but NaN.
+        if (!(scale > 0) || scale > Float.MAX_VALUE) {
+            throw new IllegalArgumentException("scale must be a positive number up to " + Float.MAX_VALUE
+                    + " (weights are floats), got " + scale);
         }
         Path parent = out.toAbsolutePath().getParent();
         try {

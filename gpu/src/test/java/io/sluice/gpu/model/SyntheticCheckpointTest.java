@@ -57,6 +57,15 @@ class SyntheticCheckpointTest {
     }
 
     @Test
+    void aScaleNoFloatHoldsIsRefusedAndWritesNothing() {
+        Path file = dir.resolve("inf.bin");
+        ModelConfig config = SyntheticCheckpoint.Shape.S260K.config();
+        assertThatThrownBy(() -> SyntheticCheckpoint.write(config, 1, 1e39, file, p -> { }))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("weights are floats");
+        assertThat(file).doesNotExist();
+    }
+
+    @Test
     void unknownShapeIsRejectedWithTheChoices() {
         assertThatThrownBy(() -> SyntheticCheckpoint.Shape.of("7b")).hasMessageContaining("260k, 15m, 42m, 110m");
     }
