@@ -60,7 +60,7 @@ public final class CheckpointLoader {
         } catch (NoSuchFileException e) {
             throw new CheckpointException(file, "no such file", e);
         } catch (IOException e) {
-            throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
+            throw CheckpointException.unreadable(file, e);
         }
     }
 

@@ -123,7 +123,7 @@ public final class Tokenizer {
         } catch (NoSuchFileException e) {
             throw new CheckpointException(file, "no such tokenizer file", e);
         } catch (IOException e) {
-            throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
+            throw CheckpointException.unreadable(file, e);
         }
         ByteBuffer in = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
         if (in.remaining() < Integer.BYTES) {

@@ -26,6 +26,17 @@ class CheckpointLoaderTest {
     }
 
     @Test
+    void anUnreadableFileSaysWhyNotThePathAgain() {
+        Path file = Path.of("m.bin");
+        assertThat(CheckpointException.unreadable(file, new java.nio.file.AccessDeniedException("m.bin")))
+                .hasMessage("m.bin: cannot read: permission denied");
+        assertThat(CheckpointException.unreadable(file, new java.nio.file.FileSystemException("m.bin", null,
+                "Input/output error"))).hasMessage("m.bin: cannot read: Input/output error");
+        assertThat(CheckpointException.unreadable(file, new IOException("stream closed")))
+                .hasMessage("m.bin: cannot read: stream closed");
+    }
+
+    @Test
     void readsStories260kWithGqa() {
         Weights w = CheckpointLoader.load(TestData.shared("models/stories260K.bin"));
         assertThat(w.config()).isEqualTo(new ModelConfig(64, 172, 5, 8, 4, 512, 512, true));
