@@ -44,6 +44,50 @@ class SlideBatchingPolicyTest {
     }
 
     @Test
+    void theLoadCountsEveryRequestAsIfItRanAloneOverheadIncluded() {
+        // Forty on-pace decodes of 100 tokens take one 34 ms step together (10 + 40 x 0.6), but the load
+        // sums each as if alone (10.6 ms, mostly the 10 ms overhead) and then inflates the sum for the
+        // overhead again: (40 x 10.6 + 110 + 15) x 50 / (50 - 10) = 686 ms, where the batches would run
+        // 161 ms of work. Both prompts turn urgent, and the short one goes ahead of the one due first by
+        // value density. Kept so on purpose: the sum without the overhead measured no better (class Javadoc).
+        InstanceState s = instance(100_000);
+        for (int i = 0; i < 40; i++) {
+            assertThat(s.enqueue(TestRequests.handedOver("d" + i, Slo.interactive(1000, 50), 100, 100, 0, 1000), 1000))
+                    .isTrue();
+        }
+        Request longEarly = request("long-early", 1, Slo.interactive(400, 50), 2000, 10, 1000); // 110 ms alone
+        Request shortLate = request("short-late", 1, Slo.interactive(600, 50), 100, 10, 1000);  // 15 ms alone
+        s.enqueue(longEarly, 1000);
+        s.enqueue(shortLate, 1000);
+        SlideBatchingPolicy sb = (SlideBatchingPolicy) Policies.create("slidebatching");
+        BatchPlan plan = sb.plan(s, 1000);
+        assertThat(sb.lastBudgetMs).isEqualTo(50.0);
+        assertThat(sb.lastLoadMs).as("(40 x 10.6 + 110 + 15) x 50 / (50 - 10)").isCloseTo(686.25, within(1e-9));
+        assertThat(sb.lastUrgent).as("the decodes and both prompts").isEqualTo(42);
+        assertThat(plan.decode()).hasSize(40);
+        assertThat(prefillOrder(plan)).as("urgent: by value density").containsExactly(shortLate, longEarly);
+    }
+
+    @Test
+    void aShortPromptDueFirstGoesAheadOfALongOneWithLessSlack() {
+        // A 7,800-token prompt (400 ms alone) due in 450 ms has less slack (50 ms) than a 100-token one
+        // (15 ms) due in 300 (285 ms), yet it must not go first: it would fill the whole 300 ms budget
+        // and the short one would get its first token at 315. Urgency compares the remaining time with
+        // a load that already holds the request's own time (the whole backlog), so it reads "late if
+        // served last"; slack would count that time twice.
+        InstanceState s = instance(100_000);
+        Request longer = request("long", 1, Slo.interactive(450, 50), 7800, 10, 0);
+        Request shorter = request("short", 1, Slo.interactive(300, 50), 100, 10, 0);
+        s.enqueue(longer, 0);
+        s.enqueue(shorter, 0);
+        BatchPolicy p = Policies.create("slidebatching");
+        assertThat(prefillOrder(p.plan(s, 0))).containsExactly(shorter, longer);
+        TestRequests.drain(s, p, 0, 100);
+        assertThat(shorter.ttftMs()).as("short: TTFT").isLessThanOrEqualTo(300);
+        assertThat(longer.ttftMs()).as("long: TTFT").isLessThanOrEqualTo(450);
+    }
+
+    @Test
     void higherWeightWinsAmongUrgentPrefillsOfEqualSize() {
         InstanceState s = instance(10_000);
         Request low = request("low", 1, Slo.interactive(1000, 50), 500, 10, 0);
