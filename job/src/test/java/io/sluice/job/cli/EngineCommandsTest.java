@@ -37,6 +37,14 @@ class EngineCommandsTest {
         return file;
     }
 
+    /** A synthetic 260k checkpoint written by {@code sluice gen-model}. */
+    private Path tinyModel(String name) {
+        Path model = dir.resolve(name);
+        CliRun gen = sluice("gen-model", "--shape", "260k", "--out", model.toString());
+        assertThat(gen.exit()).as(gen.err()).isZero();
+        return model;
+    }
+
     @Test
     void generatePrintsTheIdsRunCPrintsForStories260k() throws Exception {
         Path model = shared("models/stories260K.bin");
@@ -72,8 +80,7 @@ class EngineCommandsTest {
 
     @Test
     void benchEnginePrintsOneJsonObjectPerBatch() throws Exception {
-        Path model = dir.resolve("tiny.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("tiny.bin");
         CliRun run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1,3", "--prompt-len", "8",
                 "--gen", "4", "--repeat", "1", "--threads", "2", "--warmup", "0", "--json");
         assertThat(run.exit()).as(run.err()).isZero();
@@ -99,8 +106,7 @@ class EngineCommandsTest {
 
     @Test
     void benchEngineJsonWithPhasesIsStillOneJsonObjectPerBatch() throws Exception {
-        Path model = dir.resolve("phases.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("phases.bin");
         // The phases were printed as text lines between the JSON objects: a script reading --json failed on them.
         CliRun run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1,2", "--prompt-len", "8",
                 "--gen", "4", "--repeat", "1", "--threads", "1", "--warmup", "0", "--json", "--phases");
@@ -118,8 +124,7 @@ class EngineCommandsTest {
 
     @Test
     void benchEngineRunsBatch1FirstSoThatEveryOtherBatchIsComparedWithIt() throws Exception {
-        Path model = dir.resolve("tiny.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("tiny.bin");
         CliRun run = sluice("bench", "engine", "--model", model.toString(), "--batch", "2,1", "--prompt-len", "4",
                 "--gen", "2", "--repeat", "1", "--threads", "1", "--warmup", "0", "--json");
         assertThat(run.exit()).as(run.err()).isZero();
@@ -133,8 +138,7 @@ class EngineCommandsTest {
 
     @Test
     void benchEngineRefusesABatchNoKvCacheHoldsBeforeItStarts() throws Exception {
-        Path model = dir.resolve("tiny.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("tiny.bin");
         CliRun run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1,1500000000",
                 "--prompt-len", "8", "--gen", "8", "--warmup", "0");
         assertThat(run.exit()).isEqualTo(2);
@@ -180,8 +184,7 @@ class EngineCommandsTest {
 
     @Test
     void admissionThresholdsReachTheJobsRouterOptions() throws Exception {
-        Path model = dir.resolve("admission.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("admission.bin");
         EngineOptions options = picocli.CommandLine.populateCommand(new EngineOptions(), "--model", model.toString(),
                 "--tokenizer", tokenizer260k().toString(), "--pd", "separate", "--instances", "1:1", "--admission", "0.1:0.3");
         var settings = options.settings("localhost:1", io.sluice.job.pipeline.Topics.DEFAULT,
@@ -194,8 +197,7 @@ class EngineCommandsTest {
 
     @Test
     void aTokenizerOfAnotherVocabularyIsRefusedBeforeAnythingRuns() throws Exception {
-        Path model = dir.resolve("v512.bin"); // 260k: vocab_size 512
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("v512.bin"); // 260k: vocab_size 512
         Path tokenizer = dir.resolve("tok600.bin");
         io.sluice.job.local.ByteTokenizer.write(tokenizer, 600);
         String m = model.toString();
@@ -217,8 +219,7 @@ class EngineCommandsTest {
 
     @Test
     void runAndLocalNameTheOptionAndTheValueTheyRefuse() throws Exception {
-        Path model = dir.resolve("r.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("r.bin");
         List<List<String>> bad = List.of(
                 List.of("--status-interval-ms", "0", "--status-interval-ms must be >= 10, got 0"),
                 List.of("--slo-window-ms", "50", "--slo-window-ms must be >= 100, got 50"),
@@ -241,8 +242,7 @@ class EngineCommandsTest {
 
     @Test
     void aFolderGivenForAFileIsCalledAFolder() throws Exception {
-        Path model = dir.resolve("f.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("f.bin");
         // "no such file" sent the user looking for a file that was not missing: the path was a folder.
         for (List<String> flag : List.of(List.of("--tokenizer", dir.toString()),
                 List.of("--tokenizer", tokenizer260k().toString(), "--profile", dir.toString()))) {
@@ -258,8 +258,7 @@ class EngineCommandsTest {
 
     @Test
     void localChecksItsFlagsAndFilesBeforeStartingAnything() throws Exception {
-        Path model = dir.resolve("m.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("m.bin");
         String[] base = {"local", "--model", model.toString(), "--tokenizer", tokenizer260k().toString(), "--kafka-port", "0",
             "--web-port", String.valueOf(io.sluice.job.local.Ports.free())};
         List<List<String>> bad = List.of(
@@ -289,8 +288,7 @@ class EngineCommandsTest {
 
     @Test
     void profileChecksItsOutputBeforeMeasuring() throws Exception {
-        Path model = dir.resolve("p.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("p.bin");
         long start = System.nanoTime();
         CliRun run = sluice("profile", "--model", model.toString(), "--repeats", "1", "--out",
                 dir.resolve("missing").resolve("p.json").toString());
@@ -302,8 +300,7 @@ class EngineCommandsTest {
 
     @Test
     void profileNamesTheOptionAndTheValueItRefuses() throws Exception {
-        Path model = dir.resolve("q.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("q.bin");
         for (String[] flag : new String[][] {
             {"--repeats", "0", "--repeats must be at least 1, got 0"},
             {"--holdout", "1", "--holdout must be a share in (0, 1), got 1.0"},
@@ -351,9 +348,7 @@ class EngineCommandsTest {
     void genModelWritesAFileWithTheUmasksPermissionsLikeAnyOther() throws Exception {
         assumeTrue(java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix"),
                 "no POSIX permissions here");
-        Path model = dir.resolve("perm.bin");
-        CliRun gen = sluice("gen-model", "--shape", "260k", "--out", model.toString());
-        assertThat(gen.exit()).as(gen.err()).isZero();
+        Path model = tinyModel("perm.bin");
         Path plain = dir.resolve("plain.bin");
         try (var out = Files.newOutputStream(plain)) {
             out.write(1);
@@ -369,8 +364,7 @@ class EngineCommandsTest {
 
     @Test
     void benchEngineSaysWhenItWarmsUp() throws Exception {
-        Path model = dir.resolve("w.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("w.bin");
         CliRun run = sluice("bench", "engine", "--model", model.toString(), "--batch", "1,2", "--prompt-len", "8",
                 "--gen", "2", "--repeat", "1", "--threads", "1", "--warmup", "0.2");
         assertThat(run.exit()).as(run.err()).isZero();
@@ -419,8 +413,7 @@ class EngineCommandsTest {
 
     @Test
     void aBatchTooLargeForTheHeapIsAMessageNotAStackTrace() throws Exception {
-        Path model = dir.resolve("oom.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("oom.bin");
         // The KV cache of a million 16-token sequences: 2 GB a layer, beyond the tests' heap (-Xmx2g) as a
         // batch sweep (--batch ...,2048,4096) on a larger model is beyond a default heap. It threw
         // OutOfMemoryError out of the command line: a stack trace.
@@ -487,8 +480,7 @@ class EngineCommandsTest {
 
     @Test
     void benchEngineChecksEveryOptionBeforeItPrintsAnything() throws Exception {
-        Path model = dir.resolve("b.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("b.bin");
         // Each bad value, the option its message names, and the value it quotes; seq_len of 260k is 512.
         List<List<String>> bad = List.of(
                 List.of("--prompt-len", "1000", "--prompt-len 1000"),
@@ -522,8 +514,7 @@ class EngineCommandsTest {
 
     @Test
     void generateRefusesBadNumbersBeforeItPrintsASeed() throws Exception {
-        Path model = dir.resolve("g.bin");
-        assertThat(sluice("gen-model", "--shape", "260k", "--out", model.toString()).exit()).isZero();
+        Path model = tinyModel("g.bin");
         for (String[] flag : new String[][] {
             {"--threads", "0", "--threads must be at least 1, got 0"},
             {"--temperature", "NaN", "--temperature must be a finite number >= 0 (0 = greedy), got NaN"},
