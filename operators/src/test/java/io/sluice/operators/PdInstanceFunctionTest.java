@@ -6,6 +6,7 @@ import static io.sluice.operators.InstanceHarness.reference;
 import static io.sluice.operators.InstanceHarness.request;
 import static io.sluice.operators.InstanceHarness.tokens;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.sluice.gpu.exec.CpuExecutor;
 import io.sluice.gpu.exec.Generator;
@@ -498,8 +499,12 @@ class PdInstanceFunctionTest {
     @Test
     void hostTierBringsPreemptedSequencesBackWithTheirTokens() throws Exception {
         // As the recompute test: 20 device blocks for four sequences that grow to 11 blocks each, so fcfs must
-        // preempt; with 40 host blocks a decoding victim's KV goes to host memory and comes back.
-        InstanceConfig small = new InstanceConfig(InstanceHarness.model().toString(), null, 1, 20, "fcfs",
+        // preempt; with 40 host blocks a decoding victim's KV goes to host memory and comes back. Whether a status
+        // (every 10 ms) falls while a victim is on the host depends on when the sequences stop: stories260K's own
+        // outputs, which a synthetic model does not reproduce.
+        Path stories = InstanceHarness.sharedModel();
+        assumeTrue(stories != null, "the shared stories260K checkpoint is absent");
+        InstanceConfig small = new InstanceConfig(stories.toString(), null, 1, 20, "fcfs",
                 PolicyOptions.defaults().withBatchLimits(256, 8), InstanceHarness.LATENCY, 10, 0,
                 InstanceConfig.Engine.CPU).withHostKvBlocks(40);
         try (InstanceHarness h = InstanceHarness.start(small)) {
