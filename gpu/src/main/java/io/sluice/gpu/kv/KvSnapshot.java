@@ -43,6 +43,20 @@ public final class KvSnapshot {
         this.values = values;
     }
 
+    /**
+     * Floats in each of a snapshot's two arrays ({@code layers x length x kvDim}), or a clear refusal where one Java
+     * array cannot hold them (a 7B model past 16,383 positions): the product overflowed an int and failed with an
+     * index error.
+     */
+    public static int floats(int length, int layers, int kvDim) {
+        long floats = (long) layers * length * kvDim;
+        if (floats > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("a snapshot of " + length + " positions x " + layers + " layers x "
+                    + kvDim + " channels is " + floats + " floats, more than one Java array holds");
+        }
+        return (int) floats;
+    }
+
     /** Positions held: the sequence's cached tokens when it was taken. */
     public int length() {
         return length;

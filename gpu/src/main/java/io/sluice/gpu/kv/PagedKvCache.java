@@ -86,8 +86,8 @@ public final class PagedKvCache implements AutoCloseable {
         table.requireOwnPool(pool);
         int n = table.length();
         int bs = pool.blockSize();
-        float[] keysOut = new float[layers * n * kvDim];
-        float[] valuesOut = new float[layers * n * kvDim];
+        float[] keysOut = new float[KvSnapshot.floats(n, layers, kvDim)];
+        float[] valuesOut = new float[keysOut.length];
         for (int l = 0; l < layers; l++) {
             for (int p = 0; p < n; p++) {
                 int base = table.block(p / bs) * bs * kvDim;
