@@ -7,10 +7,12 @@ import org.apache.avro.io.Decoder;
 import org.apache.avro.util.Utf8;
 
 /**
- * An Avro decoder over one record's bytes that refuses a string or bytes value longer than the record. Avro
- * allocates such a value for the length it claims before it reads a byte of it, up to 2 GiB: a few bytes claiming
- * that much ran the ingest task out of memory. A true length fits in the record, so a longer one ends the read as
- * a malformed record. Everything else is the wrapped decoder's.
+ * An Avro decoder over one record's bytes that refuses a length the record cannot hold: a string or bytes value
+ * longer than the record, or an array or map block of more items than it has bytes (every item of the request's
+ * arrays takes at least one). Avro allocates for the length a value or block claims before it reads a byte of it:
+ * a few garbage bytes claiming 2 GiB of text or a billion prompt token ids ran the ingest task out of memory. A
+ * true length fits in the record, so a longer one ends the read as a malformed record. Everything else is the
+ * wrapped decoder's.
  */
 final class BoundedDecoder extends Decoder {
     private final Decoder in;
@@ -27,6 +29,14 @@ final class BoundedDecoder extends Decoder {
             throw new EOFException("a value of " + length + " bytes in a record of " + recordBytes);
         }
         return (int) length;
+    }
+
+    /** The item count of an array or map block, as the wrapped decoder read it, if the record can hold it. */
+    private long items(long count) throws IOException {
+        if (count > recordBytes) {
+            throw new EOFException("a block of " + count + " items in a record of " + recordBytes + " bytes");
+        }
+        return count;
     }
 
     @Override
@@ -107,12 +117,12 @@ final class BoundedDecoder extends Decoder {
 
     @Override
     public long readArrayStart() throws IOException {
-        return in.readArrayStart();
+        return items(in.readArrayStart());
     }
 
     @Override
     public long arrayNext() throws IOException {
-        return in.arrayNext();
+        return items(in.arrayNext());
     }
 
     @Override
@@ -122,12 +132,12 @@ final class BoundedDecoder extends Decoder {
 
     @Override
     public long readMapStart() throws IOException {
-        return in.readMapStart();
+        return items(in.readMapStart());
     }
 
     @Override
     public long mapNext() throws IOException {
-        return in.mapNext();
+        return items(in.mapNext());
     }
 
     @Override

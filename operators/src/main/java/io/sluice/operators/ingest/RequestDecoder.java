@@ -5,11 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.schemas.InferenceRequest;
 import java.io.IOException;
 import java.time.Instant;
-import org.apache.avro.Schema;
-import org.apache.avro.data.TimeConversions;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DecoderFactory;
-import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
 
 /**
@@ -19,7 +16,7 @@ import org.apache.avro.specific.SpecificDatumReader;
 public final class RequestDecoder {
 
     private final RequestFormat format;
-    private final BoundedReader avroReader = new BoundedReader();
+    private final SpecificDatumReader<InferenceRequest> avroReader = new SpecificDatumReader<>(InferenceRequest.class);
     private BinaryDecoder reuse;
 
     public RequestDecoder(RequestFormat format) {
@@ -64,7 +61,6 @@ public final class RequestDecoder {
 
     private InferenceRequest decodeAvro(byte[] value) throws MalformedRecordException {
         reuse = DecoderFactory.get().binaryDecoder(value, reuse);
-        avroReader.recordBytes = value.length;
         try {
             InferenceRequest request = avroReader.read(null, new BoundedDecoder(reuse, value.length));
             if (!reuse.isEnd()) {
@@ -75,34 +71,6 @@ public final class RequestDecoder {
             // Any failure to read these bytes is theirs: besides Avro's own exceptions, a length over Avro's limit
             // throws UnsupportedOperationException, and a bad union index IndexOutOfBoundsException.
             throw new MalformedRecordException("not an Avro InferenceRequest: " + e);
-        }
-    }
-
-    /**
-     * Avro allocates an array for the item count a block claims before it reads one item, so a few garbage bytes
-     * claiming a billion prompt token ids ran the task out of memory. Every item takes at least one byte, so a
-     * true count fits in the record: the first allocation is capped at its size (the array still grows if it
-     * must), and a false count ends at the end of the bytes, as a malformed record. Avro's fast reader allocates
-     * without asking {@link #newArray}, so this reader has its own model with it off (a request is decoded once;
-     * the difference is small next to tokenizing it).
-     */
-    private static final class BoundedReader extends SpecificDatumReader<InferenceRequest> {
-        int recordBytes;
-
-        BoundedReader() {
-            super(InferenceRequest.getClassSchema(), InferenceRequest.getClassSchema(), model());
-        }
-
-        private static SpecificData model() {
-            SpecificData model = new SpecificData(InferenceRequest.class.getClassLoader());
-            model.addLogicalTypeConversion(new TimeConversions.TimestampMillisConversion());
-            model.setFastReaderEnabled(false);
-            return model;
-        }
-
-        @Override
-        protected Object newArray(Object old, int size, Schema schema) {
-            return super.newArray(old, Math.min(size, recordBytes), schema);
         }
     }
 

@@ -97,6 +97,7 @@ class IngestFunctionTest {
                     .satisfies(d -> assertThat(d.getReason()).startsWith("not an Avro InferenceRequest"));
         }
     }
+
     @Test
     void anAvroRecordClaimingAHugeStringIsADeadLetter() throws Exception {
         // request_id (zig-zag varint length, no bytes): a few bytes claiming a string of 2^31 - 9 bytes (Avro's
