@@ -34,8 +34,7 @@ public final class DecodePlacement {
     private final double[] reportedStepMs;
     private final double[] reportedTightestTpotMs;
     private final long[] reportedAtMs;
-    // per instance: {sentAtMs, blocks, contextTokens, doubleToLongBits(tpotSloMs)}
-    private final ArrayDeque<long[]>[] sentSince;
+    private final ArrayDeque<Sent>[] sentSince; // per instance, oldest first
     private final int[] sentBlocks;
     private final int[] sentSequences;
     private final long[] sentContext;
@@ -117,12 +116,12 @@ public final class DecodePlacement {
         reportedStepMs[instance] = Math.max(0, stepMs);
         reportedTightestTpotMs[instance] = DecodeLoad.tpotOffWire(tightestTpotMs);
         reportedAtMs[instance] = atMs;
-        ArrayDeque<long[]> sent = sentSince[instance];
-        while (!sent.isEmpty() && sent.peekFirst()[0] <= atMs) {
-            long[] s = sent.pollFirst();
-            sentBlocks[instance] -= (int) s[1];
+        ArrayDeque<Sent> sent = sentSince[instance];
+        while (!sent.isEmpty() && sent.peekFirst().atMs() <= atMs) {
+            Sent s = sent.pollFirst();
+            sentBlocks[instance] -= s.blocks();
             sentSequences[instance]--;
-            sentContext[instance] -= s[2];
+            sentContext[instance] -= s.contextTokens();
         }
         updateAdmission(instance);
     }
@@ -156,8 +155,8 @@ public final class DecodePlacement {
      */
     public double tightestTpotMs(int instance) {
         double t = reportedTightestTpotMs[instance];
-        for (long[] s : sentSince[instance]) {
-            t = Math.min(t, Double.longBitsToDouble(s[3]));
+        for (Sent s : sentSince[instance]) {
+            t = Math.min(t, s.tpotSloMs());
         }
         return t;
     }
@@ -187,7 +186,7 @@ public final class DecodePlacement {
             return OptionalInt.empty();
         }
         double slo = tpotSloMs > 0 ? tpotSloMs : Double.POSITIVE_INFINITY;
-        sentSince[pick].addLast(new long[] {nowMs, blocks, contextTokens, Double.doubleToLongBits(slo)});
+        sentSince[pick].addLast(new Sent(nowMs, blocks, contextTokens, slo));
         sentBlocks[pick] += blocks;
         sentSequences[pick]++;
         sentContext[pick] += contextTokens;
@@ -197,5 +196,9 @@ public final class DecodePlacement {
 
     private void updateAdmission(int i) {
         admitting[i] = RoutingRules.admits(admitting[i], reportedFree[i], inboundBlocks(i), total[i], options);
+    }
+
+    /** A handoff sent to an instance that its reports do not include yet. */
+    private record Sent(long atMs, int blocks, long contextTokens, double tpotSloMs) {
     }
 }
