@@ -49,12 +49,12 @@ public record RouterOptions(double mu, double lambda, double freeStop, double fr
         }
     }
 
-    /** Defaults: mu 0.3, lambda 0.8, stop admitting under 5 % free blocks and resume at 15 %, 25 GB/s link. */
     /** Time to move the KV of {@code tokens} tokens from a prefill to a decode instance: latency plus bytes over bandwidth. */
     public double handoffMs(long tokens) {
         return linkLatencyMs + tokens * kvBytesPerToken / linkBytesPerMs;
     }
 
+    /** Defaults: mu 0.3, lambda 0.8, stop admitting under 5 % free blocks and resume at 15 %, 25 GB/s link. */
     public static RouterOptions defaults() {
         return new RouterOptions(0.3, 0.8, 0.05, 0.15, 512 * 1024, 2.5e7, 0.05, true, 2048, 1000, 100, 200, 1000);
     }

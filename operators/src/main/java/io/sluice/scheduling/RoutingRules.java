@@ -192,17 +192,8 @@ public final class RoutingRules {
      * in index order and not past the pick), the first whose estimated step with the sequence stays within its TPOT
      * target, so instances fill in order while they keep the pace; when none does, the one with the most
      * {@code freeBlocks} (its {@link #uncommittedBlocks uncommitted} ones). {@link #NONE} when no instance admits: the caller keeps the
-     * sequence and tries again when the instances' state has changed.
-     */
-    public static int pickDecode(int n, IntPredicate admits, IntToDoubleFunction stepWithSequenceMs,
-                                 IntUnaryOperator freeBlocks, double tpotTargetMs) {
-        return pickDecode(n, admits, stepWithSequenceMs, freeBlocks, i -> tpotTargetMs);
-    }
-
-    /**
-     * {@link #pickDecode(int, IntPredicate, IntToDoubleFunction, IntUnaryOperator, double)} with the target per
-     * instance: the tightest of the sequence's and those of the sequences already decoding there, since the step
-     * the sequence slows down is theirs too.
+     * sequence and tries again when the instances' state has changed. The target is per instance: the tightest of
+     * the sequence's and those of the sequences already decoding there, since the step it slows down is theirs too.
      */
     public static int pickDecode(int n, IntPredicate admits, IntToDoubleFunction stepWithSequenceMs,
                                  IntUnaryOperator freeBlocks, IntToDoubleFunction tpotTargetMs) {

@@ -54,12 +54,12 @@ class RoutingRulesTest {
     void decodeGoesToTheFirstInstanceThatKeepsItsPaceElseTheMostFree() {
         double[] step = {60, 40, 30};
         int[] free = {500, 100, 200};
-        assertThat(RoutingRules.pickDecode(3, i -> true, i -> step[i], i -> free[i], 50))
+        assertThat(RoutingRules.pickDecode(3, i -> true, i -> step[i], i -> free[i], i -> 50))
                 .as("first within the TPOT target, not the most free").isEqualTo(1);
-        assertThat(RoutingRules.pickDecode(3, i -> true, i -> step[i], i -> free[i], 20))
+        assertThat(RoutingRules.pickDecode(3, i -> true, i -> step[i], i -> free[i], i -> 20))
                 .as("none within the target: the most free").isZero();
-        assertThat(RoutingRules.pickDecode(3, i -> i != 0, i -> step[i], i -> free[i], 20)).isEqualTo(2);
-        assertThat(RoutingRules.pickDecode(3, i -> false, i -> step[i], i -> free[i], 50)).isEqualTo(RoutingRules.NONE);
+        assertThat(RoutingRules.pickDecode(3, i -> i != 0, i -> step[i], i -> free[i], i -> 20)).isEqualTo(2);
+        assertThat(RoutingRules.pickDecode(3, i -> false, i -> step[i], i -> free[i], i -> 50)).isEqualTo(RoutingRules.NONE);
     }
 
     @Test
@@ -67,7 +67,7 @@ class RoutingRulesTest {
         // The Router updates admission hysteresis when the rule reaches an instance: never past the pick.
         List<Integer> asked = new ArrayList<>();
         double[] step = {60, 40, 30};
-        RoutingRules.pickDecode(3, i -> asked.add(i), i -> step[i], i -> 0, 50);
+        RoutingRules.pickDecode(3, i -> asked.add(i), i -> step[i], i -> 0, i -> 50);
         assertThat(asked).containsExactly(0, 1);
     }
 
