@@ -331,7 +331,7 @@ abstract class OrderedFillPolicy implements BatchPolicy {
         int found = 0;
         for (int t = swapTail; t > rank && free < need; t--) {
             Request c = cand[ranking.at(t)];
-            if (evictable(c) && b.kv.hasHostTier() && c.isDecodePhase() && c.kvBlocks <= b.kv.hostFreeBlocks() - reserved) {
+            if (evictable(c) && swappable(c, reserved)) {
                 free += c.kvBlocks;
                 reserved += c.kvBlocks;
                 found += c.kvBlocks;
@@ -351,6 +351,11 @@ abstract class OrderedFillPolicy implements BatchPolicy {
 
     /** Whether {@code c} would go to the host tier (not recompute) if preempted now. */
     private boolean swappable(Request c) {
-        return b.kv.hasHostTier() && c.isDecodePhase() && c.kvBlocks <= b.kv.hostFreeBlocks() - hostReserved;
+        return swappable(c, hostReserved);
+    }
+
+    /** Whether {@code c} can move to the host tier with {@code reserved} of its free blocks already promised. */
+    private boolean swappable(Request c, int reserved) {
+        return b.kv.hasHostTier() && c.isDecodePhase() && c.kvBlocks <= b.kv.hostFreeBlocks() - reserved;
     }
 }
