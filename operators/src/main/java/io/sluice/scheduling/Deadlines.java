@@ -46,6 +46,15 @@ final class Deadlines {
         return Double.POSITIVE_INFINITY;
     }
 
+    /**
+     * The pace a batch holding {@code r} must keep: its {@link #pace}, except for a batch-class request that has
+     * lost its deadline, which has none left (its even pace shrinks to 0 once its first token came after the
+     * deadline, and would cut every batch to one decode). A TPOT target stays a pace however late the request is.
+     */
+    static double batchPace(Request r, boolean lost, PolicyOptions o) {
+        return lost && !r.slo().hasTpot() ? Double.POSITIVE_INFINITY : pace(r, o);
+    }
+
     /** When the request's next token is due. */
     static double next(Request r, PolicyOptions o) {
         if (r.generatedTokens() == 0) {

@@ -202,10 +202,7 @@ final class SlideBatchingPolicy extends OrderedFillPolicy {
             if (!isLost && remaining >= est && (!prefillOnly || !decode)) {
                 minRemaining = Math.min(minRemaining, remaining);
             }
-            // A batch-class pace is what is left to its deadline spread over its tokens: once the
-            // deadline is lost that shrinks to nothing (0 with the first token past it) and would cut
-            // every batch to one decode. A TPOT target stays a pace however late the request is.
-            double pace = isLost && !r.slo().hasTpot() ? Double.POSITIVE_INFINITY : Deadlines.pace(r, options);
+            double pace = Deadlines.batchPace(r, isLost, options);
             minPace = Math.min(minPace, pace);
             if (decode) {
                 minDecodePace = Math.min(minDecodePace, pace);

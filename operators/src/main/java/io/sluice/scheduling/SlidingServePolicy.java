@@ -66,11 +66,7 @@ final class SlidingServePolicy extends OrderedFillPolicy {
             }
             double step = m.decodeMs(1, decode ? r.contextTokens() : r.knownTokens());
             boolean lost = Deadlines.lost(r, nowMs, r.estMs, step, options);
-            // As in slidebatching: a batch-class request that has lost its deadline has no pace left (0 once
-            // its first token came after it), and would cut every batch to one decode.
-            if (!lost || r.slo().hasTpot()) {
-                minPace = Math.min(minPace, Deadlines.pace(r, options));
-            }
+            minPace = Math.min(minPace, Deadlines.batchPace(r, lost, options));
             if (lost) {
                 r.flags = LOST;
             } else {
