@@ -216,7 +216,6 @@ public final class InferenceJob {
                 .name("Kafka: " + topics.dlq()).uid("dlq-sink");
     }
 
-
     /**
      * The environment settings the pipeline relies on: the max parallelism its instance keys are computed for,
      * the exchanges' buffer timeout, and object reuse. Reuse spares a deep copy of every record passed between
